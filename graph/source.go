@@ -1,0 +1,87 @@
+// Package graph is collect's boundary with Microsoft Graph.
+//
+// This package holds what plan and apply need to talk about mail in a tenant
+// without linking the Graph SDK: the Source interface, the types it returns,
+// and the classification of Graph errors into kinds. The SDK-backed
+// implementation lives in graph/msgraph, the only package that imports
+// msgraph-sdk-go; the simulator lives in graph/graphsim.
+package graph
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Source is what collect reads from a tenant. Every implementation (the
+// SDK-backed client against Graph or the simulator, and any test fake) must
+// pass the same conformance suite.
+type Source interface {
+	// ResolveMailbox finds the mailbox an address names: a UPN, the primary
+	// SMTP address, or any smtp: proxy address (alias), case-insensitively.
+	ResolveMailbox(ctx context.Context, address string) (Mailbox, error)
+
+	// ListFolders returns every mail folder of the mailbox, recursively,
+	// hidden ones included, each with its display path from the root.
+	ListFolders(ctx context.Context, mailbox Mailbox) ([]Folder, error)
+
+	// Delta runs one delta round of a folder's messages, starting from
+	// cursor (empty: from scratch), calling page for each page in order.
+	// It returns the new cursor (the final @odata.deltaLink) only when the
+	// round completed. A cursor the server no longer knows yields an error
+	// of KindSyncStateGone; the caller restarts without a cursor.
+	Delta(ctx context.Context, mailbox Mailbox, folder Folder, cursor string, page func(DeltaPage) error) (newCursor string, err error)
+
+	// FetchMIME streams the message's native MIME ($value) to w without
+	// holding it whole in memory, and returns the number of bytes written.
+	// A body cut short is an error of KindTransient, never a short success.
+	FetchMIME(ctx context.Context, mailbox Mailbox, messageID string, w io.Writer) (int64, error)
+}
+
+// Mailbox is a resolved mailbox.
+type Mailbox struct {
+	ID                string   // directory object ID of the user or shared mailbox
+	UserPrincipalName string   // UPN as the directory has it
+	Address           string   // primary SMTP address, lower case
+	DisplayName       string   // as the directory has it
+	Aliases           []string // smtp: proxy addresses, lower case, without the prefix
+	ResolvedVia       string   // "upn", "mail" or "alias": how the asked address matched
+}
+
+// Folder is one mail folder of a mailbox.
+type Folder struct {
+	ID            string // immutable folder ID
+	ParentID      string
+	DisplayName   string
+	Path          string // display path from the mailbox root, "/"-separated: "Inbox/Projects/Globex"
+	WellKnownName string // "inbox", "sentitems", ... when the folder is a well-known one
+	Hidden        bool
+	ChildCount    int
+	TotalCount    int64 // totalItemCount as the server reports it
+}
+
+// Message is one message as a delta round reports it: the few fields
+// collect needs to plan, never the body.
+type Message struct {
+	ID                string // immutable ID
+	InternetMessageID string
+	ParentFolderID    string
+	Subject           string
+	From              string // address of the from (or sender) field, as given
+	Received          time.Time
+	Sent              time.Time
+	LastModified      time.Time
+	IsDraft           bool
+}
+
+// Removal is a delta entry that says an item left the folder.
+type Removal struct {
+	ID     string
+	Reason string // "deleted" or "changed", as the server says it
+}
+
+// DeltaPage is one page of a delta round.
+type DeltaPage struct {
+	Messages []Message
+	Removed  []Removal
+}
