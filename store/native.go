@@ -1,0 +1,238 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Native describes a message stored in the output folder.
+type Native struct {
+	SHA256 string // lower-case hex
+	MD5    string // lower-case hex, empty unless the store computes md5
+	SHA1   string // lower-case hex, empty unless the store computes sha1
+	Size   int64
+	Path   string // relative to the output folder, slash-separated
+	// Deduplicated is true when identical bytes were already stored: the
+	// existing file was kept and the new copy discarded.
+	Deduplicated bool
+}
+
+// Produce streams one message body into w and returns the number of bytes
+// it wrote. It is typically the Graph fetch of /messages/{id}/$value.
+type Produce func(w io.Writer) (int64, error)
+
+const lostMessage = "nothing was recorded for this message"
+
+// WriteNative stores the bytes written by produce as a native and returns
+// once they are durable. expectedSize is the announced body size, or -1
+// when unknown. On any error nothing is left in the output folder.
+func (s *Store) WriteNative(ctx context.Context, expectedSize int64, produce Produce) (Native, error) {
+	if err := ctx.Err(); err != nil {
+		return Native{}, err
+	}
+	tmp := filepath.Join(s.dir, filepath.FromSlash(TempDir), TempPrefix+randText())
+	s.mu.Lock()
+	s.inFlight[tmp] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inFlight, tmp)
+		s.mu.Unlock()
+	}()
+
+	n, err := s.writeTemp(ctx, tmp, expectedSize, produce)
+	if err != nil {
+		// The temp file is never evidence; removing it is how a failure leaves nothing behind.
+		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, fmt.Errorf("removing the partial file %s failed (Clean removes it on the next run): %w", s.rel(tmp), rerr))
+		}
+		return Native{}, err
+	}
+	return n, nil
+}
+
+// writeTemp does everything but the cleanup of tmp on failure.
+func (s *Store) writeTemp(ctx context.Context, tmp string, expectedSize int64, produce Produce) (Native, error) {
+	relTmp := s.rel(tmp)
+	f, err := s.create(tmp, 0o600)
+	if err != nil {
+		return Native{}, diskFull(fmt.Errorf("store: creating %s: %w", relTmp, err), s.dir, "create", relTmp, lostMessage)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			f.Close()
+		}
+	}()
+
+	sum256 := sha256.New()
+	hashers := []io.Writer{sum256}
+	var sumMD5, sumSHA1 hash.Hash
+	if s.md5 {
+		sumMD5 = md5.New()
+		hashers = append(hashers, sumMD5)
+	}
+	if s.sha1 {
+		sumSHA1 = sha1.New()
+		hashers = append(hashers, sumSHA1)
+	}
+	// The file sees bytes after the buffer, the hashes see them as they arrive;
+	// a failed flush fails the whole write, so the two never disagree in a result.
+	fw := &fileWriter{f: f}
+	buf := bufio.NewWriterSize(fw, 128<<10)
+	sink := &countingWriter{ctx: ctx, w: io.MultiWriter(append([]io.Writer{buf}, hashers...)...)}
+
+	produced, perr := produce(sink)
+	if fw.err != nil {
+		// The disk's own error explains the failure better than produce's wrapping of it.
+		return Native{}, diskFull(fmt.Errorf("store: writing %s: %w", relTmp, fw.err), s.dir, "write", relTmp, lostMessage)
+	}
+	if perr != nil {
+		return Native{}, fmt.Errorf("store: receiving the message body: %w; %s", perr, lostMessage)
+	}
+	if sink.err != nil {
+		return Native{}, sink.err
+	}
+	if produced != sink.n {
+		return Native{}, fmt.Errorf("store: the message download reported %d bytes but wrote %d: %w; %s", produced, sink.n, ErrSizeMismatch, lostMessage)
+	}
+	if expectedSize >= 0 && sink.n != expectedSize {
+		return Native{}, fmt.Errorf("store: the message body has %d bytes, %d were announced (truncated or changed download): %w; %s", sink.n, expectedSize, ErrSizeMismatch, lostMessage)
+	}
+	if err := buf.Flush(); err != nil {
+		return Native{}, diskFull(fmt.Errorf("store: writing %s: %w", relTmp, err), s.dir, "write", relTmp, lostMessage)
+	}
+	if err := f.Sync(); err != nil {
+		return Native{}, diskFull(fmt.Errorf("store: syncing %s: %w", relTmp, err), s.dir, "sync", relTmp, lostMessage)
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return Native{}, diskFull(fmt.Errorf("store: closing %s: %w", relTmp, err), s.dir, "write", relTmp, lostMessage)
+	}
+	if err := os.Chmod(tmp, s.nativePrm); err != nil {
+		return Native{}, fmt.Errorf("store: making %s read-only: %w", relTmp, err)
+	}
+
+	n := Native{SHA256: hex.EncodeToString(sum256.Sum(nil)), Size: sink.n}
+	if sumMD5 != nil {
+		n.MD5 = hex.EncodeToString(sumMD5.Sum(nil))
+	}
+	if sumSHA1 != nil {
+		n.SHA1 = hex.EncodeToString(sumSHA1.Sum(nil))
+	}
+	n.Path = NativePath(n.SHA256)
+	return n, s.place(tmp, &n)
+}
+
+// place renames the finished temp file to its content address, or discards it
+// when identical bytes are already there.
+func (s *Store) place(tmp string, n *Native) error {
+	target := s.abs(n.Path)
+	shardDir := filepath.Dir(target)
+
+	lock := &s.shards[hexByte(n.SHA256)]
+	lock.Lock()
+	defer lock.Unlock()
+
+	created, err := mkdir(shardDir, s.dirPerm)
+	if err != nil {
+		return diskFull(fmt.Errorf("store: creating %s: %w", s.rel(shardDir), err), s.dir, "mkdir", s.rel(shardDir), lostMessage)
+	}
+	if created {
+		if err := syncDir(filepath.Dir(shardDir)); err != nil {
+			return diskFull(fmt.Errorf("store: syncing %s: %w", NativesDir, err), s.dir, "sync", NativesDir, lostMessage)
+		}
+	}
+	if fi, err := os.Lstat(target); err == nil {
+		if !fi.Mode().IsRegular() || fi.Size() != n.Size {
+			return fmt.Errorf("store: %s already exists with size %d and type %s, but the message has %d bytes with that SHA-256; the existing file was left untouched, run collect verify: %w",
+				n.Path, fi.Size(), fi.Mode().Type(), n.Size, ErrNativeConflict)
+		}
+		// Identical bytes are evidence already; the existing file is never rewritten.
+		// Its entry may still be only in the page cache if an earlier run crashed
+		// before syncing the folder, so the folder is synced before returning.
+		if err := os.Remove(tmp); err != nil {
+			return fmt.Errorf("store: removing the duplicate temp file %s: %w", s.rel(tmp), err)
+		}
+		n.Deduplicated = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: checking %s: %w", n.Path, err)
+	} else if err := os.Rename(tmp, target); err != nil {
+		return diskFull(fmt.Errorf("store: renaming %s to %s: %w", s.rel(tmp), n.Path, err), s.dir, "rename", n.Path, lostMessage)
+	}
+	if err := syncDir(shardDir); err != nil {
+		err = diskFull(fmt.Errorf("store: syncing %s: %w", s.rel(shardDir), err), s.dir, "sync", s.rel(shardDir), lostMessage)
+		if !n.Deduplicated {
+			// The new name is not durable and not recorded anywhere, so it is not
+			// evidence yet; taking it back (still under the shard lock) leaves nothing.
+			if rerr := os.Remove(target); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = errors.Join(err, fmt.Errorf("store: removing the unsynced %s: %w", n.Path, rerr))
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+func hexByte(h string) byte {
+	b, _ := hex.DecodeString(h[:2])
+	return b[0]
+}
+
+// fileWriter remembers the first error of the file so that a disk error is
+// reported as such even when produce wraps or replaces it.
+type fileWriter struct {
+	f   File
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.f.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	w.err = err
+	return n, err
+}
+
+// countingWriter counts bytes accepted and stops the stream when ctx ends.
+type countingWriter struct {
+	ctx context.Context
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		return 0, err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// randText names temp files; it only has to be unique, not secret.
+func randText() string { return rand.Text() }

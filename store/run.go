@@ -1,0 +1,146 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// RunRecord is runs/<run-id>.json: what one run did, for the chain of custody.
+type RunRecord struct {
+	RunID            string    `json:"run_id"`
+	Operation        string    `json:"operation"` // apply, verify, ...
+	User             string    `json:"user"`
+	Host             string    `json:"host"`
+	Started          time.Time `json:"started"`
+	Finished         time.Time `json:"finished,omitzero"`
+	ToolVersion      string    `json:"tool_version"`
+	MatterHash       string    `json:"matter_hash"`
+	MatterGitCommit  string    `json:"matter_git_commit,omitempty"`
+	PlanHash         string    `json:"plan_hash,omitempty"`
+	Counts           RunCounts `json:"counts"`
+	ThrottledSeconds float64   `json:"throttled_seconds"`
+	Failures         []Failure `json:"failures"`
+	Complete         bool      `json:"complete"`
+}
+
+// RunCounts are the item counts of a run.
+type RunCounts struct {
+	Planned      int64 `json:"planned"`
+	Collected    int64 `json:"collected"`
+	Deduplicated int64 `json:"deduplicated"`
+	Tombstoned   int64 `json:"tombstoned"`
+	Failed       int64 `json:"failed"`
+	Bytes        int64 `json:"bytes"`
+}
+
+// Failure is one item or mailbox that a run could not collect.
+type Failure struct {
+	Mailbox   string `json:"mailbox"`
+	GraphID   string `json:"graph_id,omitempty"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// validRunID keeps run IDs usable as file names everywhere.
+func validRunID(id string) error {
+	if id == "" || len(id) > 128 || id[0] == '.' {
+		return fmt.Errorf("run id %q must be 1 to 128 characters and not start with a dot", id)
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("run id %q may only hold letters, digits, '-', '_' and '.'", id)
+		}
+	}
+	return nil
+}
+
+// WriteRun writes runs/<run-id>.json atomically: a reader sees the previous
+// record of that run or the new one, never a mix. A run writes its record
+// when it starts (Complete false) and replaces it when it ends.
+func (s *Store) WriteRun(run RunRecord) error {
+	if err := validRunID(run.RunID); err != nil {
+		return fmt.Errorf("store: %v", err)
+	}
+	run.Started = run.Started.UTC()
+	if !run.Finished.IsZero() {
+		run.Finished = run.Finished.UTC()
+	}
+	if run.Failures == nil {
+		run.Failures = []Failure{}
+	}
+	data, err := json.MarshalIndent(run, "", "  ")
+	if err != nil {
+		return fmt.Errorf("store: encoding run record %s: %w", run.RunID, err)
+	}
+	data = append(data, '\n')
+	name := RunsDir + "/" + run.RunID + ".json"
+	return s.writeFileAtomic(name, data, "the run record "+name+" was not written (the collected items are safe)")
+}
+
+// ReadRun reads runs/<runID>.json.
+func (s *Store) ReadRun(runID string) (RunRecord, error) {
+	if err := validRunID(runID); err != nil {
+		return RunRecord{}, fmt.Errorf("store: %v", err)
+	}
+	data, err := os.ReadFile(s.abs(RunsDir + "/" + runID + ".json"))
+	if err != nil {
+		return RunRecord{}, fmt.Errorf("store: reading run record: %w", err)
+	}
+	var r RunRecord
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&r); err != nil {
+		return RunRecord{}, fmt.Errorf("store: run record %s is not valid: %w", runID, err)
+	}
+	return r, nil
+}
+
+// writeFileAtomic writes rel (slash-separated, relative to the output folder)
+// through a temp file in the same folder: write, fsync, rename, fsync folder.
+func (s *Store) writeFileAtomic(rel string, data []byte, lost string) (err error) {
+	target := s.abs(rel)
+	dir := filepath.Dir(target)
+	tmp := filepath.Join(dir, TempPrefix+filepath.Base(target)+"-"+randText())
+	relTmp := s.rel(tmp)
+	s.mu.Lock()
+	s.inFlight[tmp] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		if err != nil {
+			if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = errors.Join(err, fmt.Errorf("removing %s (Clean removes it on the next run): %w", relTmp, rerr))
+			}
+		}
+		s.mu.Lock()
+		delete(s.inFlight, tmp)
+		s.mu.Unlock()
+	}()
+	f, err := s.create(tmp, s.filePerm)
+	if err != nil {
+		return diskFull(fmt.Errorf("store: creating %s: %w", relTmp, err), s.dir, "create", relTmp, lost)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return diskFull(fmt.Errorf("store: writing %s: %w", relTmp, err), s.dir, "write", relTmp, lost)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return diskFull(fmt.Errorf("store: syncing %s: %w", relTmp, err), s.dir, "sync", relTmp, lost)
+	}
+	if err := f.Close(); err != nil {
+		return diskFull(fmt.Errorf("store: closing %s: %w", relTmp, err), s.dir, "write", relTmp, lost)
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return diskFull(fmt.Errorf("store: renaming %s to %s: %w", relTmp, rel, err), s.dir, "rename", rel, lost)
+	}
+	if err := syncDir(dir); err != nil {
+		return diskFull(fmt.Errorf("store: syncing %s: %w", s.rel(dir), err), s.dir, "sync", s.rel(dir), lost)
+	}
+	return nil
+}
