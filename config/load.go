@@ -1,0 +1,382 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA zones even where the system has none
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// LoadOptions carries what the command line and the environment add to
+// the files of a matter.
+type LoadOptions struct {
+	// Vars are the -var and -var-file options in the order given; a later
+	// one wins over an earlier one, and both win over the environment.
+	Vars []VarOption
+	// Env is the process environment as KEY=VALUE; COLLECT_VAR_name sets
+	// variable name.
+	Env []string
+	// Now is the current time, for warnings about open windows.
+	Now time.Time
+}
+
+// VarOption is one -var name=value or one -var-file=FILE.
+type VarOption struct {
+	Assignment string // name=value, from -var
+	File       string // path, from -var-file
+}
+
+// Files is the parsed source of a matter, keyed by file name, for
+// rendering diagnostics with snippets.
+type Files map[string]*hcl.File
+
+// Load reads every *.collect.hcl file of dir as one matter. It returns the
+// matter (nil when there are errors), the parsed files, and every
+// diagnostic found: loading goes on past an error to report as many as it
+// can at once.
+func Load(dir string, opts LoadOptions) (*Matter, Files, hcl.Diagnostics) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the matter folder", Detail: err.Error()}}
+	}
+	parser := hclparse.NewParser()
+	names, err := matterFiles(abs)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read the matter folder",
+			Detail:   fmt.Sprintf("%v. Check the path, or use -chdir=DIR to point at the matter folder.", err),
+		}}
+	}
+	if len(names) == 0 {
+		return nil, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No matter files",
+			Detail: fmt.Sprintf("The folder %s has no *%s files. Run collect in the matter folder, point at it "+
+				"with -chdir=DIR, or create a starter matter there with collect init.", abs, FileSuffix),
+		}}
+	}
+	var diags hcl.Diagnostics
+	var bodies []*hclsyntax.Body
+	for _, name := range names {
+		src, err := os.ReadFile(filepath.Join(abs, name))
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read a matter file", Detail: err.Error()})
+			continue
+		}
+		f, ds := parser.ParseHCL(src, name)
+		diags = append(diags, ds...)
+		if f != nil {
+			if body, ok := f.Body.(*hclsyntax.Body); ok {
+				bodies = append(bodies, body)
+			}
+		}
+	}
+	files := Files(parser.Files())
+	if diags.HasErrors() {
+		return nil, files, diags
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	l := &loader{dir: abs, opts: opts, first: names[0]}
+	m := l.load(bodies)
+	diags = append(diags, l.diags...)
+	sortDiags(diags)
+	if diags.HasErrors() {
+		return nil, files, diags
+	}
+	return m, files, diags
+}
+
+func matterFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), FileSuffix) && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// loader holds the work in progress of one Load.
+type loader struct {
+	dir   string
+	opts  LoadOptions
+	first string // first file name, for diagnostics about missing blocks
+	diags hcl.Diagnostics
+	scope *scope
+	tz    *time.Location
+}
+
+func (l *loader) add(ds hcl.Diagnostics) { l.diags = append(l.diags, ds...) }
+
+func (l *loader) errorf(rng *hcl.Range, summary, format string, args ...any) {
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: rng,
+	})
+}
+
+func (l *loader) warnf(rng *hcl.Range, summary, format string, args ...any) {
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: rng,
+	})
+}
+
+// block is a checked top-level or nested block.
+type block struct {
+	syn   *hclsyntax.Block
+	attrs map[string]*hclsyntax.Attribute
+	inner []*hclsyntax.Block
+}
+
+func (b *block) label() string {
+	if len(b.syn.Labels) == 0 {
+		return ""
+	}
+	return b.syn.Labels[0]
+}
+
+func (b *block) def() *hcl.Range { r := b.syn.DefRange(); return &r }
+
+func where(blk *hclsyntax.Block) string {
+	if len(blk.Labels) > 0 {
+		return fmt.Sprintf("in %s %q", blk.Type, blk.Labels[0])
+	}
+	return fmt.Sprintf("in a %s block", blk.Type)
+}
+
+func (l *loader) load(bodies []*hclsyntax.Body) *Matter {
+	byType := map[string][]*block{}
+	for _, body := range bodies {
+		_, blocks, ds := checkBody(body, rootSchema, "at the top level of a matter file", body.SrcRange)
+		l.add(ds)
+		for _, syn := range blocks {
+			schema := rootSchema.blocks[syn.Type]
+			attrs, inner, ds := checkBody(syn.Body, schema, where(syn), syn.DefRange())
+			l.add(ds)
+			byType[syn.Type] = append(byType[syn.Type], &block{syn: syn, attrs: attrs, inner: inner})
+		}
+	}
+	for _, t := range []string{"matter", "tenant", "output", "state"} {
+		if bs := byType[t]; len(bs) > 1 {
+			for _, b := range bs[1:] {
+				l.errorf(b.def(), fmt.Sprintf("Duplicate %s block", t),
+					"Only one %s block is allowed in a matter; another was declared at %s.", t, bs[0].syn.DefRange())
+			}
+			byType[t] = bs[:1]
+		}
+	}
+	for _, t := range []string{"variable", "window", "custodian", "mailbox"} {
+		byType[t] = l.uniqueLabels(t, byType[t])
+	}
+
+	m := &Matter{Dir: l.dir}
+	l.scope = &scope{
+		vars: map[string]cty.Value{}, locals: map[string]cty.Value{}, funcs: functions(),
+		varNames: map[string]bool{}, localNames: map[string]bool{},
+	}
+	m.Variables = l.variables(byType["variable"])
+	l.locals(byType["locals"])
+	l.matter(m, byType["matter"])
+	l.tenant(m, byType["tenant"])
+	windows := l.windows(m, byType["window"])
+	l.custodians(m, byType["custodian"], windows)
+	l.mailboxes(m, byType["mailbox"], windows)
+	l.output(m, byType["output"])
+	l.statePath(m, byType["state"])
+	l.uniqueAddresses(m)
+	return m
+}
+
+func (l *loader) uniqueLabels(kind string, bs []*block) []*block {
+	seen := map[string]*block{}
+	var out []*block
+	for _, b := range bs {
+		name := b.label()
+		if !hclsyntax.ValidIdentifier(name) {
+			l.errorf(b.syn.LabelRanges[0].Ptr(), "Invalid name",
+				"%q is not a valid %s name: a name starts with a letter and holds letters, digits, underscores and dashes.", name, kind)
+			continue
+		}
+		if prev := seen[name]; prev != nil {
+			l.errorf(b.syn.LabelRanges[0].Ptr(), fmt.Sprintf("Duplicate %s %q", kind, name),
+				"A %s named %q was already declared at %s. Names must be unique within a matter.", kind, name, prev.syn.DefRange())
+			continue
+		}
+		seen[name] = b
+		out = append(out, b)
+	}
+	return out
+}
+
+func (l *loader) matter(m *Matter, bs []*block) {
+	m.TimeZone = time.UTC
+	l.tz = time.UTC
+	if len(bs) == 0 {
+		l.errorf(l.fileStart(), "Missing matter block",
+			`A matter needs one matter block that names it, such as matter "acme-v-globex" { time_zone = "America/New_York" }.`)
+		return
+	}
+	b := bs[0]
+	m.Name = b.label()
+	if a := b.attrs["description"]; a != nil {
+		m.Description, _ = l.str(a, "description")
+	}
+	if a := b.attrs["time_zone"]; a != nil {
+		name, ok := l.str(a, "time_zone")
+		if !ok {
+			return
+		}
+		loc, err := loadZone(name)
+		if err != nil {
+			l.errorf(a.Expr.Range().Ptr(), "Unknown time zone",
+				"%q is not an IANA time zone name. Use a name such as \"America/New_York\", \"Europe/London\" or \"UTC\"; "+
+					"plain dates in this matter are midnight in that zone.", name)
+			return
+		}
+		m.TimeZone, l.tz = loc, loc
+	}
+}
+
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" || strings.EqualFold(name, "local") {
+		// "Local" depends on the machine: a matter must mean the same everywhere.
+		return nil, fmt.Errorf("not a fixed zone")
+	}
+	return time.LoadLocation(name)
+}
+
+func (l *loader) fileStart() *hcl.Range {
+	return &hcl.Range{Filename: l.first, Start: hcl.InitialPos, End: hcl.InitialPos}
+}
+
+func (l *loader) str(a *hclsyntax.Attribute, what string) (string, bool) {
+	s, ds := l.scope.str(a.Expr, fmt.Sprintf("The argument %q", what))
+	l.add(ds)
+	return s, !ds.HasErrors()
+}
+
+func (l *loader) strList(a *hclsyntax.Attribute, what string) ([]string, bool) {
+	s, ds := l.scope.strList(a.Expr, fmt.Sprintf("The argument %q", what))
+	l.add(ds)
+	return s, !ds.HasErrors()
+}
+
+// oneOf checks a value against a closed list, with a suggestion.
+func (l *loader) oneOf(a *hclsyntax.Attribute, v string, allowed []string, what string) bool {
+	for _, x := range allowed {
+		if v == x {
+			return true
+		}
+	}
+	detail := fmt.Sprintf("%q is not a valid %s. Valid values are: %s.", v, what, strings.Join(quoteAll(allowed), ", "))
+	if s := suggest(v, allowed); s != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", s)
+	}
+	l.errorf(a.Expr.Range().Ptr(), "Invalid "+what, "%s", detail)
+	return false
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func (l *loader) output(m *Matter, bs []*block) {
+	m.Output = Output{Path: filepath.Join(l.dir, "collection"), Hashes: []string{"sha256"}}
+	if len(bs) == 0 {
+		return
+	}
+	b := bs[0]
+	if a := b.attrs["path"]; a != nil {
+		if p, ok := l.str(a, "path"); ok {
+			if p == "" {
+				l.errorf(a.Expr.Range().Ptr(), "Empty output path", "The output path must name a folder, such as \"collection\".")
+			} else {
+				m.Output.Path = l.abs(p)
+			}
+		}
+	}
+	if a := b.attrs["hashes"]; a != nil {
+		hs, ok := l.strList(a, "hashes")
+		if !ok {
+			return
+		}
+		for _, h := range hs {
+			h = strings.ToLower(h)
+			if !l.oneOf(a, h, hashNames, "hash") {
+				continue
+			}
+			if !contains(m.Output.Hashes, h) {
+				m.Output.Hashes = append(m.Output.Hashes, h)
+			}
+		}
+	}
+}
+
+func (l *loader) statePath(m *Matter, bs []*block) {
+	m.State = StatePath{Path: filepath.Join(l.dir, "collect.state")}
+	if len(bs) == 0 {
+		return
+	}
+	if a := bs[0].attrs["path"]; a != nil {
+		if p, ok := l.str(a, "path"); ok {
+			if p == "" {
+				l.errorf(a.Expr.Range().Ptr(), "Empty state path", "The state path must name a file, such as \"collect.state\".")
+			} else {
+				m.State.Path = l.abs(p)
+			}
+		}
+	}
+}
+
+func (l *loader) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(l.dir, filepath.FromSlash(p))
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// uniqueAddresses refuses two mailboxes that name the same address: the
+// same mail would be collected twice under two names.
+func (l *loader) uniqueAddresses(m *Matter) {
+	seen := map[string]*Mailbox{}
+	for _, mb := range m.Mailboxes {
+		if mb.Email == "" {
+			continue
+		}
+		if prev := seen[mb.Email]; prev != nil {
+			l.errorf(mb.DeclRange.Ptr(), "Two mailboxes with the same address",
+				"%s and %s both name %s. Each mailbox must appear once: name it in one place, and list every "+
+					"custodian it belongs to in a mailbox block's custodians.", prev.Addr, mb.Addr, mb.Email)
+			continue
+		}
+		seen[mb.Email] = mb
+	}
+}
