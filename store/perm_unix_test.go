@@ -47,4 +47,3 @@ func TestPermissions(t *testing.T) {
 		})
 	}
 }
-
