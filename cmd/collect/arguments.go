@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/collect-ediscovery/collect/config"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Parsing the command line is a pure function per command: it takes the
+// arguments and returns a struct and diagnostics, so each is table-tested
+// without running anything.
+
+// Global holds the options that come before the command name.
+type Global struct {
+	Chdir   string
+	Help    bool
+	Version bool
+	Command string
+	Args    []string
+}
+
+// ParseGlobal splits the command line into global options, the command
+// and its arguments.
+func ParseGlobal(args []string) (Global, hcl.Diagnostics) {
+	var g Global
+	fs := newFlagSet("collect")
+	fs.StringVar(&g.Chdir, "chdir", "", "")
+	fs.BoolVar(&g.Help, "help", false, "")
+	fs.BoolVar(&g.Help, "h", false, "")
+	fs.BoolVar(&g.Version, "version", false, "")
+	if diags := parseFlags(fs, args); diags.HasErrors() {
+		return g, diags
+	}
+	rest := fs.Args()
+	if len(rest) > 0 {
+		g.Command, g.Args = rest[0], rest[1:]
+	}
+	if g.Chdir == "" && isSet(fs, "chdir") {
+		return g, errorDiag("Invalid -chdir option", "The -chdir option needs a folder: -chdir=DIR.")
+	}
+	return g, nil
+}
+
+func addVarFlags(fs *flag.FlagSet, into *[]config.VarOption) {
+	fs.Func("var", "", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return fmt.Errorf("the -var option %q is not name=value; write it as -var 'name=value'", s)
+		}
+		*into = append(*into, config.VarOption{Assignment: s})
+		return nil
+	})
+	fs.Func("var-file", "", func(s string) error {
+		if s == "" {
+			return errors.New("the -var-file option needs a file name")
+		}
+		*into = append(*into, config.VarOption{File: s})
+		return nil
+	})
+}
+
+// Validate holds the options of collect validate.
+type Validate struct {
+	JSON    bool
+	NoColor bool
+	Vars    []config.VarOption
+}
+
+func ParseValidate(args []string) (Validate, hcl.Diagnostics) {
+	var v Validate
+	fs := newFlagSet("validate")
+	fs.BoolVar(&v.JSON, "json", false, "")
+	fs.BoolVar(&v.NoColor, "no-color", false, "")
+	addVarFlags(fs, &v.Vars)
+	diags := parseFlags(fs, args)
+	if len(fs.Args()) > 0 {
+		diags = append(diags, tooManyArgs("validate", fs.Args(), "Use -chdir=DIR to validate another folder.")...)
+	}
+	return v, diags
+}
+
+// Fmt holds the options of collect fmt.
+type Fmt struct {
+	Check     bool
+	Diff      bool
+	Recursive bool
+	Write     bool
+	List      bool
+	NoColor   bool
+	Targets   []string
+}
+
+func ParseFmt(args []string) (Fmt, hcl.Diagnostics) {
+	f := Fmt{Write: true, List: true}
+	fs := newFlagSet("fmt")
+	fs.BoolVar(&f.Check, "check", false, "")
+	fs.BoolVar(&f.Diff, "diff", false, "")
+	fs.BoolVar(&f.Recursive, "recursive", false, "")
+	fs.BoolVar(&f.Write, "write", true, "")
+	fs.BoolVar(&f.List, "list", true, "")
+	fs.BoolVar(&f.NoColor, "no-color", false, "")
+	diags := parseFlags(fs, args)
+	f.Targets = fs.Args()
+	if f.Check {
+		// Checking never changes a file, as in terraform fmt -check.
+		f.Write = false
+	}
+	for _, t := range f.Targets {
+		if t == "-" && len(f.Targets) > 1 {
+			diags = append(diags, errorDiag("Invalid fmt targets", "Standard input (-) cannot be formatted together with files.")...)
+		}
+	}
+	return f, diags
+}
+
+// Version holds the options of collect version.
+type Version struct {
+	JSON bool
+}
+
+func ParseVersion(args []string) (Version, hcl.Diagnostics) {
+	var v Version
+	fs := newFlagSet("version")
+	fs.BoolVar(&v.JSON, "json", false, "")
+	diags := parseFlags(fs, args)
+	if len(fs.Args()) > 0 {
+		diags = append(diags, tooManyArgs("version", fs.Args(), "")...)
+	}
+	return v, diags
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// helpDiag marks a diagnostics list that only asks for help.
+const helpSummary = "help requested"
+
+func parseFlags(fs *flag.FlagSet, args []string) hcl.Diagnostics {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: helpSummary}}
+	default:
+		msg := err.Error()
+		if strings.HasPrefix(msg, "flag provided but not defined: ") {
+			name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(msg, "flag provided but not defined: "), "-"), "-")
+			var names []string
+			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+			detail := fmt.Sprintf("The %s command has no option -%s.", commandName(fs), name)
+			if s := suggestName(name, names); s != "" {
+				detail += fmt.Sprintf(" Did you mean -%s?", s)
+			}
+			detail += fmt.Sprintf(" Run collect %s -help for its options.", commandName(fs))
+			return errorDiag("Unknown option", detail)
+		}
+		return errorDiag("Invalid option", fmt.Sprintf("%s. Run collect %s -help for its options.", capitalize(msg), commandName(fs)))
+	}
+}
+
+func commandName(fs *flag.FlagSet) string {
+	if fs.Name() == "collect" {
+		return ""
+	}
+	return fs.Name()
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+func wantsHelp(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if d.Summary == helpSummary {
+			return true
+		}
+	}
+	return false
+}
+
+func tooManyArgs(cmd string, extra []string, hint string) hcl.Diagnostics {
+	if strings.HasPrefix(extra[0], "-") {
+		return errorDiag("Unexpected arguments",
+			fmt.Sprintf("Options must come before arguments: %q came after the first argument.", extra[0]))
+	}
+	detail := fmt.Sprintf("collect %s takes no arguments, but got %q.", cmd, strings.Join(extra, " "))
+	if hint != "" {
+		detail += " " + hint
+	}
+	return errorDiag("Unexpected arguments", detail)
+}
+
+func errorDiag(summary, detail string) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
