@@ -1,0 +1,384 @@
+// Package state is collect's memory of what was collected: a bbolt file
+// holding, per mailbox, its identity, folders with their delta cursors, and
+// every item collected or observed, with indexes by internetMessageId, by
+// SHA-256 and by collection sequence, plus run records and the last failure
+// of each item.
+//
+// The state is append-only: no method deletes an item or an observation.
+// Every read happens in View and every write in Update; no bbolt type is
+// visible outside this package.
+package state
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the version of the state file layout this collect
+// writes. Files with an older version are upgraded (after a backup) when
+// opened for writing; files with a newer one are refused.
+const SchemaVersion = 1
+
+// Options controls how a state file is opened.
+type Options struct {
+	// ReadOnly opens the file under a shared lock, as plan does; a file
+	// that does not exist yet reads as an empty state and is not created.
+	// Otherwise the file is opened (or created) under an exclusive lock.
+	ReadOnly bool
+	// LockTimeout is how long to wait for the lock; 0 fails at once.
+	LockTimeout time.Duration
+	// Operation names the command ("plan", "apply"), recorded in the lock
+	// file so that a second command can say who holds the lock.
+	Operation string
+	// ToolVersion is the version of collect, recorded in the file.
+	ToolVersion string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source for the lineage UUID; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// DB is an open state file.
+type DB struct {
+	path     string
+	bolt     *bolt.DB // nil for the empty state of a file that does not exist
+	readOnly bool
+	opts     Options
+}
+
+// Bucket names. Per mailbox, the mailboxes bucket holds a bucket keyed by
+// the mailbox ID with the identity record and the folders, items,
+// by-folder index and failures of that mailbox.
+var (
+	bMeta      = []byte("meta")
+	bMailboxes = []byte("mailboxes")
+	bRuns      = []byte("runs")
+	bByIMID    = []byte("idx_internet_message_id")
+	bBySHA256  = []byte("idx_sha256")
+	bBySeq     = []byte("idx_seq")
+
+	kIdentity = []byte("identity")
+	bFolders  = []byte("folders")
+	bItems    = []byte("items")
+	bByFolder = []byte("idx_folder")
+	bFailures = []byte("failures")
+
+	kSchema      = []byte("schema_version")
+	kLineage     = []byte("lineage")
+	kSerial      = []byte("serial")
+	kToolVersion = []byte("tool_version")
+	kCreatedAt   = []byte("created_at")
+)
+
+// Open opens the state file at path. See Options for read-only and
+// read-write opens and for locking.
+func Open(path string, opts Options) (*DB, error) {
+	return open(path, opts, currentSchema())
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// boltTimeout maps LockTimeout to bbolt's, where 0 means wait forever.
+func boltTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Nanosecond
+	}
+	return d
+}
+
+func open(path string, opts Options, sch schema) (db *DB, err error) {
+	start := time.Now()
+	remaining := func() time.Duration {
+		if opts.LockTimeout <= 0 {
+			return 0
+		}
+		if r := opts.LockTimeout - time.Since(start); r > 0 {
+			return r
+		}
+		return time.Nanosecond
+	}
+	_, statErr := os.Stat(path)
+	switch {
+	case errors.Is(statErr, fs.ErrNotExist):
+		if opts.ReadOnly {
+			return &DB{path: path, readOnly: true, opts: opts}, nil
+		}
+		return openWrite(path, opts, sch, remaining)
+	case statErr != nil:
+		return nil, fmt.Errorf("open state file: %w", statErr)
+	}
+
+	// An existing file is first opened read-only and checked whole, so
+	// that a damaged file is refused before anything could write to it.
+	ro, err := openChecked(path, opts, sch, remaining, start)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ReadOnly {
+		return ro, nil
+	}
+	ro.bolt.Close()
+	return openWrite(path, opts, sch, remaining)
+}
+
+// boltOpen opens the file with bbolt, turning a panic on a damaged file
+// and a lock timeout into this package's errors.
+func boltOpen(path string, readOnly bool, timeout time.Duration, start time.Time) (b *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, &CorruptError{Path: path, Reason: "the file is damaged", Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	b, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: readOnly, Timeout: boltTimeout(timeout)})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, lockedError(path, time.Since(start))
+	}
+	return b, err
+}
+
+func openChecked(path string, opts Options, sch schema, remaining func() time.Duration, start time.Time) (*DB, error) {
+	if err := preflight(path); err != nil {
+		var ce *CorruptError
+		if !errors.As(err, &ce) || ce.Reason != "the file is empty (zero bytes)" {
+			return nil, err
+		}
+		// An empty file may be one being created by another process that
+		// holds the lock: wait for the lock, then look again.
+		b, berr := boltOpen(path, true, remaining(), start)
+		if b != nil {
+			b.Close()
+		}
+		var le *LockedError
+		if errors.As(berr, &le) {
+			return nil, le
+		}
+		if err := preflight(path); err != nil {
+			return nil, err
+		}
+	}
+	b, err := boltOpen(path, true, remaining(), start)
+	if err != nil {
+		var le *LockedError
+		var ce *CorruptError
+		if errors.As(err, &le) || errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, &CorruptError{Path: path, Reason: "bbolt cannot open it", Err: err}
+	}
+	// Under the lock, the file can no longer change: check it again.
+	if err := preflight(path); err != nil {
+		b.Close()
+		return nil, err
+	}
+	db := &DB{path: path, bolt: b, readOnly: true, opts: opts}
+	if err := db.checkAll(sch, opts.ReadOnly); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// checkAll checks every page of the file and that it is a state file of a
+// schema this collect can read (or, for a write open, upgrade).
+func (db *DB) checkAll(sch schema, readOnly bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &CorruptError{Path: db.path, Reason: "the file is damaged", Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		for cerr := range tx.Check() {
+			if cerr != nil {
+				return &CorruptError{Path: db.path, Reason: "the file is damaged", Err: cerr}
+			}
+		}
+		_, err := db.schemaOf(tx, sch, readOnly)
+		return err
+	})
+}
+
+// schemaOf returns the schema version of the file, refusing a file that is
+// not a state file or has a version this collect cannot handle.
+func (db *DB) schemaOf(tx *bolt.Tx, sch schema, readOnly bool) (int, error) {
+	meta := tx.Bucket(bMeta)
+	if meta == nil {
+		return 0, &CorruptError{Path: db.path, Reason: "it is a bbolt file but not a collect state file (no meta bucket)"}
+	}
+	v := meta.Get(kSchema)
+	if len(v) != 8 {
+		return 0, &CorruptError{Path: db.path, Reason: "its schema version is missing"}
+	}
+	found := int(binary.BigEndian.Uint64(v))
+	if found > sch.version || (found < sch.version && readOnly) {
+		return found, &SchemaError{Path: db.path, Found: found, Supported: sch.version, WrittenBy: string(meta.Get(kToolVersion))}
+	}
+	return found, nil
+}
+
+func openWrite(path string, opts Options, sch schema, remaining func() time.Duration) (*DB, error) {
+	start := time.Now()
+	b, err := boltOpen(path, false, remaining(), start)
+	if err != nil {
+		var le *LockedError
+		var ce *CorruptError
+		if errors.As(err, &le) || errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open state file %s for writing: %w", path, err)
+	}
+	db := &DB{path: path, bolt: b, opts: opts}
+	now := opts.now()
+	if err := writeLockFile(path, currentHolder(&opts, now)); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := db.prepare(sch, now); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// prepare creates the layout of a new file, or upgrades an older one.
+func (db *DB) prepare(sch schema, now time.Time) error {
+	var found int
+	fresh := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		empty := true
+		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if empty {
+			fresh = true
+			return nil
+		}
+		var err error
+		found, err = db.schemaOf(tx, sch, false)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if fresh {
+		return db.create(sch, now)
+	}
+	if found < sch.version {
+		return db.migrate(sch, found, now)
+	}
+	return nil
+}
+
+func (db *DB) create(sch schema, now time.Time) error {
+	r := db.opts.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	lineage, err := uuid.NewRandomFromReader(r)
+	if err != nil {
+		return fmt.Errorf("make the lineage of a new state file: %w", err)
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range sch.buckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		puts := []struct{ k, v []byte }{
+			{kSchema, u64(uint64(sch.version))},
+			{kLineage, []byte(lineage.String())},
+			{kSerial, u64(0)},
+			{kToolVersion, []byte(db.opts.ToolVersion)},
+			{kCreatedAt, []byte(now.UTC().Format(time.RFC3339Nano))},
+		}
+		for _, p := range puts {
+			if err := meta.Put(p.k, p.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func u64(v uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, v)
+}
+
+// Path is the path of the state file.
+func (db *DB) Path() string { return db.path }
+
+// ReadOnly reports whether the state was opened read-only.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
+// Close releases the lock and closes the file. The lock file of a write
+// open is removed before the lock is released, so that it never names a
+// process that no longer holds the lock.
+func (db *DB) Close() error {
+	if db.bolt == nil {
+		return nil
+	}
+	var lockErr error
+	if !db.readOnly {
+		lockErr = removeLockFile(db.path)
+	}
+	err := db.bolt.Close()
+	db.bolt = nil
+	if err != nil {
+		return fmt.Errorf("close state file %s: %w", db.path, err)
+	}
+	if lockErr != nil {
+		return fmt.Errorf("remove the lock file of %s: %w", db.path, lockErr)
+	}
+	return nil
+}
+
+var errClosed = errors.New("the state file is closed")
+
+// View runs fn in a read transaction: fn sees one consistent state.
+func (db *DB) View(fn func(*ReadTx) error) error {
+	if db.bolt == nil {
+		if db.readOnly {
+			// A file that does not exist yet: an empty state.
+			return fn(&ReadTx{})
+		}
+		return errClosed
+	}
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		return fn(&ReadTx{tx: tx})
+	})
+}
+
+// Update runs fn in a write transaction: everything fn writes is committed
+// together, durably, when fn returns nil, and nothing is when it returns an
+// error. The version of collect is recorded as the last writer.
+func (db *DB) Update(fn func(*Tx) error) error {
+	if db.readOnly {
+		return fmt.Errorf("state file %s: %w", db.path, ErrReadOnly)
+	}
+	if db.bolt == nil {
+		return errClosed
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		t := &Tx{ReadTx: ReadTx{tx: tx}, now: db.opts.now}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if db.opts.ToolVersion != "" {
+			return tx.Bucket(bMeta).Put(kToolVersion, []byte(db.opts.ToolVersion))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,153 @@
+package state
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Meta describes the state file itself. The zero Meta (empty Lineage) is
+// what a read-only open of a state file that does not exist yet reports.
+type Meta struct {
+	SchemaVersion int
+	Lineage       string    // UUID created with the file; never changes
+	Serial        uint64    // bumped by every committing apply
+	ToolVersion   string    // version of collect that last wrote the file
+	CreatedAt     time.Time // when the file was created
+}
+
+// Exists reports whether the state comes from a file on disk rather than
+// from a read-only open of a file that does not exist yet.
+func (m Meta) Exists() bool { return m.Lineage != "" }
+
+// Mailbox is a mailbox as the state knows it, keyed by the directory object
+// ID of the mailbox.
+type Mailbox struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"upn,omitempty"`
+	Address           string `json:"address,omitempty"` // primary SMTP address
+	DisplayName       string `json:"display_name,omitempty"`
+	// References are the matter addresses that resolved to this mailbox,
+	// such as "custodian.jdoe.mailbox.primary". Kept even when the matter
+	// stops naming them: the state is append-only.
+	References []string `json:"references,omitempty"`
+	Custodians []string `json:"custodians,omitempty"`
+}
+
+// Folder is a mail folder of a mailbox, keyed by its immutable folder ID.
+type Folder struct {
+	ID   string `json:"id"`
+	Path string `json:"path,omitempty"` // display path, "Inbox/Projects"
+	// Cursor is the opaque delta cursor (deltaLink) of the last completed
+	// round, and CursorIDType the ID type it was made with ("ImmutableId").
+	Cursor        string    `json:"cursor,omitempty"`
+	CursorIDType  string    `json:"cursor_id_type,omitempty"`
+	LastCompleted time.Time `json:"last_completed,omitzero"`
+}
+
+// IDTypeImmutable is the ID type every cursor collect makes is made with.
+const IDTypeImmutable = "ImmutableId"
+
+// Item is what the state remembers of one message of a mailbox, keyed by its
+// immutable message ID. A collected item has hashes and a native; an item
+// known only through an observation (a tombstone, such as a message deleted
+// before it could be collected) has neither.
+type Item struct {
+	Mailbox           string // directory object ID of the mailbox
+	ID                string // immutable message ID
+	InternetMessageID string
+	FolderID          string // folder the item was last seen in
+	FolderPath        string
+	Received          time.Time
+	Sent              time.Time
+	Subject           string // kept short: at most MaxShortText bytes
+	From              string // kept short: at most MaxShortText bytes
+	Size              int64  // bytes of the native
+	SHA256            string // lower-case hex
+	MD5               string // lower-case hex, optional
+	SHA1              string // lower-case hex, optional
+	Native            string // path of the native in the evidence store
+	RunID             string // run that collected it
+	CollectedAt       time.Time
+	Custodians        []string
+	// Seq is the collection sequence number, assigned when the item is first
+	// recorded as collected; it only ever grows across the life of a file.
+	Seq          uint64
+	Observations []Observation // append-only
+}
+
+// MaxShortText is the most bytes of a subject or sender the state keeps.
+const MaxShortText = 256
+
+// Collected reports whether the item was collected (has a native with
+// hashes), as opposed to being only known.
+func (it Item) Collected() bool { return it.SHA256 != "" }
+
+// ObservationKind is what was observed about an item.
+type ObservationKind string
+
+const (
+	// RemovedOnServer: the server reported the item gone after it was collected.
+	RemovedOnServer ObservationKind = "removed-on-server"
+	// Moved: the item was seen in another folder than before.
+	Moved ObservationKind = "moved"
+	// DeletedBeforeCollection: the item was listed but was gone before its
+	// native could be fetched.
+	DeletedBeforeCollection ObservationKind = "deleted-before-collection"
+)
+
+func (k ObservationKind) valid() bool {
+	switch k {
+	case RemovedOnServer, Moved, DeletedBeforeCollection:
+		return true
+	}
+	return false
+}
+
+// Observation is something seen about an item after (or instead of) its
+// collection. Observations are only ever appended.
+type Observation struct {
+	Kind       ObservationKind
+	At         time.Time
+	RunID      string
+	FromFolder string // for moves: folder path (or ID) before
+	ToFolder   string // for moves: folder path (or ID) after
+	Reason     string // as the server or the run said it, e.g. "deleted"
+}
+
+func (o Observation) equal(p Observation) bool {
+	return o.Kind == p.Kind && o.At.Equal(p.At) && o.RunID == p.RunID &&
+		o.FromFolder == p.FromFolder && o.ToFolder == p.ToFolder && o.Reason == p.Reason
+}
+
+// ItemRef names an item: the mailbox it is in and its immutable ID.
+type ItemRef struct {
+	Mailbox string
+	ID      string
+}
+
+// Failure is the last failure to collect an item. It is cleared when the
+// item is later collected.
+type Failure struct {
+	Mailbox   string    `json:"mailbox"`
+	ItemID    string    `json:"item_id"`
+	Code      string    `json:"code,omitempty"` // error code or kind
+	Message   string    `json:"message,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	RunID     string    `json:"run_id,omitempty"`
+	At        time.Time `json:"at,omitzero"`
+}
+
+// Run is the record of one plan or apply.
+type Run struct {
+	ID          string           `json:"id"`
+	Operation   string           `json:"operation"` // "apply", ...
+	Started     time.Time        `json:"started,omitzero"`
+	Finished    time.Time        `json:"finished,omitzero"`
+	ToolVersion string           `json:"tool_version,omitempty"`
+	User        string           `json:"user,omitempty"`
+	Host        string           `json:"host,omitempty"`
+	Counts      map[string]int64 `json:"counts,omitempty"`
+	// Failures is a JSON summary of what failed, in the shape the caller
+	// chooses; it must be valid JSON when set.
+	Failures json.RawMessage `json:"failures,omitempty"`
+}

@@ -1,0 +1,399 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is a write transaction: it reads like a ReadTx and writes records.
+// Nothing in it deletes an item, an observation, a mailbox or a folder.
+type Tx struct {
+	ReadTx
+	now func() time.Time
+}
+
+// checkKey refuses IDs that would break the index keys.
+func checkKey(what, v string) error {
+	if v == "" {
+		return fmt.Errorf("%s is empty", what)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte", what, v)
+	}
+	return nil
+}
+
+// union appends to a the elements of b it lacks, keeping a's order.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// PutMailbox records a mailbox's identity. References and custodians are
+// added to those already recorded, never dropped.
+func (t *Tx) PutMailbox(m Mailbox) error {
+	if err := checkKey("mailbox ID", m.ID); err != nil {
+		return fmt.Errorf("put mailbox: %w", err)
+	}
+	old, found, err := t.Mailbox(m.ID)
+	if err != nil {
+		return err
+	}
+	if found {
+		m.References = union(old.References, m.References)
+		m.Custodians = union(old.Custodians, m.Custodians)
+	}
+	mb, err := t.tx.Bucket(bMailboxes).CreateBucketIfNotExists([]byte(m.ID))
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bFolders, bItems, bByFolder, bFailures} {
+		if _, err := mb.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return mb.Put(kIdentity, v)
+}
+
+// knownMailbox returns a mailbox's bucket, or an error naming the mailbox
+// when PutMailbox was not called for it.
+func (t *Tx) knownMailbox(id string) (*bolt.Bucket, error) {
+	if err := checkKey("mailbox ID", id); err != nil {
+		return nil, err
+	}
+	mb := t.mailbox(id)
+	if mb == nil {
+		return nil, fmt.Errorf("mailbox %s is not in the state: record it with PutMailbox first", id)
+	}
+	return mb, nil
+}
+
+// PutFolder records a folder of a mailbox. The folder's delta cursor is
+// kept unless f carries one: use SetCursor to change or clear it.
+func (t *Tx) PutFolder(mailbox string, f Folder) error {
+	mb, err := t.knownMailbox(mailbox)
+	if err != nil {
+		return fmt.Errorf("put folder: %w", err)
+	}
+	if err := checkKey("folder ID", f.ID); err != nil {
+		return fmt.Errorf("put folder: %w", err)
+	}
+	if f.Cursor != "" && f.CursorIDType == "" {
+		return fmt.Errorf("put folder %s: a cursor needs the ID type it was made with", f.ID)
+	}
+	if f.Cursor == "" {
+		old, found, err := t.Folder(mailbox, f.ID)
+		if err != nil {
+			return err
+		}
+		if found {
+			f.Cursor, f.CursorIDType, f.LastCompleted = old.Cursor, old.CursorIDType, old.LastCompleted
+		}
+	}
+	return putFolder(mb, f)
+}
+
+func putFolder(mb *bolt.Bucket, f Folder) error {
+	v, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return mb.Bucket(bFolders).Put([]byte(f.ID), v)
+}
+
+// SetCursor records the delta cursor of a completed round of a folder, the
+// ID type it was made with, and when the round completed. An empty cursor
+// clears it, as when the server no longer knows the old one.
+func (t *Tx) SetCursor(mailbox, folder, cursor, idType string, completed time.Time) error {
+	mb, err := t.knownMailbox(mailbox)
+	if err != nil {
+		return fmt.Errorf("set cursor: %w", err)
+	}
+	f, found, err := t.Folder(mailbox, folder)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("set cursor: folder %s of mailbox %s is not in the state: record it with PutFolder first", folder, mailbox)
+	}
+	if cursor != "" && idType == "" {
+		return fmt.Errorf("set cursor of folder %s: a cursor needs the ID type it was made with", folder)
+	}
+	f.Cursor, f.CursorIDType, f.LastCompleted = cursor, idType, completed.UTC()
+	return putFolder(mb, f)
+}
+
+// shorten keeps at most MaxShortText bytes of s, cut at a rune boundary.
+func shorten(s string) string {
+	if len(s) <= MaxShortText {
+		return s
+	}
+	cut := MaxShortText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// PutItem records an item, merging it with what is already recorded:
+//   - the first time an item is recorded as collected (it has a SHA-256),
+//     it is given the next collection sequence number, which PutItem
+//     returns, and its last failure is cleared;
+//   - what was recorded of a collected item's native (hashes, size, path,
+//     run, time, Seq) never changes: a different native is a ConflictError;
+//   - custodians and observations are added to those recorded, never
+//     dropped; empty fields of it keep their recorded values;
+//   - the folder and path are where the item was last seen.
+//
+// The returned Seq is 0 for an item not collected.
+func (t *Tx) PutItem(it Item) (uint64, error) {
+	mb, err := t.knownMailbox(it.Mailbox)
+	if err != nil {
+		return 0, fmt.Errorf("put item: %w", err)
+	}
+	if err := checkKey("item ID", it.ID); err != nil {
+		return 0, fmt.Errorf("put item: %w", err)
+	}
+	if strings.IndexByte(it.InternetMessageID, 0) >= 0 || strings.IndexByte(it.FolderID, 0) >= 0 {
+		return 0, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
+	}
+	it.SHA256, it.MD5, it.SHA1 = strings.ToLower(it.SHA256), strings.ToLower(it.MD5), strings.ToLower(it.SHA1)
+	if it.Collected() && it.Native == "" {
+		return 0, fmt.Errorf("put item %s: a collected item needs the path of its native", it.ID)
+	}
+	it.Observations = slices.Clone(it.Observations)
+	for i, o := range it.Observations {
+		if err := checkObservation(o); err != nil {
+			return 0, fmt.Errorf("put item %s: %w", it.ID, err)
+		}
+		if o.At.IsZero() {
+			o.At = t.now()
+		}
+		it.Observations[i].At = o.At.UTC()
+	}
+	it.Subject, it.From = shorten(it.Subject), shorten(it.From)
+	it.Seq = 0
+
+	old, found, err := t.Item(it.Mailbox, it.ID)
+	if err != nil {
+		return 0, err
+	}
+	rec := it
+	if found {
+		rec = merge(old, it)
+		if old.Collected() {
+			if it.Collected() && !sameNative(old, it) {
+				return 0, &ConflictError{Ref: ItemRef{it.Mailbox, it.ID}, Reason: fmt.Sprintf(
+					"it was already collected as %s (sha256 %s, %d bytes); the state never replaces a collected native",
+					old.Native, old.SHA256, old.Size)}
+			}
+		}
+	}
+	if rec.Collected() && rec.Seq == 0 {
+		rec.Seq = t.LastSeq() + 1
+		if err := t.tx.Bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
+			return 0, err
+		}
+		if err := t.tx.Bucket(bBySHA256).Put(joinRef(sha256Key(rec.SHA256), rec.Mailbox, rec.ID), nil); err != nil {
+			return 0, err
+		}
+		if err := mb.Bucket(bFailures).Delete([]byte(rec.ID)); err != nil {
+			return 0, err
+		}
+	}
+	if err := t.reindex(mb, old, found, rec); err != nil {
+		return 0, err
+	}
+	return rec.Seq, t.putItem(mb, &rec)
+}
+
+// merge lays what was just seen of an item over what was recorded.
+func merge(old, it Item) Item {
+	rec := old
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	setTime := func(dst *time.Time, v time.Time) {
+		if !v.IsZero() {
+			*dst = v
+		}
+	}
+	set(&rec.InternetMessageID, it.InternetMessageID)
+	set(&rec.FolderID, it.FolderID)
+	set(&rec.FolderPath, it.FolderPath)
+	setTime(&rec.Received, it.Received)
+	setTime(&rec.Sent, it.Sent)
+	set(&rec.Subject, it.Subject)
+	set(&rec.From, it.From)
+	if !old.Collected() && it.Collected() {
+		rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
+		rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
+	}
+	rec.Custodians = union(old.Custodians, it.Custodians)
+	for _, o := range it.Observations {
+		rec.Observations = appendObservation(rec.Observations, o)
+	}
+	return rec
+}
+
+func sameNative(a, b Item) bool {
+	optional := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return a.SHA256 == b.SHA256 && a.Size == b.Size && a.Native == b.Native &&
+		optional(a.MD5, b.MD5) && optional(a.SHA1, b.SHA1)
+}
+
+// appendObservation appends o unless the very same observation is there,
+// so that recording the same event twice (a retried commit) is harmless.
+func appendObservation(obs []Observation, o Observation) []Observation {
+	for _, p := range obs {
+		if p.equal(o) {
+			return obs
+		}
+	}
+	return append(obs, o)
+}
+
+// reindex keeps the internetMessageId and folder indexes in step with the
+// record. Index entries are derived data: moving one is not deleting
+// evidence.
+func (t *Tx) reindex(mb *bolt.Bucket, old Item, found bool, rec Item) error {
+	imid := t.tx.Bucket(bByIMID)
+	if found && old.InternetMessageID != "" && old.InternetMessageID != rec.InternetMessageID {
+		if err := imid.Delete(joinRef(append([]byte(old.InternetMessageID), 0), rec.Mailbox, rec.ID)); err != nil {
+			return err
+		}
+	}
+	if rec.InternetMessageID != "" && (!found || old.InternetMessageID != rec.InternetMessageID) {
+		if err := imid.Put(joinRef(append([]byte(rec.InternetMessageID), 0), rec.Mailbox, rec.ID), nil); err != nil {
+			return err
+		}
+	}
+	byFolder := mb.Bucket(bByFolder)
+	if found && old.FolderID != "" && old.FolderID != rec.FolderID {
+		if err := byFolder.Delete(folderKey(old.FolderID, rec.ID)); err != nil {
+			return err
+		}
+	}
+	if rec.FolderID != "" && (!found || old.FolderID != rec.FolderID) {
+		if err := byFolder.Put(folderKey(rec.FolderID, rec.ID), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func folderKey(folder, id string) []byte {
+	k := make([]byte, 0, len(folder)+1+len(id))
+	k = append(k, folder...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+func (t *Tx) putItem(mb *bolt.Bucket, it *Item) error {
+	v, err := encodeItem(it)
+	if err != nil {
+		return fmt.Errorf("put item %s: %w", it.ID, err)
+	}
+	return mb.Bucket(bItems).Put([]byte(it.ID), v)
+}
+
+func checkObservation(o Observation) error {
+	if !o.Kind.valid() {
+		return fmt.Errorf("observation kind %q is not one of %s, %s, %s", o.Kind, RemovedOnServer, Moved, DeletedBeforeCollection)
+	}
+	return nil
+}
+
+// AddObservation appends an observation to an item. An item not recorded
+// yet is recorded as known but not collected (a tombstone). An observation
+// without a time is given the transaction's clock.
+func (t *Tx) AddObservation(mailbox, id string, o Observation) error {
+	mb, err := t.knownMailbox(mailbox)
+	if err != nil {
+		return fmt.Errorf("add observation: %w", err)
+	}
+	if err := checkKey("item ID", id); err != nil {
+		return fmt.Errorf("add observation: %w", err)
+	}
+	if err := checkObservation(o); err != nil {
+		return fmt.Errorf("add observation to item %s: %w", id, err)
+	}
+	if o.At.IsZero() {
+		o.At = t.now()
+	}
+	o.At = o.At.UTC()
+	it, found, err := t.Item(mailbox, id)
+	if err != nil {
+		return err
+	}
+	if !found {
+		it = Item{Mailbox: mailbox, ID: id}
+	}
+	it.Observations = appendObservation(it.Observations, o)
+	return t.putItem(mb, &it)
+}
+
+// RecordFailure records the last failure to collect an item, replacing
+// the previous one; the run records keep the history.
+func (t *Tx) RecordFailure(f Failure) error {
+	mb, err := t.knownMailbox(f.Mailbox)
+	if err != nil {
+		return fmt.Errorf("record failure: %w", err)
+	}
+	if err := checkKey("item ID", f.ItemID); err != nil {
+		return fmt.Errorf("record failure: %w", err)
+	}
+	if f.At.IsZero() {
+		f.At = t.now()
+	}
+	v, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return mb.Bucket(bFailures).Put([]byte(f.ItemID), v)
+}
+
+// PutRun records (or updates) a run record.
+func (t *Tx) PutRun(r Run) error {
+	if err := checkKey("run ID", r.ID); err != nil {
+		return fmt.Errorf("put run: %w", err)
+	}
+	if len(r.Failures) > 0 && !json.Valid(r.Failures) {
+		return fmt.Errorf("put run %s: the failures summary is not valid JSON", r.ID)
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return t.tx.Bucket(bRuns).Put([]byte(r.ID), v)
+}
+
+// BumpSerial increments the serial of the state, as every committing apply
+// does, and returns the new serial.
+func (t *Tx) BumpSerial() (uint64, error) {
+	meta := t.tx.Bucket(bMeta)
+	var serial uint64
+	if v := meta.Get(kSerial); len(v) == 8 {
+		serial = binary.BigEndian.Uint64(v)
+	}
+	serial++
+	return serial, meta.Put(kSerial, u64(serial))
+}
