@@ -1,0 +1,223 @@
+package msgraph
+
+import (
+	"context"
+	"sync"
+
+	"github.com/collect-ediscovery/collect/graph"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+)
+
+// wellKnownFolders are the well-known names asked for once per mailbox to
+// learn which folder IDs they stand for. Graph's folder listings do not say
+// which folder is well known.
+var wellKnownFolders = []string{
+	"msgfolderroot", "inbox", "sentitems", "drafts", "deleteditems", "junkemail",
+	"outbox", "archive", "conversationhistory", "scheduled", "clutter",
+	"syncissues", "conflicts", "localfailures", "serverfailures",
+	"recoverableitemsdeletions",
+}
+
+// recoverableItemsRoot is the display path under which the Deletions folder
+// of Recoverable Items is reported: it lives outside the folder tree that
+// mailFolders lists.
+const recoverableItemsRoot = "Recoverable Items"
+
+var folderFields = []string{"id", "displayName", "parentFolderId", "childFolderCount", "totalItemCount", "isHidden"}
+
+const folderPage = int32(250)
+
+// ListFolders walks the mail folder tree (v1.0 lists one level per
+// request) with hidden folders included, and adds Recoverable Items
+// Deletions when the server exposes it. Folders come in tree order, each
+// parent before its children.
+func (c *Client) ListFolders(ctx context.Context, mb graph.Mailbox) ([]graph.Folder, error) {
+	const op = "list folders"
+	wellKnown, err := c.wellKnownIDs(ctx, mb)
+	if err != nil {
+		return nil, err
+	}
+	user := c.users.ByUserId(mb.ID)
+	hidden := "true"
+	top := folderPage
+
+	first, err := user.MailFolders().Get(ctx, &users.ItemMailFoldersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailFoldersRequestBuilderGetQueryParameters{
+			IncludeHiddenFolders: &hidden, Select: folderFields, Top: &top,
+		},
+	})
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	level, err := collectFolders(first, func(link string) (models.MailFolderCollectionResponseable, error) {
+		return user.MailFolders().WithUrl(link).Get(ctx, nil)
+	})
+	if err != nil {
+		return nil, opError(op, err)
+	}
+
+	var out []graph.Folder
+	seen := map[string]bool{}
+	children := map[string][]models.MailFolderable{}
+	roots := level
+	// Breadth first, one level at a time, listing up to four folders'
+	// children at once (the per-mailbox limit).
+	for len(level) > 0 {
+		var parents []models.MailFolderable
+		for _, f := range level {
+			if deref(f.GetChildFolderCount()) > 0 {
+				parents = append(parents, f)
+			}
+		}
+		lists := make([][]models.MailFolderable, len(parents))
+		errs := make([]error, len(parents))
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		for i, p := range parents {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				lists[i], errs[i] = c.childFolders(ctx, mb, deref(p.GetId()))
+			}()
+		}
+		wg.Wait()
+		level = nil
+		for i, p := range parents {
+			if errs[i] != nil {
+				return nil, opError(op, errs[i])
+			}
+			children[deref(p.GetId())] = lists[i]
+			level = append(level, lists[i]...)
+		}
+	}
+
+	var walk func(f models.MailFolderable, parentPath string)
+	walk = func(f models.MailFolderable, parentPath string) {
+		id := deref(f.GetId())
+		if id == "" || seen[id] {
+			return
+		}
+		seen[id] = true
+		gf := toFolder(f, parentPath, wellKnown)
+		out = append(out, gf)
+		for _, ch := range children[id] {
+			walk(ch, gf.Path)
+		}
+	}
+	for _, f := range roots {
+		walk(f, "")
+	}
+
+	if id := wellKnown.byName["recoverableitemsdeletions"]; id != "" && !seen[id] {
+		if f := wellKnown.folders[id]; f != nil {
+			gf := toFolder(f, recoverableItemsRoot, wellKnown)
+			gf.Hidden = true
+			out = append(out, gf)
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) childFolders(ctx context.Context, mb graph.Mailbox, id string) ([]models.MailFolderable, error) {
+	hidden := "true"
+	top := folderPage
+	b := c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId(id).ChildFolders()
+	first, err := b.Get(ctx, &users.ItemMailFoldersItemChildFoldersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailFoldersItemChildFoldersRequestBuilderGetQueryParameters{
+			IncludeHiddenFolders: &hidden, Select: folderFields, Top: &top,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return collectFolders(first, func(link string) (models.MailFolderCollectionResponseable, error) {
+		return b.WithUrl(link).Get(ctx, nil)
+	})
+}
+
+// collectFolders follows @odata.nextLink verbatim to the last page.
+func collectFolders(page models.MailFolderCollectionResponseable, next func(string) (models.MailFolderCollectionResponseable, error)) ([]models.MailFolderable, error) {
+	var all []models.MailFolderable
+	for page != nil {
+		all = append(all, page.GetValue()...)
+		link := deref(page.GetOdataNextLink())
+		if link == "" {
+			break
+		}
+		var err error
+		if page, err = next(link); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
+}
+
+type wellKnownSet struct {
+	byName  map[string]string                // well-known name -> folder ID
+	byID    map[string]string                // folder ID -> well-known name
+	folders map[string]models.MailFolderable // folder ID -> folder as fetched
+}
+
+// wellKnownIDs asks for each well-known name once. A name the mailbox does
+// not have (404, or an ID Graph calls malformed) is skipped.
+func (c *Client) wellKnownIDs(ctx context.Context, mb graph.Mailbox) (wellKnownSet, error) {
+	set := wellKnownSet{byName: map[string]string{}, byID: map[string]string{}, folders: map[string]models.MailFolderable{}}
+	found := make([]models.MailFolderable, len(wellKnownFolders))
+	errs := make([]error, len(wellKnownFolders))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, name := range wellKnownFolders {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			found[i], errs[i] = c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId(name).Get(ctx,
+				&users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
+					QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: folderFields},
+				})
+		}()
+	}
+	wg.Wait()
+	for i, name := range wellKnownFolders {
+		if err := errs[i]; err != nil {
+			switch graph.KindOf(err) {
+			case graph.KindNotFound, graph.KindMalformedID:
+				continue
+			}
+			return set, opError("list folders", err)
+		}
+		id := deref(found[i].GetId())
+		if id == "" {
+			continue
+		}
+		set.byName[name] = id
+		if _, dup := set.byID[id]; !dup {
+			set.byID[id] = name
+		}
+		set.folders[id] = found[i]
+	}
+	return set, nil
+}
+
+func toFolder(f models.MailFolderable, parentPath string, wk wellKnownSet) graph.Folder {
+	name := deref(f.GetDisplayName())
+	path := name
+	if parentPath != "" {
+		path = parentPath + "/" + name
+	}
+	id := deref(f.GetId())
+	return graph.Folder{
+		ID:            id,
+		ParentID:      deref(f.GetParentFolderId()),
+		DisplayName:   name,
+		Path:          path,
+		WellKnownName: wk.byID[id],
+		Hidden:        deref(f.GetIsHidden()),
+		ChildCount:    int(deref(f.GetChildFolderCount())),
+		TotalCount:    int64(deref(f.GetTotalItemCount())),
+	}
+}
