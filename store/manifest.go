@@ -96,11 +96,21 @@ func (e *TornTailError) Error() string {
 	return fmt.Sprintf("manifest ends with %d bytes of an incomplete line at offset %d (an interrupted append; the next apply cuts them and re-appends from the state)", len(e.Bytes), e.Offset)
 }
 
+// journalFile is what the manifest needs from its file (an *os.File).
+type journalFile interface {
+	io.Writer
+	io.ReaderAt
+	Sync() error
+	Truncate(size int64) error
+	Stat() (fs.FileInfo, error)
+	Close() error
+}
+
 // Manifest is the open manifest journal. Its methods are safe for concurrent use.
 type Manifest struct {
 	mu     sync.Mutex
 	path   string
-	f      *os.File
+	f      journalFile
 	dir    string // output folder, for error messages
 	last   uint64
 	size   int64 // length of the complete lines

@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/collect-ediscovery/collect/store"
+)
+
+func TestWriteRun(t *testing.T) {
+	s, dir := openStore(t, store.Options{})
+	est := time.FixedZone("EST", -5*3600)
+	run := store.RunRecord{
+		RunID: "2026-11-26T220000Z-7f3a", Operation: "apply", User: "analyst", Host: "ws-17",
+		Started: time.Date(2026, 11, 26, 17, 0, 0, 0, est), ToolVersion: "0.1.0",
+		MatterHash: "sha256:abcd", MatterGitCommit: "0123456789abcdef0123456789abcdef01234567",
+		Counts: store.RunCounts{Planned: 10, Collected: 8, Deduplicated: 1, Failed: 1, Bytes: 4096},
+		Failures: []store.Failure{{Mailbox: "jane.doe@contoso.com", GraphID: "AAMk1", Code: "ErrorItemNotFound",
+			Message: "the item was deleted before it could be fetched", RequestID: "req-1"}},
+	}
+	if err := s.WriteRun(run); err != nil {
+		t.Fatal(err)
+	}
+	run.Finished = run.Started.Add(time.Hour)
+	run.Complete = true
+	run.ThrottledSeconds = 12.5
+	if err := s.WriteRun(run); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadRun(run.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := run
+	want.Started, want.Finished = run.Started.UTC(), run.Finished.UTC()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v\nwant %+v", got, want)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "runs", run.RunID+".json"))
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields["started"] != "2026-11-26T22:00:00Z" || fields["complete"] != true || fields["matter_git_commit"] == nil {
+		t.Fatalf("record %s", raw)
+	}
+	if files := treeFiles(t, filepath.Join(dir, "runs")); !slices.Equal(files, []string{run.RunID + ".json"}) {
+		t.Fatalf("runs folder: %v", files)
+	}
+	// An empty failure list is written as [] and optional fields are left out.
+	if err := s.WriteRun(store.RunRecord{RunID: "r2", Started: run.Started}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(filepath.Join(dir, "runs", "r2.json"))
+	fields = nil
+	json.Unmarshal(raw, &fields)
+	if f, ok := fields["failures"].([]any); !ok || len(f) != 0 {
+		t.Fatalf("failures in %s", raw)
+	}
+	for _, k := range []string{"matter_git_commit", "plan_hash", "finished"} {
+		if _, ok := fields[k]; ok {
+			t.Errorf("%s present in %s", k, raw)
+		}
+	}
+}
+
+func TestWriteRunRejectsUnsafeIDs(t *testing.T) {
+	s, dir := openStore(t, store.Options{})
+	for _, id := range []string{"", "../escape", ".hidden", "a/b", "a\\b", "run id"} {
+		if err := s.WriteRun(store.RunRecord{RunID: id}); err == nil {
+			t.Errorf("run id %q accepted", id)
+		}
+	}
+	if files := treeFiles(t, dir); len(files) != 0 {
+		t.Fatalf("files written: %v", files)
+	}
+}
