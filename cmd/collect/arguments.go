@@ -194,9 +194,11 @@ func wantsHelp(diags hcl.Diagnostics) bool {
 }
 
 func tooManyArgs(cmd string, extra []string, hint string) hcl.Diagnostics {
-	if strings.HasPrefix(extra[0], "-") {
-		return errorDiag("Unexpected arguments",
-			fmt.Sprintf("Options must come before arguments: %q came after the first argument.", extra[0]))
+	for _, a := range extra[1:] {
+		if strings.HasPrefix(a, "-") {
+			return errorDiag("Unexpected arguments",
+				fmt.Sprintf("Options must come before arguments: %q came after %q.", a, extra[0]))
+		}
 	}
 	detail := fmt.Sprintf("collect %s takes no arguments, but got %q.", cmd, strings.Join(extra, " "))
 	if hint != "" {

@@ -37,16 +37,14 @@ type validateResult struct {
 
 func runValidate(s *streams, args []string) int {
 	opts, diags := ParseValidate(args)
+	if diags.HasErrors() {
+		s.writeDiags(diags, nil)
+		return exitError
+	}
 	if opts.NoColor {
 		s.color = false
 	}
-	var files config.Files
-	var m *config.Matter
-	if !diags.HasErrors() {
-		var lds = diags
-		m, files, lds = config.Load(".", config.LoadOptions{Vars: opts.Vars, Env: s.env})
-		diags = append(diags, lds...)
-	}
+	m, files, diags := config.Load(".", config.LoadOptions{Vars: opts.Vars, Env: s.env})
 	errs, warns := countDiags(diags)
 	if opts.JSON {
 		if err := writeJSON(s.stdout, validateResult{
