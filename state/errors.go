@@ -73,6 +73,8 @@ type SchemaError struct {
 	Found     int    // schema version of the file
 	Supported int    // SchemaVersion of this collect
 	WrittenBy string // tool version that last wrote the file, if recorded
+	// NoUpgrade is set when this collect has no way to upgrade the file.
+	NoUpgrade bool
 }
 
 func (e *SchemaError) Error() string {
@@ -83,6 +85,11 @@ func (e *SchemaError) Error() string {
 		}
 		return fmt.Sprintf("state file %s has schema version %d (written%s), newer than the version %d this collect understands: "+
 			"use that version of collect or a newer one; the file was not modified", e.Path, e.Found, by, e.Supported)
+	}
+	if e.NoUpgrade {
+		return fmt.Sprintf("state file %s has schema version %d, which this collect (version %d) cannot upgrade: "+
+			"use the version of collect that wrote it, or restore the file from a backup; the file was not modified",
+			e.Path, e.Found, e.Supported)
 	}
 	return fmt.Sprintf("state file %s has schema version %d and this collect uses version %d: "+
 		"the file must be upgraded, which only a command that writes the state (collect apply) does, "+

@@ -53,7 +53,7 @@ func (db *DB) migrate(sch schema, found int, now time.Time) error {
 			}
 		}
 		if step == nil {
-			return &SchemaError{Path: db.path, Found: found, Supported: sch.version}
+			return &SchemaError{Path: db.path, Found: found, Supported: sch.version, NoUpgrade: true}
 		}
 		steps = append(steps, *step)
 	}
