@@ -15,7 +15,7 @@ import (
 // clock is a test clock that moves only when told.
 type clock struct{ t time.Time }
 
-func (c *clock) Now() time.Time { return c.t }
+func (c *clock) Now() time.Time      { return c.t }
 func (c *clock) Add(d time.Duration) { c.t = c.t.Add(d) }
 
 func newClock() *clock {
