@@ -1,0 +1,163 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite the diagnostics.golden files under testdata/invalid")
+
+// goldenNow is the clock of every golden case, so that warnings about long
+// or open windows do not drift with the date the tests run.
+var goldenNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// minGoldenCases keeps the suite from silently shrinking.
+const minGoldenCases = 30
+
+// TestGoldenDiagnostics loads every case folder under testdata/invalid and
+// compares what a person would see (the diagnostics as collect validate
+// renders them, 78 columns, no color) with the case's diagnostics.golden.
+//
+// A case folder holds one or more *.collect.hcl files, any files its
+// options name, and optionally args.txt (see readArgs). A case whose name
+// starts with "warn-" must load with no error and at least one warning;
+// every other case must fail with at least one error.
+func TestGoldenDiagnostics(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "invalid", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, dir := range dirs {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		n++
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			opts := readArgs(t, dir)
+			opts.Now = goldenNow
+			m, files, diags := Load(dir, opts)
+			errs, warns := 0, 0
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					errs++
+				} else {
+					warns++
+				}
+			}
+			if strings.HasPrefix(filepath.Base(dir), "warn-") {
+				if errs != 0 || warns == 0 {
+					t.Errorf("a warn- case must load with warnings and no errors; got %d errors, %d warnings", errs, warns)
+				}
+				if m == nil {
+					t.Error("a matter with only warnings must load")
+				}
+			} else {
+				if errs == 0 {
+					t.Errorf("an invalid case must fail with at least one error; got %d warnings only", warns)
+				}
+				if m != nil {
+					t.Error("Load returned a matter along with errors")
+				}
+			}
+			// Only a command-line option or the environment has no place in
+			// a file to point at.
+			_, argsErr := os.Stat(filepath.Join(dir, "args.txt"))
+			for _, d := range diags {
+				if d.Subject == nil && argsErr != nil {
+					t.Errorf("%q names no file, line and column", d.Summary)
+				}
+			}
+			got := renderDiags(files, diags)
+			golden := filepath.Join(dir, "diagnostics.golden")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./config -run Golden -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("diagnostics differ from %s (review, then -update if the change is right)\n--- got\n%s\n--- want\n%s",
+					golden, got, want)
+			}
+		})
+	}
+	if n < minGoldenCases {
+		t.Errorf("found %d golden cases, want at least %d", n, minGoldenCases)
+	}
+}
+
+// renderDiags writes diagnostics exactly as collect validate shows them,
+// followed by a line with the counts.
+func renderDiags(files Files, diags hcl.Diagnostics) []byte {
+	var b bytes.Buffer
+	wr := hcl.NewDiagnosticTextWriter(&b, files, 78, false)
+	if err := wr.WriteDiagnostics(diags); err != nil {
+		fmt.Fprintf(&b, "(rendering failed: %v)\n", err)
+	}
+	errs, warns := 0, 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	fmt.Fprintf(&b, "%d errors, %d warnings\n", errs, warns)
+	return b.Bytes()
+}
+
+// readArgs reads a case's args.txt, if any. One option a line:
+//
+//	# a comment; blank lines are skipped
+//	-var name=value       a -var option, exactly as after the flag
+//	-var-file=FILE        a -var-file option; FILE is relative to the case folder
+//	env KEY=VALUE         an environment variable
+func readArgs(t *testing.T, dir string) LoadOptions {
+	t.Helper()
+	var opts LoadOptions
+	f, err := os.Open(filepath.Join(dir, "args.txt"))
+	if os.IsNotExist(err) {
+		return opts
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		switch {
+		case text == "" || strings.HasPrefix(text, "#"):
+		case strings.HasPrefix(text, "-var "):
+			opts.Vars = append(opts.Vars, VarOption{Assignment: strings.TrimSpace(strings.TrimPrefix(text, "-var "))})
+		case strings.HasPrefix(text, "-var-file="):
+			opts.Vars = append(opts.Vars, VarOption{File: filepath.Join(dir, strings.TrimPrefix(text, "-var-file="))})
+		case strings.HasPrefix(text, "env "):
+			kv := strings.TrimSpace(strings.TrimPrefix(text, "env "))
+			if !strings.Contains(kv, "=") {
+				t.Fatalf("args.txt:%d: env line must be env KEY=VALUE, got %q", line, text)
+			}
+			opts.Env = append(opts.Env, kv)
+		default:
+			t.Fatalf("args.txt:%d: unknown line %q (want -var name=value, -var-file=FILE or env KEY=VALUE)", line, text)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}

@@ -1,0 +1,16 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+window "relevant" {
+  start = "2024-01-01"
+}
+
+custodian "jdoe" {
+  email {
+    address = "jane.doe@contoso.com"
+  }
+  windows = [window.relevant]
+}

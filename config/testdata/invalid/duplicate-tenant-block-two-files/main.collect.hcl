@@ -1,0 +1,9 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+custodian "jdoe" {
+  email = "jane.doe@contoso.com"
+}

@@ -1,0 +1,5 @@
+tenant {
+  tenant_id = "contoso.onmicrosoft.com"
+  client_id = "11111111-2222-3333-4444-555555555555"
+  auth      = "device_code"
+}

@@ -1,0 +1,9 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+window "relevant" {
+  start = "2024-01-01"
+}

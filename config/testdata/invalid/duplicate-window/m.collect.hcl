@@ -1,0 +1,18 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+window "relevant" {
+  start = "2024-01-01"
+}
+
+window "relevant" {
+  start = "2023-01-01"
+}
+
+custodian "jdoe" {
+  email   = "jane.doe@contoso.com"
+  windows = [window.relevant]
+}

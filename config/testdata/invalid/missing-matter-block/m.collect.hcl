@@ -1,0 +1,7 @@
+tenant {
+  cloud = "demo"
+}
+
+custodian "jdoe" {
+  email = "jane.doe@contoso.com"
+}

@@ -1,0 +1,5 @@
+matter "m" {}
+
+custodian "jdoe" {
+  email = "jane.doe@contoso.com"
+}

@@ -1,0 +1,12 @@
+matter "m" {}
+
+tenant {
+  tenant_id     = "contoso.onmicrosoft.com"
+  client_id     = "11111111-2222-3333-4444-555555555555"
+  auth          = "client_secret"
+  client_secret = "s3cr3t~value"
+}
+
+custodian "jdoe" {
+  email = "jane.doe@contoso.com"
+}

@@ -1,0 +1,10 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+custodian "jdoe" {
+  email    = "jane.doe@contoso.com"
+  password = "hunter2"
+}

@@ -1,0 +1,14 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+custodian "jdoe" {
+  email = "jane.doe@contoso.com"
+}
+
+mailbox "legal" {
+  address    = "legal@contoso.com"
+  custodians = [custodian.jdoe, custodian.jdeo, custodian.msmith]
+}

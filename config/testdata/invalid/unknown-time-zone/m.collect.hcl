@@ -1,0 +1,11 @@
+matter "m" {
+  time_zone = "America/NewYork"
+}
+
+tenant {
+  cloud = "demo"
+}
+
+custodian "jdoe" {
+  email = "jane.doe@contoso.com"
+}

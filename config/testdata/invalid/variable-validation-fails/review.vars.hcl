@@ -1,0 +1,1 @@
+review_start = "March 1, 2024"

@@ -1,0 +1,15 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+window "relevant" {
+  start = "2024-07-01"
+  end   = "2024-01-01"
+}
+
+custodian "jdoe" {
+  email   = "jane.doe@contoso.com"
+  windows = [window.relevant]
+}

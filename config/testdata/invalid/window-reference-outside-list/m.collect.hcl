@@ -1,0 +1,19 @@
+matter "m" {}
+
+tenant {
+  cloud = "demo"
+}
+
+window "relevant" {
+  start = "2024-01-01"
+  end   = "2024-07-01"
+}
+
+window "later" {
+  start = window.relevant.end
+}
+
+custodian "jdoe" {
+  email   = "jane.doe@contoso.com"
+  windows = window.relevant
+}
