@@ -1,10 +1,6 @@
 package graphsim
 
-import (
-	"io"
-	"net/http"
-	"time"
-)
+import "time"
 
 // Config sets up a Tenant. The zero value is usable: real time, seed 0,
 // Graph's default limits and no injected faults.
@@ -64,15 +60,15 @@ type FaultRates struct {
 type FaultKind int
 
 const (
-	FaultThrottle          FaultKind = iota + 1 // 429 TooManyRequests with Retry-After
-	FaultUnavailable                            // 503 serviceNotAvailable with Retry-After
-	FaultServerError                            // 500 generalException
-	FaultBadGateway                             // 502
-	FaultGatewayTimeout                         // 504
-	FaultReset                                  // connection reset without a response
-	FaultTruncate                               // $value cut short after the headers announced the full length
-	FaultUnauthorized                           // 401 InvalidAuthenticationToken; the token is revoked
-	FaultTooManyObjectsOpened                   // 429 ErrorTooManyObjectsOpened without Retry-After
+	FaultThrottle             FaultKind = iota + 1 // 429 TooManyRequests with Retry-After
+	FaultUnavailable                               // 503 serviceNotAvailable with Retry-After
+	FaultServerError                               // 500 generalException
+	FaultBadGateway                                // 502
+	FaultGatewayTimeout                            // 504
+	FaultReset                                     // connection reset without a response
+	FaultTruncate                                  // $value cut short after the headers announced the full length
+	FaultUnauthorized                              // 401 InvalidAuthenticationToken; the token is revoked
+	FaultTooManyObjectsOpened                      // 429 ErrorTooManyObjectsOpened without Retry-After
 )
 
 // Fault is one scripted fault, consumed by the next request of the
@@ -200,7 +196,7 @@ type Counters struct {
 	Requests  int64
 	ByRoute   map[Route]int64
 	ByStatus  map[int]int64
-	Throttled int64 // 429 responses sent
+	Throttled int64                      // 429 responses sent
 	Mailboxes map[string]MailboxCounters // by the mailbox's primary address
 }
 
@@ -217,8 +213,3 @@ type MailboxCounters struct {
 	EarlyRetries int64
 	ValueBytes   int64 // $value body bytes written
 }
-
-var (
-	_ io.Writer    = (*countingWriter)(nil)
-	_ http.Handler = (*Tenant)(nil)
-)

@@ -1,0 +1,410 @@
+package graphsim
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// msgMeta is what the JSON routes say about a message and how its MIME is
+// laid out; both are derived, never stored.
+type msgMeta struct {
+	subject        string
+	fromName       string
+	fromAddr       string
+	toName         string
+	toAddr         string
+	msgID          string
+	sent           time.Time
+	hasAttachments bool
+	preview        string
+	body           string
+	layout         layout
+}
+
+// segment is a piece of a message: literal text, or a blob of seeded
+// bytes written as base64 lines that is generated while streaming.
+type segment struct {
+	lit      string
+	blobSeed uint64
+	blobLen  int64 // raw bytes before base64; 0 for a literal
+}
+
+type layout []segment
+
+func b64Len(n int64) int64 {
+	chars := 4 * ((n + 2) / 3)
+	lines := (chars + 75) / 76
+	return chars + 2*lines
+}
+
+func (l layout) size() int64 {
+	var n int64
+	for _, s := range l {
+		if s.blobLen > 0 {
+			n += b64Len(s.blobLen)
+		} else {
+			n += int64(len(s.lit))
+		}
+	}
+	return n
+}
+
+func (l layout) writeTo(w io.Writer) (int64, error) {
+	var total int64
+	for _, s := range l {
+		var n int64
+		var err error
+		if s.blobLen > 0 {
+			n, err = writeBlob(w, s.blobSeed, s.blobLen)
+		} else {
+			var k int
+			k, err = io.WriteString(w, s.lit)
+			n = int64(k)
+		}
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// writeBlob writes n seeded bytes as base64 in 76-character CRLF lines,
+// a chunk at a time, so that a large attachment is never whole in memory.
+func writeBlob(w io.Writer, seed uint64, n int64) (int64, error) {
+	const linesPerChunk = 512
+	const rawChunk = 57 * linesPerChunk // 57 raw bytes make one 76-character line
+	raw := make([]byte, rawChunk)
+	enc := make([]byte, 0, linesPerChunk*78)
+	state := seed | 1
+	var total int64
+	for left := n; left > 0; {
+		k := int64(rawChunk)
+		if left < k {
+			k = left
+		}
+		for i := 0; i < int(k); i += 8 {
+			state ^= state << 13
+			state ^= state >> 7
+			state ^= state << 17
+			v := state * 0x2545f4914f6cdd1d
+			for j := 0; j < 8 && i+j < int(k); j++ {
+				raw[i+j] = byte(v >> (8 * j))
+			}
+		}
+		enc = enc[:0]
+		for off := 0; off < int(k); off += 57 {
+			end := min(off+57, int(k))
+			enc = base64.StdEncoding.AppendEncode(enc, raw[off:end])
+			enc = append(enc, '\r', '\n')
+		}
+		m, err := w.Write(enc)
+		total += int64(m)
+		if err != nil {
+			return total, err
+		}
+		left -= k
+	}
+	return total, nil
+}
+
+var (
+	firstNames = []string{"Alex", "Priya", "Jordan", "Lars", "Sofia", "Kenji", "Amara", "Diego", "Hannah", "Omar", "Chloé", "Björn", "Zoë", "José", "Łukasz", "Søren"}
+	lastNames  = []string{"Rivera", "Patel", "Nguyen", "Schmidt", "Okafor", "Tanaka", "Kowalski", "Dubois", "Müller", "García", "O'Brien", "Andersson"}
+	domains    = []string{"fabrikam.invalid", "northwind.invalid", "contoso.invalid", "adatum.invalid", "tailspin.invalid"}
+	topics     = []string{"Q3 forecast", "Globex contract", "board pack", "supplier audit", "pricing review", "merger timeline", "budget variance", "holiday schedule", "vendor onboarding", "site visit", "legal hold notice", "invoice 4471"}
+	openers    = []string{"Re: ", "RE: ", "Fwd: ", "FW: ", "", "", "", ""}
+	words      = strings.Fields("the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their has would when if so no will more about out up them some could what into than then its only other time new these two may first any like now my such our over also after most even made many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three")
+	accented   = []string{"Grüße", "Zürich", "naïve", "façade", "Ελληνικά", "日本語のメモ", "Привет", "coöperation", "São Paulo", "€1.250,00"}
+	attachKind = []struct{ ctype, name string }{
+		{"application/pdf", "Board pack.pdf"},
+		{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Forecast FY24.xlsx"},
+		{"image/png", "scan.png"},
+		{"application/zip", "exhibits.zip"},
+		{"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Draft agreement v3.docx"},
+	}
+)
+
+func pick[T any](s []T, h uint64) T { return s[h%uint64(len(s))] }
+
+func personName(h uint64) string {
+	return pick(firstNames, h) + " " + pick(lastNames, h>>16)
+}
+
+func personAddr(name string, h uint64) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('.')
+		}
+	}
+	return b.String() + "@" + pick(domains, h>>32)
+}
+
+// metaLocked derives a message's metadata and MIME layout.
+func (t *Tenant) metaLocked(mb *mailbox, serial uint32) msgMeta {
+	m := &mb.msgs[serial]
+	if m.raw != 0 {
+		rm := t.raws[m.raw-1]
+		return msgMeta{
+			subject: rm.subject, fromAddr: rm.from, msgID: rm.msgID, sent: rm.date,
+			toAddr: mb.owner.Mail, layout: layout{{lit: string(rm.data)}},
+			hasAttachments: bytes.Contains(bytes.ToLower(rm.data), []byte("content-disposition: attachment")),
+		}
+	}
+	seed := uint64(t.cfg.Seed)
+	h := mix(seed, uint64(mb.idx), uint64(serial))
+	hv := mix(h, uint64(m.version))
+	received := time.Unix(m.received, 0).UTC()
+	owner := mb.owner
+	md := msgMeta{
+		subject: pick(openers, h>>3) + pick(topics, h>>9),
+		msgID:   fmt.Sprintf("%016x.%08x@%s", mix(h, 1), serial, "mail.sim.collect.invalid"),
+		sent:    received.Add(-time.Duration(5+h%300) * time.Second),
+	}
+	nonASCII := (h>>20)%5 == 0
+	other := personName(h >> 24)
+	if nonASCII {
+		md.subject += " – " + pick(accented, h>>28)
+	}
+	otherAddr := personAddr(other, h>>30)
+	draft := m.flags&flagDraft != 0
+	if draft || (h>>40)%4 == 0 {
+		md.fromName, md.fromAddr, md.toName, md.toAddr = owner.DisplayName, owner.Mail, other, otherAddr
+	} else {
+		md.fromName, md.fromAddr, md.toName, md.toAddr = other, otherAddr, owner.DisplayName, owner.Mail
+	}
+	if draft {
+		md.sent = time.Unix(m.modified, 0).UTC()
+	}
+	if m.flags&flagCustom != 0 {
+		if s := mb.specs[serial]; s != nil {
+			if s.Subject != "" {
+				md.subject = s.Subject
+			}
+			if s.From != "" {
+				md.fromName, md.fromAddr = displayFromAddress(s.From), strings.ToLower(s.From)
+			}
+			if s.To != "" {
+				md.toName, md.toAddr = displayFromAddress(s.To), strings.ToLower(s.To)
+			}
+		}
+	}
+	kind := (h >> 44) % 100
+	if m.size > 0 {
+		kind = 99
+	}
+	body := bodyText(hv, int(1500+(hv>>8)%30000), nonASCII)
+	md.preview, md.body = body, body
+	if len(md.preview) > 255 {
+		md.preview = strings.ToValidUTF8(md.preview[:255], "")
+	}
+	var l layout
+	var hdr strings.Builder
+	if !draft {
+		fmt.Fprintf(&hdr, "Received: from %s (10.%d.%d.%d) by mail.sim.collect.invalid (10.0.0.1) with Microsoft\r\n SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.7452.28;\r\n %s\r\n",
+			domainOf(md.fromAddr), h>>8&0xff, h>>16&0xff, h>>24&0xff, received.Format(time.RFC1123Z))
+	}
+	fmt.Fprintf(&hdr, "From: %s\r\n", addrHeader(md.fromName, md.fromAddr))
+	fmt.Fprintf(&hdr, "To: %s\r\n", addrHeader(md.toName, md.toAddr))
+	if (h>>50)%3 == 0 {
+		cc := personName(h >> 52)
+		fmt.Fprintf(&hdr, "CC: %s,\r\n\t%s\r\n", addrHeader(cc, personAddr(cc, h>>54)), addrHeader("Records", "records@"+domainOf(owner.Mail)))
+	}
+	fmt.Fprintf(&hdr, "Subject: %s\r\n", encodeHeader(md.subject))
+	fmt.Fprintf(&hdr, "Thread-Topic: %s\r\n", encodeHeader(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(md.subject, "Re: "), "RE: "), "Fwd: ")))
+	fmt.Fprintf(&hdr, "Date: %s\r\n", md.sent.Format(time.RFC1123Z))
+	fmt.Fprintf(&hdr, "Message-ID: <%s>\r\n", md.msgID)
+	hdr.WriteString("Accept-Language: en-US\r\nContent-Language: en-US\r\n")
+	boundary := fmt.Sprintf("_%03d_%016xsimcollect_", 0, mix(h, 2))
+	mixedBoundary := fmt.Sprintf("_%03d_%016xsimcollect_", 4, mix(h, 2))
+	switch {
+	case kind < 25: // plain text
+		hdr.WriteString("X-MS-Has-Attach: \r\nMIME-Version: 1.0\r\n")
+		hdr.WriteString("Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		hdr.WriteString(qp(body))
+		l = layout{{lit: hdr.String()}}
+	case kind < 45: // HTML only
+		hdr.WriteString("X-MS-Has-Attach: \r\nMIME-Version: 1.0\r\n")
+		hdr.WriteString("Content-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		hdr.WriteString(qp(htmlOf(body)))
+		l = layout{{lit: hdr.String()}}
+	case kind < 80: // multipart/alternative
+		hdr.WriteString("X-MS-Has-Attach: \r\nMIME-Version: 1.0\r\n")
+		fmt.Fprintf(&hdr, "Content-Type: multipart/alternative;\r\n\tboundary=\"%s\"\r\n\r\n", boundary)
+		writeAlternative(&hdr, boundary, body)
+		l = layout{{lit: hdr.String()}}
+	default: // multipart/mixed with attachments
+		md.hasAttachments = true
+		hdr.WriteString("X-MS-Has-Attach: yes\r\nMIME-Version: 1.0\r\n")
+		fmt.Fprintf(&hdr, "Content-Type: multipart/mixed;\r\n\tboundary=\"%s\"\r\n\r\n", mixedBoundary)
+		fmt.Fprintf(&hdr, "--%s\r\nContent-Type: multipart/alternative;\r\n\tboundary=\"%s\"\r\n\r\n", mixedBoundary, boundary)
+		writeAlternative(&hdr, boundary, body)
+		n := 1 + int((h>>56)%3)
+		var big int64
+		if m.size > 0 {
+			n = 1
+			big = int64(m.size)*57/78 - int64(hdr.Len())
+			if big < 1024 {
+				big = 1024
+			}
+		}
+		for i := 0; i < n; i++ {
+			ak := attachKind[(h>>(8*uint(i)))%uint64(len(attachKind))]
+			size := int64(2048 + mix(h, 3, uint64(i))%40000)
+			if big > 0 {
+				size = big
+			}
+			name := ak.name
+			if nonASCII && i == 0 {
+				name = "Übersicht " + name
+			}
+			fmt.Fprintf(&hdr, "\r\n--%s\r\nContent-Type: %s; name=\"%s\"\r\nContent-Description: %s\r\nContent-Disposition: attachment; filename=\"%s\"; size=%d;\r\n\tcreation-date=\"%s\";\r\n\tmodification-date=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+				mixedBoundary, ak.ctype, encodeHeader(name), encodeHeader(name), encodeHeader(name), size,
+				md.sent.Format(time.RFC1123), md.sent.Format(time.RFC1123))
+			l = append(l, segment{lit: hdr.String()}, segment{blobSeed: mix(h, 4, uint64(i)), blobLen: size})
+			hdr.Reset()
+		}
+		fmt.Fprintf(&hdr, "\r\n--%s--\r\n", mixedBoundary)
+		l = append(l, segment{lit: hdr.String()})
+	}
+	md.layout = l
+	return md
+}
+
+func writeAlternative(b *strings.Builder, boundary, body string) {
+	fmt.Fprintf(b, "--%s\r\nContent-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary)
+	b.WriteString(qp(body))
+	fmt.Fprintf(b, "\r\n--%s\r\nContent-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary)
+	b.WriteString(qp(htmlOf(body)))
+	fmt.Fprintf(b, "\r\n--%s--\r\n", boundary)
+}
+
+func domainOf(addr string) string {
+	_, d, _ := strings.Cut(addr, "@")
+	return d
+}
+
+func addrHeader(name, addr string) string {
+	if name == "" {
+		return "<" + addr + ">"
+	}
+	return (&mail.Address{Name: name, Address: addr}).String()
+}
+
+func encodeHeader(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return mime.BEncoding.Encode("utf-8", s)
+		}
+	}
+	return s
+}
+
+func bodyText(h uint64, n int, nonASCII bool) string {
+	var b strings.Builder
+	b.Grow(n + 64)
+	state := h | 1
+	next := func() uint64 {
+		state ^= state << 13
+		state ^= state >> 7
+		state ^= state << 17
+		return state
+	}
+	b.WriteString("Hello,\r\n\r\n")
+	line := 0
+	sentence := 0
+	for b.Len() < n {
+		v := next()
+		var w string
+		if nonASCII && v%23 == 0 {
+			w = pick(accented, v>>8)
+		} else {
+			w = pick(words, v>>8)
+		}
+		if sentence == 0 {
+			w = strings.ToUpper(w[:1]) + w[1:]
+		}
+		if line+len(w)+1 > 72 {
+			b.WriteString("\r\n")
+			line = 0
+		} else if line > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+		sentence++
+		if sentence > 6 && v%7 == 0 {
+			b.WriteByte('.')
+			line++
+			sentence = 0
+			if v%5 == 0 {
+				b.WriteString("\r\n\r\n")
+				line = 0
+			}
+		}
+	}
+	b.WriteString(".\r\n\r\nRegards\r\n")
+	return b.String()
+}
+
+func htmlOf(body string) string {
+	var b strings.Builder
+	b.WriteString("<html>\r\n<head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n</head>\r\n<body dir=\"ltr\">\r\n<div style=\"font-family:Calibri,Helvetica,sans-serif;font-size:12pt\">\r\n")
+	for _, p := range strings.Split(body, "\r\n\r\n") {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(escapeHTML(p), "\r\n", " "))
+		b.WriteString("</p>\r\n")
+	}
+	b.WriteString("</div>\r\n</body>\r\n</html>\r\n")
+	return b.String()
+}
+
+func escapeHTML(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func qp(s string) string {
+	var b bytes.Buffer
+	w := quotedprintable.NewWriter(&b)
+	_, _ = w.Write([]byte(s))
+	_ = w.Close()
+	return b.String()
+}
+
+// parseRaw reads the few headers the JSON routes show from verbatim MIME.
+func parseRaw(data []byte, path string) *rawMessage {
+	rm := &rawMessage{data: data, path: path}
+	msg, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		return rm
+	}
+	dec := mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) { return input, nil }}
+	if s, err := dec.DecodeHeader(msg.Header.Get("Subject")); err == nil {
+		rm.subject = s
+	} else {
+		rm.subject = msg.Header.Get("Subject")
+	}
+	if a, err := mail.ParseAddress(msg.Header.Get("From")); err == nil {
+		rm.from = strings.ToLower(a.Address)
+	}
+	rm.msgID = strings.Trim(strings.TrimSpace(msg.Header.Get("Message-ID")), "<>")
+	if d, err := msg.Header.Date(); err == nil {
+		rm.date = d.UTC()
+	}
+	return rm
+}

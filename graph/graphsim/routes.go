@@ -1,0 +1,588 @@
+package graphsim
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// prefs are the Prefer preferences of a request.
+type prefs struct {
+	immutable bool
+	maxPage   int
+}
+
+func parsePrefer(r *http.Request) prefs {
+	var p prefs
+	for _, hv := range r.Header.Values("Prefer") {
+		for _, part := range strings.Split(hv, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			v = strings.Trim(strings.TrimSpace(v), `"`)
+			switch {
+			case eq(strings.TrimSpace(k), "IdType") && eq(v, "ImmutableId"):
+				p.immutable = true
+			case eq(strings.TrimSpace(k), "odata.maxpagesize"):
+				if n, err := strconv.Atoi(v); err == nil && n > 0 {
+					p.maxPage = n
+				}
+			}
+		}
+	}
+	return p
+}
+
+func (q *request) applyPrefs(p prefs, pageApplied int) {
+	var applied []string
+	if pageApplied > 0 {
+		applied = append(applied, "odata.maxpagesize="+strconv.Itoa(pageApplied))
+	}
+	if p.immutable {
+		applied = append(applied, `IdType="ImmutableId"`)
+	}
+	if len(applied) > 0 {
+		q.w.Header().Set("Preference-Applied", strings.Join(applied, ", "))
+	}
+}
+
+// --- users
+
+var userDefaultFields = []string{"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"}
+
+var userAllFields = append(append([]string(nil), userDefaultFields...), "proxyAddresses", "accountEnabled", "mailNickname", "userType", "onPremisesSyncEnabled")
+
+func parseUserSelect(s string) ([]string, string, bool) {
+	if s == "" {
+		return userDefaultFields, "", true
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		found := ""
+		for _, k := range userAllFields {
+			if eq(k, f) {
+				found = k
+			}
+		}
+		if found == "" {
+			return nil, f, false
+		}
+		out = append(out, found)
+	}
+	return out, "", true
+}
+
+func userJSON(u *user, fields []string) jobj {
+	var mail any
+	if u.Mail != "" {
+		mail = u.Mail
+	}
+	given, sur, _ := strings.Cut(u.DisplayName, " ")
+	proxies := []string{}
+	if u.Mail != "" {
+		proxies = append(proxies, "SMTP:"+u.Mail)
+		for _, a := range u.Aliases {
+			proxies = append(proxies, "smtp:"+a)
+		}
+	}
+	local, _, _ := strings.Cut(u.UPN, "@")
+	var onPrem any
+	if u.Kind == OnPremisesMailbox {
+		onPrem = true
+	}
+	val := map[string]any{
+		"businessPhones": []string{}, "displayName": u.DisplayName, "givenName": given, "jobTitle": nil,
+		"mail": mail, "mobilePhone": nil, "officeLocation": nil, "preferredLanguage": "en-US", "surname": sur,
+		"userPrincipalName": u.UPN, "id": u.ID, "proxyAddresses": proxies, "accountEnabled": u.Kind != SharedMailbox,
+		"mailNickname": local, "userType": "Member", "onPremisesSyncEnabled": onPrem,
+	}
+	o := make(jobj, 0, len(fields))
+	for _, f := range fields {
+		o = append(o, jkv{f, val[f]})
+	}
+	return o
+}
+
+func (t *Tenant) checkDirectoryRole(q *request) bool {
+	if !hasRole(q.app, q.token, "User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All") {
+		q.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		return false
+	}
+	return true
+}
+
+func (t *Tenant) serveUser(q *request, key string) {
+	if !t.checkDirectoryRole(q) {
+		return
+	}
+	fields, bad, ok := parseUserSelect(q.r.URL.Query().Get("$select"))
+	if !ok {
+		q.fail(http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Could not find a property named '%s' on type 'Microsoft.DirectoryServices.User'.", bad))
+		return
+	}
+	t.mu.Lock()
+	u, found := t.byKey[strings.ToLower(key)]
+	// The directory resolves an object ID or a UPN, not mail or aliases.
+	if found && !eq(key, u.ID) && !eq(key, u.UPN) {
+		found = false
+	}
+	var body jobj
+	if found {
+		ctx := q.graphBase() + "/$metadata#users/$entity"
+		if q.r.URL.Query().Get("$select") != "" {
+			ctx = q.graphBase() + "/$metadata#users(" + strings.Join(fields, ",") + ")/$entity"
+		}
+		body = append(jobj{{"@odata.context", ctx}}, userJSON(u, fields)...)
+	}
+	t.mu.Unlock()
+	if !found {
+		q.fail(http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
+		return
+	}
+	q.writeJSON(http.StatusOK, body)
+}
+
+var (
+	proxyFilter = regexp.MustCompile(`(?i)^\s*proxyAddresses/any\(\s*(\w+)\s*:\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$`)
+	eqFilter    = regexp.MustCompile(`(?i)^\s*(mail|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$`)
+)
+
+func (t *Tenant) serveUserList(q *request) {
+	if !t.checkDirectoryRole(q) {
+		return
+	}
+	v := q.r.URL.Query()
+	fields, bad, ok := parseUserSelect(v.Get("$select"))
+	if !ok {
+		q.fail(http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Could not find a property named '%s' on type 'Microsoft.DirectoryServices.User'.", bad))
+		return
+	}
+	filter := v.Get("$filter")
+	var match func(u *user) bool
+	if m := proxyFilter.FindStringSubmatch(filter); m != nil && m[1] == m[2] {
+		if !eq(q.r.Header.Get("ConsistencyLevel"), "eventual") || !eq(v.Get("$count"), "true") {
+			q.fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property 'proxyAddresses' of resource 'User'. This is an advanced query: send the header 'ConsistencyLevel: eventual' and $count=true.")
+			return
+		}
+		want := strings.ReplaceAll(m[3], "''", "'")
+		match = func(u *user) bool {
+			for _, p := range userJSON(u, []string{"proxyAddresses"})[0].v.([]string) {
+				if eq(p, want) {
+					return true
+				}
+			}
+			return false
+		}
+	} else if m := eqFilter.FindStringSubmatch(filter); m != nil {
+		want := strings.ReplaceAll(m[2], "''", "'")
+		byMail := eq(m[1], "mail")
+		match = func(u *user) bool {
+			if byMail {
+				return eq(u.Mail, want)
+			}
+			return eq(u.UPN, want)
+		}
+	} else {
+		q.fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause. The simulator lists users only with proxyAddresses/any(x:x eq 'smtp:address'), mail eq '...' or userPrincipalName eq '...'.")
+		return
+	}
+	t.mu.Lock()
+	vals := []jobj{}
+	for _, u := range t.users {
+		if match(u) {
+			vals = append(vals, userJSON(u, fields))
+		}
+	}
+	t.mu.Unlock()
+	body := jobj{{"@odata.context", q.graphBase() + "/$metadata#users"}}
+	if eq(v.Get("$count"), "true") {
+		body = append(body, jkv{"@odata.count", len(vals)})
+	}
+	body = append(body, jkv{"value", vals})
+	q.writeJSON(http.StatusOK, body)
+}
+
+// --- folders
+
+func (t *Tenant) folderJSON(mb *mailbox, f *folder) jobj {
+	fi := t.folderInfoLocked(mb, f)
+	return jobj{
+		{"id", fi.ID}, {"displayName", fi.DisplayName}, {"parentFolderId", fi.ParentID},
+		{"childFolderCount", fi.ChildCount}, {"unreadItemCount", fi.UnreadCount},
+		{"totalItemCount", fi.TotalCount}, {"sizeInBytes", fi.TotalCount * 4096}, {"isHidden", fi.Hidden},
+	}
+}
+
+// resolveFolderLocked finds the folder a path segment names, answering
+// the request when there is none.
+func (t *Tenant) resolveFolderLocked(q *request, key string) (*folder, bool) {
+	mb := q.mb
+	for _, f := range mb.folders {
+		if f.wellKnown != "" && eq(f.wellKnown, key) {
+			return f, true
+		}
+	}
+	m, idx, ok := t.parseFolderID(key)
+	if !ok {
+		if _, isMsg := t.parseMessageID(key); !isMsg {
+			q.fail(http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
+			return nil, false
+		}
+	}
+	if !ok || m != mb.idx || int(idx) >= len(mb.folders) {
+		q.fail(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return nil, false
+	}
+	return mb.folders[idx], true
+}
+
+func pageParams(q *request, def int) (top, skip int, ok bool) {
+	v := q.r.URL.Query()
+	top, skip = def, 0
+	if s := v.Get("$top"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			q.fail(http.StatusBadRequest, "ErrorInvalidUrlQuery", "The value of $top must be a number from 1 to 1000.")
+			return 0, 0, false
+		}
+		top = n
+	}
+	if s := v.Get("$skip"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			q.fail(http.StatusBadRequest, "ErrorInvalidUrlQuery", "The value of $skip must be a number of at least 0.")
+			return 0, 0, false
+		}
+		skip = n
+	}
+	return top, skip, true
+}
+
+func (q *request) folderPath(f *folder) string {
+	return q.graphBase() + "/users/" + url.PathEscape(q.userKey) + "/mailFolders/" + url.PathEscape(f.id)
+}
+
+func (t *Tenant) serveFolderList(q *request, key string, child bool) {
+	top, skip, ok := pageParams(q, 10)
+	if !ok {
+		return
+	}
+	hidden := eq(q.r.URL.Query().Get("includeHiddenFolders"), "true")
+	t.mu.Lock()
+	mb := q.mb
+	var parent *folder
+	if child {
+		if parent, ok = t.resolveFolderLocked(q, key); !ok {
+			t.mu.Unlock()
+			return
+		}
+	} else {
+		parent = mb.folders[0] // msgfolderroot: v1.0 lists the top level only
+	}
+	var kids []*folder
+	for _, c := range parent.children {
+		if f := mb.folders[c]; hidden || !f.hidden {
+			kids = append(kids, f)
+		}
+	}
+	sort.SliceStable(kids, func(i, j int) bool { return strings.ToLower(kids[i].name) < strings.ToLower(kids[j].name) })
+	vals := []jobj{}
+	for i := skip; i < len(kids) && i < skip+top; i++ {
+		vals = append(vals, t.folderJSON(mb, kids[i]))
+	}
+	base := q.graphBase() + "/users/" + url.PathEscape(q.userKey) + "/mailFolders"
+	ctx := q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/mailFolders"
+	if child {
+		base = q.folderPath(parent) + "/childFolders"
+		ctx += "('" + parent.id + "')/childFolders"
+	}
+	t.mu.Unlock()
+	body := jobj{{"@odata.context", ctx}}
+	if skip+top < len(kids) {
+		link := fmt.Sprintf("%s?$top=%d&$skip=%d", base, top, skip+top)
+		if hidden {
+			link = fmt.Sprintf("%s?includeHiddenFolders=true&$top=%d&$skip=%d", base, top, skip+top)
+		}
+		body = append(body, jkv{"@odata.nextLink", link})
+	}
+	body = append(body, jkv{"value", vals})
+	q.writeJSON(http.StatusOK, body)
+}
+
+func (t *Tenant) serveFolder(q *request, key string) {
+	t.mu.Lock()
+	f, ok := t.resolveFolderLocked(q, key)
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	body := append(jobj{{"@odata.context", q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/mailFolders/$entity"}}, t.folderJSON(q.mb, f)...)
+	t.mu.Unlock()
+	q.writeJSON(http.StatusOK, body)
+}
+
+// --- messages
+
+var messageFields = []string{
+	"createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime", "sentDateTime",
+	"hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId",
+	"conversationId", "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink",
+	"inferenceClassification", "body", "sender", "from", "toRecipients", "ccRecipients", "bccRecipients",
+	"replyTo", "flag",
+}
+
+const selectExplicit = uint64(1) << 63
+
+// parseMessageSelect turns $select into a bit mask over messageFields;
+// 0 means Graph's default set.
+func parseMessageSelect(s string) (uint64, string, bool) {
+	if strings.TrimSpace(s) == "" {
+		return 0, "", true
+	}
+	mask := selectExplicit
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if eq(f, "id") {
+			continue
+		}
+		found := false
+		for i, k := range messageFields {
+			if eq(k, f) {
+				mask |= 1 << uint(i)
+				found = true
+			}
+		}
+		if !found {
+			return 0, f, false
+		}
+	}
+	return mask, "", true
+}
+
+func emailAddress(name, addr string) jobj {
+	return jobj{{"emailAddress", jobj{{"name", name}, {"address", addr}}}}
+}
+
+func (t *Tenant) publicMessageID(mb *mailbox, serial uint32, gen uint16, immutable bool) string {
+	if immutable {
+		return t.messageID(immutableID, mb.idx, serial, 0)
+	}
+	return t.messageID(regularID, mb.idx, serial, gen)
+}
+
+func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, typed bool) jobj {
+	m := &mb.msgs[serial]
+	md := t.metaLocked(mb, serial)
+	var ck [8]byte
+	binary.BigEndian.PutUint16(ck[0:], m.version)
+	binary.BigEndian.PutUint16(ck[2:], m.gen)
+	binary.BigEndian.PutUint32(ck[4:], m.changeSeq)
+	changeKey := "CQAAABYAAA" + base64.StdEncoding.EncodeToString(ck[:])
+	id := t.publicMessageID(mb, serial, m.gen, immutable)
+	received := time.Unix(m.received, 0).UTC().Format(time.RFC3339)
+	conv := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte{0, 0, 0x51}, hashString(strings.TrimPrefix(strings.TrimPrefix(md.subject, "RE: "), "Re: "))))
+	var sent any = md.sent.UTC().Format(time.RFC3339)
+	if md.sent.IsZero() {
+		sent = nil
+	}
+	to := []jobj{}
+	if md.toAddr != "" {
+		to = append(to, emailAddress(md.toName, md.toAddr))
+	}
+	val := map[string]any{
+		"createdDateTime": received, "lastModifiedDateTime": time.Unix(m.modified, 0).UTC().Format(time.RFC3339),
+		"changeKey": changeKey, "categories": []string{}, "receivedDateTime": received, "sentDateTime": sent,
+		"hasAttachments": md.hasAttachments, "internetMessageId": "<" + md.msgID + ">", "subject": md.subject,
+		"bodyPreview": md.preview, "importance": "normal", "parentFolderId": mb.folders[m.folder].id,
+		"conversationId": conv, "isDeliveryReceiptRequested": false, "isReadReceiptRequested": false,
+		"isRead": m.flags&flagRead != 0, "isDraft": m.flags&flagDraft != 0,
+		"webLink":                 "https://outlook.office365.com/owa/?ItemID=" + url.QueryEscape(id) + "&exvsurl=1&viewmodel=ReadMessageItem",
+		"inferenceClassification": "focused",
+		"body":                    jobj{{"contentType", "html"}, {"content", htmlOf(md.body)}},
+		"sender":                  emailAddress(md.fromName, md.fromAddr), "from": emailAddress(md.fromName, md.fromAddr),
+		"toRecipients": to, "ccRecipients": []jobj{}, "bccRecipients": []jobj{}, "replyTo": []jobj{},
+		"flag": jobj{{"flagStatus", "notFlagged"}},
+	}
+	if md.msgID == "" {
+		val["internetMessageId"] = nil
+	}
+	o := jobj{}
+	if typed {
+		o = append(o, jkv{"@odata.type", "#microsoft.graph.message"})
+	}
+	o = append(o, jkv{"@odata.etag", `W/"` + changeKey + `"`})
+	for i, f := range messageFields {
+		if sel == 0 || sel&(1<<uint(i)) != 0 {
+			o = append(o, jkv{f, val[f]})
+		}
+	}
+	return append(o, jkv{"id", id})
+}
+
+func rejectQuery(q *request, what string) bool {
+	v := q.r.URL.Query()
+	for _, k := range []string{"$filter", "$orderby", "$search"} {
+		if v.Has(k) {
+			q.fail(http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", fmt.Sprintf("The simulator does not support %s on %s: a filtered message delta stops at 5,000 items on Graph, so filter on the client.", k, what))
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tenant) serveMessageList(q *request, key string) {
+	if rejectQuery(q, "message listings") {
+		return
+	}
+	top, skip, ok := pageParams(q, 10)
+	if !ok {
+		return
+	}
+	sel, bad, ok := parseMessageSelect(q.r.URL.Query().Get("$select"))
+	if !ok {
+		q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.message'.", bad))
+		return
+	}
+	p := parsePrefer(q.r)
+	t.mu.Lock()
+	mb := q.mb
+	var serials []uint32
+	base := q.graphBase() + "/users/" + url.PathEscape(q.userKey) + "/messages"
+	if key != "" {
+		f, ok := t.resolveFolderLocked(q, key)
+		if !ok {
+			t.mu.Unlock()
+			return
+		}
+		serials = f.serials
+		base = q.folderPath(f) + "/messages"
+	} else {
+		for s := range mb.msgs {
+			m := &mb.msgs[s]
+			if m.flags&flagGone == 0 && mb.inIPM(mb.folders[m.folder]) {
+				serials = append(serials, uint32(s))
+			}
+		}
+	}
+	// Newest delivered first, as Graph lists by receivedDateTime descending.
+	vals := []jobj{}
+	for i := skip; i < len(serials) && i < skip+top; i++ {
+		vals = append(vals, t.messageJSON(mb, serials[len(serials)-1-i], sel, p.immutable, false))
+	}
+	total := len(serials)
+	t.mu.Unlock()
+	q.applyPrefs(p, 0)
+	body := jobj{{"@odata.context", q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/messages"}}
+	if skip+top < total {
+		link := fmt.Sprintf("%s?$top=%d&$skip=%d", base, top, skip+top)
+		if s := q.r.URL.Query().Get("$select"); s != "" {
+			link += "&$select=" + url.QueryEscape(s)
+		}
+		body = append(body, jkv{"@odata.nextLink", link})
+	}
+	body = append(body, jkv{"value", vals})
+	q.writeJSON(http.StatusOK, body)
+}
+
+func (mb *mailbox) inIPM(f *folder) bool {
+	for f != nil {
+		if f.wellKnown == "msgfolderroot" {
+			return true
+		}
+		if f.parent < 0 {
+			return false
+		}
+		f = mb.folders[f.parent]
+	}
+	return false
+}
+
+// resolveMessageLocked finds a live message, answering the request when
+// there is none.
+func (t *Tenant) resolveMessageLocked(q *request, id string) (uint32, bool) {
+	if _, ok := t.parseMessageID(id); !ok {
+		q.fail(http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
+		return 0, false
+	}
+	s, ok := t.lookupLocked(q.mb, id)
+	if !ok {
+		q.fail(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return 0, false
+	}
+	return s, true
+}
+
+func (t *Tenant) serveMessage(q *request, id string) {
+	sel, bad, ok := parseMessageSelect(q.r.URL.Query().Get("$select"))
+	if !ok {
+		q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.message'.", bad))
+		return
+	}
+	p := parsePrefer(q.r)
+	t.mu.Lock()
+	s, ok := t.resolveMessageLocked(q, id)
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	body := append(jobj{{"@odata.context", q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/messages/$entity"}}, t.messageJSON(q.mb, s, sel, p.immutable, false)...)
+	t.mu.Unlock()
+	q.applyPrefs(p, 0)
+	q.writeJSON(http.StatusOK, body)
+}
+
+// serveValue streams a message's MIME. With truncate, it announces the
+// full length, sends half and drops the connection.
+func (t *Tenant) serveValue(q *request, id string, truncate bool) {
+	t.mu.Lock()
+	s, ok := t.resolveMessageLocked(q, id)
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	l := t.metaLocked(q.mb, s).layout
+	t.mu.Unlock()
+	size := l.size()
+	h := q.w.Header()
+	h.Set("Content-Type", "text/plain")
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	q.w.WriteHeader(http.StatusOK)
+	if !truncate {
+		_, _ = l.writeTo(q.w)
+		return
+	}
+	_, _ = l.writeTo(&cutWriter{w: q.w, left: size / 2})
+	_ = http.NewResponseController(q.w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// cutWriter passes on the first left bytes and swallows the rest.
+type cutWriter struct {
+	w    interface{ Write([]byte) (int, error) }
+	left int64
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if c.left <= 0 {
+		return 0, errCut
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	k, err := c.w.Write(p)
+	c.left -= int64(k)
+	if err != nil {
+		return k, err
+	}
+	return n, nil
+}
+
+var errCut = errors.New("graphsim: body cut short on purpose")

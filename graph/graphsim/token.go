@@ -1,0 +1,178 @@
+package graphsim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// accessToken is an access token the login endpoint issued.
+type accessToken struct {
+	seq      uint64
+	jti      string
+	clientID string
+	roles    []string
+	exp      time.Time
+	revoked  bool
+}
+
+const graphResource = "https://graph.microsoft.com"
+
+// entraError answers in the shape of the Microsoft identity platform.
+func (q *request) entraError(status int, errCode string, aadsts int, desc string) {
+	now := q.t.now().UTC()
+	trace := q.requestID
+	corr := q.clientReq
+	full := fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", aadsts, desc, trace, corr, now.Format("2006-01-02 15:04:05Z"))
+	q.writeJSON(status, jobj{
+		{"error", errCode},
+		{"error_description", full},
+		{"error_codes", []int{aadsts}},
+		{"timestamp", now.Format("2006-01-02 15:04:05Z")},
+		{"trace_id", trace},
+		{"correlation_id", corr},
+		{"error_uri", fmt.Sprintf("%s/error?code=%d", q.base(), aadsts)},
+	})
+}
+
+// serveToken is the v2.0 token endpoint. Only the client credentials grant
+// with a client secret is modelled; other grants get the identity
+// platform's unsupported-grant error.
+func (t *Tenant) serveToken(q *request, tenant string) {
+	r := q.r
+	if r.Method != http.MethodPost {
+		q.entraError(http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST requests.")
+		return
+	}
+	if !eq(tenant, t.cfg.TenantID) && !eq(tenant, t.cfg.Domain) {
+		q.entraError(http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return
+	}
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	switch grant {
+	case "":
+		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return
+	case "client_credentials":
+	default:
+		q.entraError(http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'. The simulator models only client_credentials.", grant))
+		return
+	}
+	clientID := f.Get("client_id")
+	if clientID == "" {
+		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+		return
+	}
+	t.mu.Lock()
+	a := t.apps[clientID]
+	t.mu.Unlock()
+	if a == nil {
+		q.entraError(http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.cfg.Domain))
+		return
+	}
+	secret := f.Get("client_secret")
+	switch {
+	case secret == "" && f.Get("client_assertion") != "":
+		q.entraError(http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The simulator accepts only client secrets.")
+		return
+	case secret == "":
+		q.entraError(http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return
+	case secret != a.ClientSecret:
+		q.entraError(http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+		return
+	}
+	scope := f.Get("scope")
+	if !strings.HasSuffix(scope, "/.default") || strings.Contains(scope, " ") {
+		q.entraError(http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
+		return
+	}
+	if res := strings.TrimSuffix(scope, "/.default"); res != graphResource && res != graphResource+"/" && res != "00000003-0000-0000-c000-000000000000" {
+		q.entraError(http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", res, t.cfg.Domain))
+		return
+	}
+	access, lifetime := t.issue(a)
+	q.writeJSON(http.StatusOK, jobj{
+		{"token_type", "Bearer"},
+		{"expires_in", int(lifetime.Seconds())},
+		{"ext_expires_in", int(lifetime.Seconds())},
+		{"access_token", access},
+	})
+}
+
+func (t *Tenant) issue(a *app) (string, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tokenSeq++
+	now := t.now()
+	life := t.cfg.AccessTokenLifetime
+	tok := &accessToken{
+		seq: t.tokenSeq, clientID: a.ClientID, roles: append([]string(nil), a.Roles...), exp: now.Add(life),
+		jti: base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%016x%08x", mix(uint64(t.cfg.Seed), t.tokenSeq, 13), t.tokenSeq))),
+	}
+	t.tokens[tok.jti] = tok
+	header := jobj{{"typ", "JWT"}, {"alg", "none"}}
+	claims := jobj{
+		{"aud", graphResource},
+		{"iss", "https://sts.windows.net/" + t.cfg.TenantID + "/"},
+		{"iat", now.Unix()}, {"nbf", now.Unix()}, {"exp", tok.exp.Unix()},
+		{"app_displayname", a.DisplayName},
+		{"appid", a.ClientID},
+		{"idtyp", "app"},
+		{"roles", tok.roles},
+		{"tid", t.cfg.TenantID},
+		{"uti", tok.jti},
+		{"ver", "1.0"},
+	}
+	hb, _ := json.Marshal(header)
+	cb, _ := json.Marshal(claims)
+	return base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb) + ".", life
+}
+
+// authenticate checks the bearer token of a Graph request.
+func (t *Tenant) authenticate(q *request) bool {
+	deny := func(msg string) bool {
+		q.w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+q.base()+`/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
+		q.fail(http.StatusUnauthorized, "InvalidAuthenticationToken", msg)
+		return false
+	}
+	h := q.r.Header.Get("Authorization")
+	scheme, raw, _ := strings.Cut(h, " ")
+	if h == "" || !eq(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return deny("Access token is empty.")
+	}
+	parts := strings.Split(strings.TrimSpace(raw), ".")
+	if len(parts) != 3 {
+		return deny("IDX14100: JWT is not well formed, there are no dots (.).")
+	}
+	cb, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		UTI string `json:"uti"`
+		TID string `json:"tid"`
+	}
+	if err != nil || json.Unmarshal(cb, &claims) != nil {
+		return deny("Access token validation failure. Invalid audience.")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tok := t.tokens[claims.UTI]
+	switch {
+	case tok == nil || claims.TID != t.cfg.TenantID:
+		return deny("Access token validation failure. Invalid audience.")
+	case tok.revoked || tok.seq <= t.revokedUpTo:
+		return deny("Access token has expired or is not yet valid.")
+	case !t.now().Before(tok.exp):
+		return deny("Lifetime validation failed, the token is expired.")
+	}
+	q.token = tok
+	q.app = t.apps[tok.clientID]
+	return true
+}
