@@ -309,7 +309,13 @@ func refList(expr hcl.Expression, kind string, declared map[string]hcl.Range) ([
 	var names []string
 	for _, item := range items {
 		tr, ds := hcl.AbsTraversalForExpr(item)
-		if ds.HasErrors() || len(tr) != 2 || tr.RootName() != kind {
+		var step hcl.TraverseAttr
+		ok := !ds.HasErrors() && len(tr) == 2 && tr.RootName() == kind
+		if ok {
+			// window["x"] is an index, not a name: refused like any other shape.
+			step, ok = tr[1].(hcl.TraverseAttr)
+		}
+		if !ok {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid " + kind + " reference",
@@ -318,7 +324,7 @@ func refList(expr hcl.Expression, kind string, declared map[string]hcl.Range) ([
 			})
 			continue
 		}
-		name := tr[1].(hcl.TraverseAttr).Name
+		name := step.Name
 		if _, ok := declared[name]; !ok {
 			detail := fmt.Sprintf("No %s named %q is declared.", kind, name)
 			if sug := suggest(name, keys(declared)); sug != "" {
