@@ -132,7 +132,7 @@ func (l *loader) windows(m *Matter, bs []*block) map[string]*Window {
 	byName := map[string]*Window{}
 	for _, b := range bs {
 		w := &Window{Name: b.label(), Date: DateReceived, DeclRange: b.syn.DefRange()}
-		ok := true
+		ok := false // a missing start was reported by the schema check
 		if a := b.attrs["start"]; a != nil {
 			w.Start, ok = l.parseTime(a)
 		}
