@@ -139,10 +139,16 @@ func (l *loader) windows(m *Matter, bs []*block) map[string]*Window {
 		if a := b.attrs["end"]; a != nil {
 			end, endOK := l.parseTime(a)
 			ok = ok && endOK
-			if ok && !end.After(w.Start) {
+			if ok && end.Equal(w.Start) {
+				l.errorf(a.Expr.Range().Ptr(), "Empty window",
+					"The window %q starts and ends at %s, so it holds no time at all: the end is exclusive. "+
+						"Set end to a later time, such as the day after the last day to collect.",
+					w.Name, w.Start.In(l.tz).Format(time.RFC3339))
+				ok = false
+			} else if ok && end.Before(w.Start) {
 				l.errorf(a.Expr.Range().Ptr(), "Window ends before it starts",
-					"The window %q starts at %s and ends at %s. The end is exclusive and must be after the start.",
-					w.Name, w.Start.Format(time.RFC3339), end.Format(time.RFC3339))
+					"The window %q starts at %s but ends earlier, at %s. Check the dates, or swap start and end.",
+					w.Name, w.Start.In(l.tz).Format(time.RFC3339), end.In(l.tz).Format(time.RFC3339))
 				ok = false
 			}
 			w.End = end
