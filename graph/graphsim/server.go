@@ -393,7 +393,7 @@ func (t *Tenant) limit(q *request) (func(), bool) {
 	}
 	lim := t.cfg.Limits
 	if lim.MaxConcurrent > 0 && ls.inFlight >= lim.MaxConcurrent {
-		t.throttleLocked(q, http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
+		t.throttleLocked(q, http.StatusTooManyRequests, "MailboxConcurrency", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
 		return nil, false
 	}
 	if lim.WindowRequests > 0 {
