@@ -189,8 +189,9 @@ func (s *scope) value(expr hcl.Expression, want cty.Type, what string) (cty.Valu
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Value depends on an error",
-			Detail:   fmt.Sprintf("%s depends on a value that could not be computed; fix the error reported for it first.", what),
-			Subject:  expr.Range().Ptr(),
+			Detail: fmt.Sprintf("%s depends on a variable or local value that has an error of its own; "+
+				"fix that error first.", what),
+			Subject: expr.Range().Ptr(),
 		}}
 	}
 	if v.IsNull() {

@@ -301,11 +301,13 @@ func (l *loader) locals(bs []*block) {
 			l.scope.localNames[a.Name] = true
 		}
 	}
-	for _, a := range pending {
-		l.add(l.scope.checkRefs(a.Expr))
-	}
-	if l.diags.HasErrors() {
-		return
+	for _, name := range keys(pending) {
+		if ds := l.scope.checkRefs(pending[name].Expr); ds.HasErrors() {
+			// Reported here; whatever uses this local depends on an error.
+			l.add(ds)
+			l.scope.locals[name] = cty.DynamicVal
+			delete(pending, name)
+		}
 	}
 	for len(pending) > 0 {
 		progress := false
@@ -337,6 +339,7 @@ func (l *loader) locals(bs []*block) {
 			for _, name := range keys(pending) {
 				l.errorf(pending[name].NameRange.Ptr(), "Cycle in local values",
 					"The local value %q depends on itself through other local values. Break the cycle.", name)
+				l.scope.locals[name] = cty.DynamicVal
 			}
 			return
 		}
