@@ -92,7 +92,8 @@ func secretLike(name string) bool {
 	return false
 }
 
-func secretDiag(name string, rng hcl.Range) *hcl.Diagnostic {
+// secretDiag refuses a credential-like name; kind is "argument" or "variable".
+func secretDiag(kind, name string, rng hcl.Range) *hcl.Diagnostic {
 	env := "COLLECT_CLIENT_SECRET"
 	switch {
 	case strings.Contains(strings.ToLower(name), "password"):
@@ -103,9 +104,9 @@ func secretDiag(name string, rng hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Secret written in the matter",
-		Detail: fmt.Sprintf("The argument %q looks like a credential. A matter folder is evidence documentation "+
+		Detail: fmt.Sprintf("The %s %q looks like a credential. A matter folder is evidence documentation "+
 			"and is usually kept in git, so collect never reads secrets from it: remove %q and set %s instead.",
-			name, name, env),
+			kind, name, name, env),
 		Subject: rng.Ptr(),
 	}
 }
@@ -126,7 +127,7 @@ func checkBody(body *hclsyntax.Body, schema *blockSchema, where string, def hcl.
 	for _, name := range names {
 		attr := body.Attributes[name]
 		if secretLike(name) {
-			diags = append(diags, secretDiag(name, attr.NameRange))
+			diags = append(diags, secretDiag("argument", name, attr.NameRange))
 			continue
 		}
 		if _, ok := schema.attrs[name]; !ok && !schema.anyAttrs {

@@ -24,6 +24,9 @@ type varDecl struct {
 	valRange *hcl.Range // where the value was written, when it was in a file
 	checks   []*block
 	typeOK   bool
+	// failed is set when a value was given but refused, or the name is
+	// refused; that error is reported, so "no value" would only add noise.
+	failed bool
 }
 
 // variables declares every variable, then gives each its value in
@@ -35,7 +38,8 @@ func (l *loader) variables(bs []*block) []*Variable {
 	for _, b := range bs {
 		d := &varDecl{v: &Variable{Name: b.label(), DeclRange: b.syn.DefRange()}, typ: cty.DynamicPseudoType, typeOK: true}
 		if secretLike(d.v.Name) {
-			l.diags = append(l.diags, secretDiag(d.v.Name, b.syn.LabelRanges[0]))
+			l.diags = append(l.diags, secretDiag("variable", d.v.Name, b.syn.LabelRanges[0]))
+			d.failed = true
 		}
 		if a := b.attrs["description"]; a != nil {
 			d.v.Description, _ = l.constStr(a)
@@ -66,9 +70,12 @@ func (l *loader) variables(bs []*block) []*Variable {
 			if ds.HasErrors() {
 				l.errorf(a.Expr.Range().Ptr(), "Invalid default value",
 					"A variable's default must be a literal value: it cannot refer to other variables or locals.")
+				d.failed = true
 			} else if cv, err := convert.Convert(v, d.typ); err != nil {
 				l.errorf(a.Expr.Range().Ptr(), "Invalid default value",
-					"The default for variable %q does not match its type: %s.", d.v.Name, err)
+					"The default for variable %q does not match its type: %s.", d.v.Name,
+					strings.TrimSuffix(err.Error(), "."))
+				d.failed = true
 			} else {
 				d.def, d.hasDef = cv, true
 				d.val, d.v.Source = cv, "default"
@@ -123,10 +130,17 @@ func (l *loader) variables(bs []*block) []*Variable {
 	var out []*Variable
 	for _, d := range order {
 		out = append(out, d.v)
+		if !d.typeOK || d.val == cty.NilVal {
+			// Reported below or already: uses of the variable depend on an error.
+			l.scope.vars[d.v.Name] = cty.DynamicVal
+		}
 		if !d.typeOK {
 			continue
 		}
 		if d.val == cty.NilVal {
+			if d.failed {
+				continue
+			}
 			l.errorf(d.v.DeclRange.Ptr(), "No value for required variable",
 				"The variable %q has no default and no value was given. Set it with -var '%s=...', "+
 					"a -var-file, or the environment variable %s%s.", d.v.Name, d.v.Name, EnvVarPrefix, d.v.Name)
@@ -171,15 +185,18 @@ func (l *loader) setRaw(d *varDecl, raw, source string) {
 		}
 		if ds.HasErrors() {
 			l.errorf(nil, "Invalid value for variable",
-				"The value of variable %q from %s is not a valid %s: %s.", d.v.Name, source,
-				d.typ.FriendlyNameForConstraint(), ds[0].Detail)
+				"The value of variable %q from %s is not a valid %s: %s. A list, map or object is written "+
+					"as an expression with quoted strings, such as [\"a@contoso.com\", \"b@contoso.com\"].",
+				d.v.Name, source, d.typ.FriendlyNameForConstraint(), strings.TrimSuffix(ds[0].Detail, "."))
+			d.failed = true
 			return
 		}
 	}
 	cv, err := convert.Convert(v, d.typ)
 	if err != nil {
 		l.errorf(nil, "Invalid value for variable", "The value of variable %q from %s is not a valid %s: %s.",
-			d.v.Name, source, d.typ.FriendlyNameForConstraint(), err)
+			d.v.Name, source, d.typ.FriendlyNameForConstraint(), strings.TrimSuffix(err.Error(), "."))
+		d.failed = true
 		return
 	}
 	d.val, d.v.Source, d.valRange = cv, source, nil
@@ -211,12 +228,14 @@ func (l *loader) varFile(path string, decls map[string]*varDecl) {
 		v, ds := a.Expr.Value(nil)
 		if ds.HasErrors() {
 			l.add(ds)
+			d.failed = true
 			continue
 		}
 		cv, err := convert.Convert(v, d.typ)
 		if err != nil {
 			l.errorf(a.Expr.Range().Ptr(), "Invalid value for variable", "The value of variable %q is not a valid %s: %s.",
-				a.Name, d.typ.FriendlyNameForConstraint(), err)
+				a.Name, d.typ.FriendlyNameForConstraint(), strings.TrimSuffix(err.Error(), "."))
+			d.failed = true
 			continue
 		}
 		d.val, d.v.Source, d.valRange = cv, "-var-file="+path, a.Expr.Range().Ptr()

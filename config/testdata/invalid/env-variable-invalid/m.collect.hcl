@@ -13,7 +13,7 @@ variable "review_start" {
   default = "2024-01-01"
 
   validation {
-    condition     = length(var.review_start) == 10
+    condition     = strlen(var.review_start) == 10
     error_message = "review_start must be a date written YYYY-MM-DD."
   }
 }
