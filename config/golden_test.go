@@ -108,16 +108,32 @@ func renderDiags(files Files, diags hcl.Diagnostics) []byte {
 	if err := wr.WriteDiagnostics(diags); err != nil {
 		fmt.Fprintf(&b, "(rendering failed: %v)\n", err)
 	}
+	// Without color the text shows no column: list each range, so that the
+	// golden file pins exactly what an editor or -json would highlight.
 	errs, warns := 0, 0
 	for _, d := range diags {
+		sev := "warning"
 		if d.Severity == hcl.DiagError {
+			sev = "error"
 			errs++
 		} else {
 			warns++
 		}
+		where := "(no file: a command-line option or the environment)"
+		if r := d.Subject; r != nil {
+			where = fmt.Sprintf("%s:%d:%d-%d:%d", r.Filename, r.Start.Line, r.Start.Column, r.End.Line, r.End.Column)
+		}
+		fmt.Fprintf(&b, "%s %s: %s\n", sev, where, d.Summary)
 	}
-	fmt.Fprintf(&b, "%d errors, %d warnings\n", errs, warns)
+	fmt.Fprintf(&b, "%s, %s\n", count(errs, "error"), count(warns, "warning"))
 	return b.Bytes()
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // readArgs reads a case's args.txt, if any. One option a line:
