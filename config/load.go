@@ -319,9 +319,16 @@ func (l *loader) output(m *Matter, bs []*block) {
 		if !ok {
 			return
 		}
-		for _, h := range hs {
-			h = strings.ToLower(h)
-			if !l.oneOf(a, h, hashNames, "hash") {
+		// Point at the item itself when the list is written out.
+		items, _ := hcl.ExprList(a.Expr)
+		for i, written := range hs {
+			h := strings.ToLower(written)
+			if !contains(hashNames, h) {
+				rng := a.Expr.Range()
+				if len(items) == len(hs) {
+					rng = items[i].Range()
+				}
+				l.errorf(&rng, "Invalid hash", "%s", hashDetail(written))
 				continue
 			}
 			if !contains(m.Output.Hashes, h) {
@@ -329,6 +336,24 @@ func (l *loader) output(m *Matter, bs []*block) {
 			}
 		}
 	}
+}
+
+// hashDetail explains a hash name that is not one collect computes. Only
+// a spelling of a supported name gets a "did you mean": suggesting sha1
+// for sha512 would trade a strong hash for a weak one.
+func hashDetail(written string) string {
+	detail := fmt.Sprintf("collect does not compute %q. It computes \"sha256\" (always, and names every "+
+		"native by it), \"md5\" and \"sha1\"; list the ones your review platform or load files need.", written)
+	squashed := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == ' ' {
+			return -1
+		}
+		return r
+	}, strings.ToLower(written))
+	if contains(hashNames, squashed) {
+		detail += fmt.Sprintf(" Did you mean %q?", squashed)
+	}
+	return detail
 }
 
 func (l *loader) statePath(m *Matter, bs []*block) {
