@@ -18,6 +18,9 @@ func (l *loader) tenant(m *Matter, bs []*block) {
 	t.MailboxRequestLimit = 10000
 	t.MailboxRequestWindow = 10 * time.Minute
 	if len(bs) == 0 {
+		if l.written["tenant"] {
+			return
+		}
 		l.errorf(l.fileStart(), "Missing tenant block",
 			`A matter needs a tenant block that says where and how to sign in, such as tenant { tenant_id = "contoso.onmicrosoft.com" client_id = "..." auth = "device_code" }, or tenant { cloud = "demo" } to try collect on the built-in demo tenant.`)
 		return

@@ -120,6 +120,10 @@ type loader struct {
 	diags hcl.Diagnostics
 	scope *scope
 	tz    *time.Location
+	// written holds the top-level block types a file tried to declare,
+	// even in a shape that was refused (wrong labels, written as an
+	// argument): that error is reported, so "missing block" would mislead.
+	written map[string]bool
 }
 
 func (l *loader) add(ds hcl.Diagnostics) { l.diags = append(l.diags, ds...) }
@@ -161,7 +165,14 @@ func where(blk *hclsyntax.Block) string {
 
 func (l *loader) load(bodies []*hclsyntax.Body) *Matter {
 	byType := map[string][]*block{}
+	l.written = map[string]bool{}
 	for _, body := range bodies {
+		for _, syn := range body.Blocks {
+			l.written[syn.Type] = true
+		}
+		for name := range body.Attributes {
+			l.written[name] = true
+		}
 		_, blocks, ds := checkBody(body, rootSchema, "at the top level of a matter file", body.SrcRange)
 		l.add(ds)
 		for _, syn := range blocks {
@@ -227,6 +238,9 @@ func (l *loader) matter(m *Matter, bs []*block) {
 	m.TimeZone = time.UTC
 	l.tz = time.UTC
 	if len(bs) == 0 {
+		if l.written["matter"] {
+			return
+		}
 		l.errorf(l.fileStart(), "Missing matter block",
 			`A matter needs one matter block that names it, such as matter "acme-v-globex" { time_zone = "America/New_York" }.`)
 		return
