@@ -78,9 +78,10 @@ func testMailboxRecord() Mailbox {
 	}
 }
 
-// immutableID makes an ID shaped like a Graph immutable message ID.
+// immutableID makes an ID shaped like a Graph immutable message ID, of
+// the usual length (152 characters).
 func immutableID(n int) string {
-	return fmt.Sprintf("AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A%016x-Bv7nF3pZ0QqCnpmE8AAAABDQAAA%08d=", n, n)
+	return fmt.Sprintf("AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AX6-2CWwTLUq4lVt3hmU2ewABFJDgAAA-%020d-Bv7nF3pZ0QqCnpmE8AAAABDQAAA%08dAAAAAAAAAAAAAAAAAAAA=", n, n)
 }
 
 const inboxID = "AAMkAGI2THVSAAA-Inbox-folder-immutable-id-0000000000000000000000000000000000000000000000AAAA="
@@ -95,7 +96,7 @@ func collectedItem(n int, c *clock) Item {
 	return Item{
 		Mailbox:           testMailbox,
 		ID:                immutableID(n),
-		InternetMessageID: fmt.Sprintf("<%d.CAF%08x@mail.contoso.example>", n, n),
+		InternetMessageID: fmt.Sprintf("<CAF%x@mail.contoso.example>", s1[:12]),
 		FolderID:          inboxID,
 		FolderPath:        "Inbox",
 		Received:          c.Now().Add(-time.Duration(n) * time.Minute),

@@ -42,6 +42,10 @@ type Folder struct {
 	Cursor        string    `json:"cursor,omitempty"`
 	CursorIDType  string    `json:"cursor_id_type,omitempty"`
 	LastCompleted time.Time `json:"last_completed,omitzero"`
+	// Scope is a digest of the windows the cursor was made for. Windows
+	// are applied on the client, so a cursor made for other windows has
+	// skipped messages the new ones want: plan enumerates again.
+	Scope string `json:"scope,omitempty"`
 }
 
 // IDTypeImmutable is the ID type every cursor collect makes is made with.

@@ -4,12 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Tx is a write transaction: it reads like a ReadTx and writes records.
@@ -55,7 +54,7 @@ func (t *Tx) PutMailbox(m Mailbox) error {
 		m.References = union(old.References, m.References)
 		m.Custodians = union(old.Custodians, m.Custodians)
 	}
-	mb, err := t.tx.Bucket(bMailboxes).CreateBucketIfNotExists([]byte(m.ID))
+	mb, err := t.bucket(bMailboxes).CreateBucketIfNotExists([]byte(m.ID))
 	if err != nil {
 		return err
 	}
@@ -73,11 +72,11 @@ func (t *Tx) PutMailbox(m Mailbox) error {
 
 // knownMailbox returns a mailbox's bucket, or an error naming the mailbox
 // when PutMailbox was not called for it.
-func (t *Tx) knownMailbox(id string) (*bolt.Bucket, error) {
+func (t *Tx) knownMailbox(id string) (*mailboxBuckets, error) {
 	if err := checkKey("mailbox ID", id); err != nil {
 		return nil, err
 	}
-	mb := t.mailbox(id)
+	mb := t.box(id)
 	if mb == nil {
 		return nil, fmt.Errorf("mailbox %s is not in the state: record it with PutMailbox first", id)
 	}
@@ -109,12 +108,12 @@ func (t *Tx) PutFolder(mailbox string, f Folder) error {
 	return putFolder(mb, f)
 }
 
-func putFolder(mb *bolt.Bucket, f Folder) error {
+func putFolder(mb *mailboxBuckets, f Folder) error {
 	v, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}
-	return mb.Bucket(bFolders).Put([]byte(f.ID), v)
+	return mb.folders.Put([]byte(f.ID), v)
 }
 
 // SetCursor records the delta cursor of a completed round of a folder, the
@@ -207,13 +206,13 @@ func (t *Tx) PutItem(it Item) (uint64, error) {
 	}
 	if rec.Collected() && rec.Seq == 0 {
 		rec.Seq = t.LastSeq() + 1
-		if err := t.tx.Bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
+		if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
 			return 0, err
 		}
-		if err := t.tx.Bucket(bBySHA256).Put(joinRef(sha256Key(rec.SHA256), rec.Mailbox, rec.ID), nil); err != nil {
+		if err := t.bucket(bBySHA256).Put(append(sha256Key(rec.SHA256), u64(rec.Seq)...), nil); err != nil {
 			return 0, err
 		}
-		if err := mb.Bucket(bFailures).Delete([]byte(rec.ID)); err != nil {
+		if err := mb.failures.Delete([]byte(rec.ID)); err != nil {
 			return 0, err
 		}
 	}
@@ -274,8 +273,8 @@ func appendObservation(obs []Observation, o Observation) []Observation {
 // reindex keeps the internetMessageId and folder indexes in step with the
 // record. Index entries are derived data: moving one is not deleting
 // evidence.
-func (t *Tx) reindex(mb *bolt.Bucket, old Item, found bool, rec Item) error {
-	imid := t.tx.Bucket(bByIMID)
+func (t *Tx) reindex(mb *mailboxBuckets, old Item, found bool, rec Item) error {
+	imid := t.bucket(bByIMID)
 	if found && old.InternetMessageID != "" && old.InternetMessageID != rec.InternetMessageID {
 		if err := imid.Delete(joinRef(append([]byte(old.InternetMessageID), 0), rec.Mailbox, rec.ID)); err != nil {
 			return err
@@ -286,7 +285,7 @@ func (t *Tx) reindex(mb *bolt.Bucket, old Item, found bool, rec Item) error {
 			return err
 		}
 	}
-	byFolder := mb.Bucket(bByFolder)
+	byFolder := mb.byFolder
 	if found && old.FolderID != "" && old.FolderID != rec.FolderID {
 		if err := byFolder.Delete(folderKey(old.FolderID, rec.ID)); err != nil {
 			return err
@@ -300,19 +299,25 @@ func (t *Tx) reindex(mb *bolt.Bucket, old Item, found bool, rec Item) error {
 	return nil
 }
 
-func folderKey(folder, id string) []byte {
-	k := make([]byte, 0, len(folder)+1+len(id))
-	k = append(k, folder...)
-	k = append(k, 0)
-	return append(k, id...)
+// The folder index is keyed by a 64-bit hash of the folder ID rather than
+// the ID itself (often over 100 bytes), then the item ID. Readers check the
+// item's folder, so two folders hashing alike cost a skip, not a mistake.
+func folderHash(folder string) []byte {
+	h := fnv.New64a()
+	h.Write([]byte(folder))
+	return h.Sum(nil)
 }
 
-func (t *Tx) putItem(mb *bolt.Bucket, it *Item) error {
+func folderKey(folder, id string) []byte {
+	return append(folderHash(folder), id...)
+}
+
+func (t *Tx) putItem(mb *mailboxBuckets, it *Item) error {
 	v, err := encodeItem(it)
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.ID, err)
 	}
-	return mb.Bucket(bItems).Put([]byte(it.ID), v)
+	return mb.items.Put([]byte(it.ID), v)
 }
 
 func checkObservation(o Observation) error {
@@ -368,7 +373,7 @@ func (t *Tx) RecordFailure(f Failure) error {
 	if err != nil {
 		return err
 	}
-	return mb.Bucket(bFailures).Put([]byte(f.ItemID), v)
+	return mb.failures.Put([]byte(f.ItemID), v)
 }
 
 // PutRun records (or updates) a run record.
@@ -383,13 +388,13 @@ func (t *Tx) PutRun(r Run) error {
 	if err != nil {
 		return err
 	}
-	return t.tx.Bucket(bRuns).Put([]byte(r.ID), v)
+	return t.bucket(bRuns).Put([]byte(r.ID), v)
 }
 
 // BumpSerial increments the serial of the state, as every committing apply
 // does, and returns the new serial.
 func (t *Tx) BumpSerial() (uint64, error) {
-	meta := t.tx.Bucket(bMeta)
+	meta := t.bucket(bMeta)
 	var serial uint64
 	if v := meta.Get(kSerial); len(v) == 8 {
 		serial = binary.BigEndian.Uint64(v)
