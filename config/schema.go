@@ -208,17 +208,25 @@ func labelDiag(blk *hclsyntax.Block, bs *blockSchema) *hcl.Diagnostic {
 		return &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Extraneous label for " + blk.Type,
-			Detail:   fmt.Sprintf("A %s block takes no labels: write %s { ... }.", blk.Type, blk.Type),
+			Detail:   fmt.Sprintf("%s %s block takes no labels: write %s { ... }.", article(blk.Type), blk.Type, blk.Type),
 			Subject:  rng.Ptr(),
 		}
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Wrong number of labels for " + blk.Type,
-		Detail: fmt.Sprintf("A %s block takes exactly one label, its %s: write %s \"example\" { ... }.",
-			blk.Type, bs.labels[0], blk.Type),
+		Detail: fmt.Sprintf("%s %s block takes exactly one label, its %s: write %s \"example\" { ... }.",
+			article(blk.Type), blk.Type, bs.labels[0], blk.Type),
 		Subject: rng.Ptr(),
 	}
+}
+
+// article is "A" or "An" before a block type.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "An"
+	}
+	return "A"
 }
 
 // suggest returns the candidate closest to name, if it is close enough to
