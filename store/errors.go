@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // ErrDiskFull matches (with errors.Is) every error the store returns because
@@ -29,8 +30,14 @@ type DiskFullError struct {
 }
 
 func (e *DiskFullError) Error() string {
-	return fmt.Sprintf("the disk holding the output folder %s is full (%s %s: %v): %s; free space on that disk and re-run apply",
-		e.Dir, e.Op, e.Path, e.Err, e.Lost)
+	// The errno alone reads better than the wrapped chain, which repeats the path.
+	cause := e.Err
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		cause = errno
+	}
+	return fmt.Sprintf("the disk holding the output folder %s is full (%v at %s of %s): %s; free space on that disk and re-run apply",
+		e.Dir, cause, e.Op, e.Path, e.Lost)
 }
 
 func (e *DiskFullError) Unwrap() error { return e.Err }

@@ -63,7 +63,8 @@ func validRunID(id string) error {
 
 // WriteRun writes runs/<run-id>.json atomically: a reader sees the previous
 // record of that run or the new one, never a mix. A run writes its record
-// when it starts (Complete false) and replaces it when it ends.
+// when it starts (Complete false) and replaces it when it ends. Anything that
+// looks like a token or secret in a failure is replaced by [REDACTED].
 func (s *Store) WriteRun(run RunRecord) error {
 	if err := validRunID(run.RunID); err != nil {
 		return fmt.Errorf("store: %v", err)
@@ -72,9 +73,13 @@ func (s *Store) WriteRun(run RunRecord) error {
 	if !run.Finished.IsZero() {
 		run.Finished = run.Finished.UTC()
 	}
-	if run.Failures == nil {
-		run.Failures = []Failure{}
+	// A copy, so the caller's slice is not changed by the redaction.
+	failures := make([]Failure, len(run.Failures))
+	for i, f := range run.Failures {
+		f.Code, f.Message, f.RequestID = redactSecrets(f.Code), redactSecrets(f.Message), redactSecrets(f.RequestID)
+		failures[i] = f
 	}
+	run.Failures = failures
 	data, err := json.MarshalIndent(run, "", "  ")
 	if err != nil {
 		return fmt.Errorf("store: encoding run record %s: %w", run.RunID, err)

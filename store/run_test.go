@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,32 @@ func TestWriteRunRejectsUnsafeIDs(t *testing.T) {
 	}
 	if files := treeFiles(t, dir); len(files) != 0 {
 		t.Fatalf("files written: %v", files)
+	}
+}
+
+func TestWriteRunRedactsSecrets(t *testing.T) {
+	s, dir := openStore(t, store.Options{})
+	jwt := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLWJ5dGVz"
+	run := store.RunRecord{RunID: "r1", Failures: []store.Failure{{
+		Mailbox: "jane.doe@contoso.com",
+		Code:    "InvalidAuthenticationToken",
+		Message: "GET /v1.0/users/x/messages failed; Authorization: Bearer " + jwt + " rejected; Bearer abc=defghijkl; retry with client_secret=s3cr3t~value&grant_type=client_credentials",
+	}}}
+	if err := s.WriteRun(run); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "runs", "r1.json"))
+	for _, secret := range []string{"eyJ0eXAi", "c2lnbmF0dXJl", "s3cr3t", "abc=", "defghijkl"} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("run record holds %q:\n%s", secret, raw)
+		}
+	}
+	for _, kept := range []string{"InvalidAuthenticationToken", "client_secret=[REDACTED]", "grant_type=client_credentials", "GET /v1.0/users/x/messages failed"} {
+		if !strings.Contains(string(raw), kept) {
+			t.Errorf("run record lost %q:\n%s", kept, raw)
+		}
+	}
+	if !strings.Contains(run.Failures[0].Message, jwt) {
+		t.Error("WriteRun changed the caller's record")
 	}
 }
