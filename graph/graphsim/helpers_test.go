@@ -1,6 +1,8 @@
 package graphsim
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -183,3 +185,7 @@ func (s *sim) deltaRound(start string, headers ...string) (items, removed []map[
 func esc(id string) string { return url.PathEscape(id) }
 
 const immutable = `Prefer: IdType="ImmutableId"`
+
+func newB64(b []byte) io.Reader {
+	return base64.NewDecoder(base64.StdEncoding, bytes.NewReader(bytes.ReplaceAll(b, []byte("\r\n"), nil)))
+}

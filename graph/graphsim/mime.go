@@ -3,6 +3,7 @@ package graphsim
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"mime"
@@ -78,32 +79,44 @@ func (l layout) writeTo(w io.Writer) (int64, error) {
 
 // writeBlob writes n seeded bytes as base64 in 76-character CRLF lines,
 // a chunk at a time, so that a large attachment is never whole in memory.
+// The raw stream is a seeded block repeated, each repetition stamped with
+// its number in its first eight bytes: every chunk but the last reuses the
+// block's encoding except for its first line, which keeps streaming cheap.
 func writeBlob(w io.Writer, seed uint64, n int64) (int64, error) {
 	const linesPerChunk = 512
 	const rawChunk = 57 * linesPerChunk // 57 raw bytes make one 76-character line
 	raw := make([]byte, rawChunk)
-	enc := make([]byte, 0, linesPerChunk*78)
 	state := seed | 1
+	for i := 0; i < rawChunk; i += 8 {
+		state ^= state << 13
+		state ^= state >> 7
+		state ^= state << 17
+		binary.LittleEndian.PutUint64(raw[i:], state*0x2545f4914f6cdd1d)
+	}
+	encodeLines := func(dst, src []byte) []byte {
+		for off := 0; off < len(src); off += 57 {
+			dst = base64.StdEncoding.AppendEncode(dst, src[off:min(off+57, len(src))])
+			dst = append(dst, '\r', '\n')
+		}
+		return dst
+	}
+	block := encodeLines(make([]byte, 0, linesPerChunk*78), raw)
+	first := make([]byte, 57)
+	var enc []byte
 	var total int64
-	for left := n; left > 0; {
-		k := int64(rawChunk)
-		if left < k {
-			k = left
-		}
-		for i := 0; i < int(k); i += 8 {
-			state ^= state << 13
-			state ^= state >> 7
-			state ^= state << 17
-			v := state * 0x2545f4914f6cdd1d
-			for j := 0; j < 8 && i+j < int(k); j++ {
-				raw[i+j] = byte(v >> (8 * j))
+	for c, left := uint64(0), n; left > 0; c++ {
+		k := min(int64(rawChunk), left)
+		copy(first, raw[:57])
+		binary.LittleEndian.PutUint64(first, binary.LittleEndian.Uint64(raw)^splitmix(seed+c))
+		if k == rawChunk {
+			enc = encodeLines(enc[:0], first)
+			enc = append(enc, block[78:]...)
+		} else {
+			tail := append(append([]byte(nil), first...), raw[57:]...)[:k]
+			if k < 57 {
+				tail = first[:k]
 			}
-		}
-		enc = enc[:0]
-		for off := 0; off < int(k); off += 57 {
-			end := min(off+57, int(k))
-			enc = base64.StdEncoding.AppendEncode(enc, raw[off:end])
-			enc = append(enc, '\r', '\n')
+			enc = encodeLines(enc[:0], tail)
 		}
 		m, err := w.Write(enc)
 		total += int64(m)
