@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
@@ -204,10 +205,14 @@ func (s *scope) value(expr hcl.Expression, want cty.Type, what string) (cty.Valu
 	}
 	cv, err := convert.Convert(v, want)
 	if err != nil {
+		detail := fmt.Sprintf("%s must be %s: %s.", what, typeName(want), strings.TrimSuffix(err.Error(), "."))
+		if got, wanted := valueKind(v.Type()), valueKind(want); got != wanted {
+			detail = fmt.Sprintf("%s must be %s, not %s.", what, typeName(want), got)
+		}
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Incorrect value type",
-			Detail:   fmt.Sprintf("%s must be %s: %s.", what, typeName(want), err),
+			Detail:   detail,
 			Subject:  expr.Range().Ptr(),
 		}}
 	}
@@ -267,6 +272,23 @@ func (s *scope) boolean(expr hcl.Expression, what string) (bool, hcl.Diagnostics
 		return false, diags
 	}
 	return v.True(), nil
+}
+
+// valueKind names the shape of a value the way a matter writes it.
+func valueKind(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "a string"
+	case t == cty.Number:
+		return "a number"
+	case t == cty.Bool:
+		return "true or false"
+	case t.IsListType() || t.IsTupleType() || t.IsSetType():
+		return "a list"
+	case t.IsMapType() || t.IsObjectType():
+		return "an object"
+	}
+	return t.FriendlyName()
 }
 
 func typeName(t cty.Type) string {
