@@ -92,18 +92,19 @@ func (s *Store) writeTemp(ctx context.Context, tmp string, expectedSize int64, p
 	// a failed flush fails the whole write, so the two never disagree in a result.
 	fw := &fileWriter{f: f}
 	buf := bufio.NewWriterSize(fw, 128<<10)
-	sink := &countingWriter{ctx: ctx, w: io.MultiWriter(append([]io.Writer{buf}, hashers...)...)}
+	sink := &countingWriter{ctx: ctx, w: io.MultiWriter(append([]io.Writer{buf}, hashers...)...), limit: expectedSize}
 
 	produced, perr := produce(sink)
 	if fw.err != nil {
 		// The disk's own error explains the failure better than produce's wrapping of it.
 		return Native{}, diskFull(fmt.Errorf("store: writing %s: %w", relTmp, fw.err), s.dir, "write", relTmp, lostMessage)
 	}
+	if sink.err != nil {
+		// Cancellation or an over-long body stopped the stream; that is the cause.
+		return Native{}, fmt.Errorf("store: %w; %s", sink.err, lostMessage)
+	}
 	if perr != nil {
 		return Native{}, fmt.Errorf("store: receiving the message body: %w; %s", perr, lostMessage)
-	}
-	if sink.err != nil {
-		return Native{}, sink.err
 	}
 	if produced != sink.n {
 		return Native{}, fmt.Errorf("store: the message download reported %d bytes but wrote %d: %w; %s", produced, sink.n, ErrSizeMismatch, lostMessage)
@@ -210,12 +211,14 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// countingWriter counts bytes accepted and stops the stream when ctx ends.
+// countingWriter counts bytes accepted and stops the stream when ctx ends or
+// when more bytes arrive than were announced (limit; negative for none).
 type countingWriter struct {
-	ctx context.Context
-	w   io.Writer
-	n   int64
-	err error
+	ctx   context.Context
+	w     io.Writer
+	limit int64
+	n     int64
+	err   error
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
@@ -225,6 +228,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		c.err = err
 		return 0, err
+	}
+	if c.limit >= 0 && c.n+int64(len(p)) > c.limit {
+		c.err = fmt.Errorf("the message body is longer than the %d bytes announced: %w", c.limit, ErrSizeMismatch)
+		return 0, c.err
 	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)

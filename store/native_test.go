@@ -365,3 +365,25 @@ func TestClean(t *testing.T) {
 		t.Fatalf("second Clean: %+v %v", again, err)
 	}
 }
+
+func TestOverlongBodyStopsEarly(t *testing.T) {
+	s, dir := openStore(t, store.Options{})
+	var written int64
+	_, err := s.WriteNative(context.Background(), 4096, func(w io.Writer) (int64, error) {
+		for written < 64<<20 {
+			n, err := w.Write(make([]byte, 1024))
+			written += int64(n)
+			if err != nil {
+				return written, fmt.Errorf("copy: %v", err) // the cause is not wrapped
+			}
+		}
+		return written, nil
+	})
+	if !errors.Is(err, store.ErrSizeMismatch) {
+		t.Fatalf("got %v, want ErrSizeMismatch", err)
+	}
+	if written > 4096 {
+		t.Fatalf("the store accepted %d bytes of a 4096-byte message", written)
+	}
+	assertNothingLeft(t, dir)
+}
