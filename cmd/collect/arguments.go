@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/hashicorp/hcl/v2"
@@ -216,4 +217,92 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Plan holds the options of collect plan.
+type Plan struct {
+	Out              string
+	DetailedExitcode bool
+	JSON             bool
+	Targets          []string
+	Vars             []config.VarOption
+	LockTimeout      time.Duration
+	Input            bool
+	Parallelism      int
+	NoColor          bool
+}
+
+func addPlanFlags(fs *flag.FlagSet, p *Plan) {
+	fs.BoolVar(&p.JSON, "json", false, "")
+	fs.Func("target", "", func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("the -target option needs an address, such as custodian.jdoe")
+		}
+		p.Targets = append(p.Targets, s)
+		return nil
+	})
+	addVarFlags(fs, &p.Vars)
+	fs.DurationVar(&p.LockTimeout, "lock-timeout", 0, "")
+	fs.BoolVar(&p.Input, "input", true, "")
+	fs.IntVar(&p.Parallelism, "parallelism", 10, "")
+	fs.BoolVar(&p.NoColor, "no-color", false, "")
+}
+
+func ParsePlan(args []string) (Plan, hcl.Diagnostics) {
+	p := Plan{Input: true, Parallelism: 10}
+	fs := newFlagSet("plan")
+	addPlanFlags(fs, &p)
+	fs.StringVar(&p.Out, "out", "", "")
+	fs.BoolVar(&p.DetailedExitcode, "detailed-exitcode", false, "")
+	diags := parseFlags(fs, args)
+	if len(fs.Args()) > 0 {
+		diags = append(diags, tooManyArgs("plan", fs.Args(), "Use -chdir=DIR to plan another matter.")...)
+	}
+	diags = append(diags, checkCommon(p.Parallelism, p.LockTimeout)...)
+	if isSet(fs, "out") && p.Out == "" {
+		diags = append(diags, errorDiag("Invalid -out option", "The -out option needs a file name: -out=FILE.")...)
+	}
+	return p, diags
+}
+
+// Apply holds the options of collect apply.
+type Apply struct {
+	Plan
+	PlanFile    string
+	AutoApprove bool
+}
+
+func ParseApply(args []string) (Apply, hcl.Diagnostics) {
+	a := Apply{Plan: Plan{Input: true, Parallelism: 10}}
+	fs := newFlagSet("apply")
+	addPlanFlags(fs, &a.Plan)
+	fs.BoolVar(&a.AutoApprove, "auto-approve", false, "")
+	diags := parseFlags(fs, args)
+	switch rest := fs.Args(); len(rest) {
+	case 0:
+	case 1:
+		a.PlanFile = rest[0]
+		if len(a.Targets) > 0 {
+			diags = append(diags, errorDiag("Options that a saved plan already fixed",
+				"A saved plan was made for its own targets; -target cannot change it. "+
+					"Make a new plan with collect plan -target=ADDR -out=FILE instead.")...)
+		}
+	default:
+		diags = append(diags, errorDiag("Unexpected arguments",
+			fmt.Sprintf("collect apply takes at most one saved plan file, but got %q. Options come before the plan file.",
+				strings.Join(rest, " ")))...)
+	}
+	diags = append(diags, checkCommon(a.Parallelism, a.LockTimeout)...)
+	return a, diags
+}
+
+func checkCommon(parallelism int, lockTimeout time.Duration) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if parallelism < 1 || parallelism > 256 {
+		diags = append(diags, errorDiag("Invalid -parallelism", "The -parallelism option must be between 1 and 256 mailboxes.")...)
+	}
+	if lockTimeout < 0 {
+		diags = append(diags, errorDiag("Invalid -lock-timeout", "The -lock-timeout option must not be negative, such as -lock-timeout=30s.")...)
+	}
+	return diags
 }

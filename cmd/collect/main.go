@@ -30,6 +30,8 @@ func commands() map[string]command {
 		"validate": {"Check the matter offline", validateHelp, runValidate},
 		"fmt":      {"Rewrite matter files in canonical format", fmtHelp, runFmt},
 		"version":  {"Show the version of collect and its formats", versionHelp, runVersion},
+		"plan":     {"Show what apply would collect", planHelp, runPlan},
+		"apply":    {"Collect the planned messages", applyHelp, runApply},
 	}
 }
 

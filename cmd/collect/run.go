@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"os/user"
+	"syscall"
+	"time"
+
+	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/plan"
+	"github.com/collect-ediscovery/collect/state"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// loadMatter reads the matter of the working folder and renders its
+// diagnostics; it returns nil when the matter has errors.
+func loadMatter(s *streams, vars []config.VarOption) *config.Matter {
+	m, files, diags := config.Load(".", config.LoadOptions{Vars: vars, Env: s.env})
+	s.writeDiags(diags, files)
+	if diags.HasErrors() {
+		return nil
+	}
+	return m
+}
+
+// openState opens the matter's state file; readOnly takes a shared lock
+// (plan), otherwise an exclusive one (apply). It returns the exit code to
+// use when it fails.
+func openState(s *streams, m *config.Matter, readOnly bool, timeout time.Duration, op string) (*state.DB, int) {
+	opts := state.Options{ReadOnly: readOnly, Operation: op, ToolVersion: toolVersion(), LockTimeout: timeout}
+	db, err := state.Open(m.State.Path, opts)
+	if err == nil {
+		return db, exitOK
+	}
+	var locked *state.LockedError
+	if errors.As(err, &locked) {
+		s.errorf("State locked", "%v.", err)
+		return nil, exitLocked
+	}
+	s.errorf("Cannot open the state", "%v.", err)
+	return nil, exitError
+}
+
+// errorf renders one error diagnostic without a source range.
+func (s *streams) errorf(summary, format string, args ...any) {
+	s.writeDiags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...)}}, nil)
+}
+
+func (s *streams) warnf(summary, format string, args ...any) {
+	s.writeDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...)}}, nil)
+}
+
+// interruptible returns a context canceled by the first SIGINT or
+// SIGTERM. A second one exits at once: what is recorded is already durable.
+func interruptible(s *streams, onFirst string) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		if onFirst != "" {
+			fmt.Fprintln(s.stderr, onFirst)
+		}
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(s.stderr, "Stopped at once. Everything recorded in the state is on disk; run apply again to finish.")
+			os.Exit(exitError)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+func parseTargets(s *streams, m *config.Matter, raw []string) ([]plan.Target, bool) {
+	var out []plan.Target
+	for _, r := range raw {
+		t, err := plan.ParseTarget(r, m)
+		if err != nil {
+			s.errorf("Invalid target", "%s.", capitalize(err.Error()))
+			return nil, false
+		}
+		out = append(out, t)
+	}
+	return out, true
+}
+
+func whoAmI() (userName, host string) {
+	if u, err := user.Current(); err == nil {
+		userName = u.Username
+	}
+	host, _ = os.Hostname()
+	return userName, host
+}

@@ -1,0 +1,120 @@
+package plan
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Document is the JSON form of a plan, in a plan file and in plan -json:
+// the plan with its totals and verdicts spelled out.
+type Document struct {
+	*Plan
+	Counts    Counts `json:"counts"`
+	Complete  bool   `json:"complete"`
+	Applyable bool   `json:"applyable"`
+}
+
+// Doc wraps the plan with its totals for writing.
+func (p *Plan) Doc() Document {
+	return Document{Plan: p, Counts: p.Counts(), Complete: p.Complete(), Applyable: p.Applyable()}
+}
+
+// Write saves the plan to path atomically (a reader sees the whole file
+// or none), readable by the owner only: it names custodians and subjects.
+func Write(path string, p *Plan) (hash string, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".plan-*")
+	if err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	w := bufio.NewWriter(io.MultiWriter(tmp, h))
+	enc := json.NewEncoder(w)
+	if err = enc.Encode(p.Doc()); err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	if err = w.Flush(); err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	if err = os.Chmod(tmp.Name(), 0o600); err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("save the plan: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Read loads a saved plan and returns it with the SHA-256 of the file.
+func Read(path string) (*Plan, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the plan file: %w", err)
+	}
+	var head struct {
+		FormatVersion int `json:"format_version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil || head.FormatVersion == 0 {
+		return nil, "", fmt.Errorf("%s is not a collect plan file (or is damaged): make a new one with collect plan -out", path)
+	}
+	if head.FormatVersion > FormatVersion {
+		return nil, "", fmt.Errorf("%s was written by a newer collect (plan format %d; this one reads up to %d): "+
+			"use that version, or make a new plan", path, head.FormatVersion, FormatVersion)
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, "", fmt.Errorf("%s is damaged: %v; make a new plan with collect plan -out", path, err)
+	}
+	sum := sha256.Sum256(b)
+	return &p, hex.EncodeToString(sum[:]), nil
+}
+
+// StaleError says why a saved plan cannot be applied any more.
+type StaleError struct{ Reason string }
+
+func (e *StaleError) Error() string { return "the saved plan is stale: " + e.Reason }
+
+// ErrStale matches any *StaleError with errors.Is.
+var ErrStale = errors.New("stale plan")
+
+func (e *StaleError) Is(target error) bool { return target == ErrStale }
+
+// CheckFresh refuses a plan made for another matter or against another
+// state than the one given, so that a saved plan is applied once, to what
+// it was reviewed for.
+func (p *Plan) CheckFresh(matterHash, lineage string, serial uint64) error {
+	switch {
+	case p.MatterHash != matterHash:
+		return &StaleError{"the matter changed since the plan was made. Review the change and make a new plan " +
+			"with collect plan -out=FILE."}
+	case p.State.Lineage == "" && lineage != "":
+		return &StaleError{"it was made before the state file existed, and the state has been written since " +
+			"(this plan, or another, was applied). Make a new plan with collect plan -out=FILE."}
+	case p.State.Lineage != lineage:
+		return &StaleError{fmt.Sprintf("it was made against another state file (lineage %s, this one is %s). "+
+			"Check the state path, or make a new plan.", p.State.Lineage, lineage)}
+	case p.State.Serial != serial:
+		return &StaleError{fmt.Sprintf("the state changed since the plan was made (serial %d, now %d): "+
+			"an apply ran in between. Make a new plan with collect plan -out=FILE.", p.State.Serial, serial)}
+	}
+	return nil
+}

@@ -1,0 +1,460 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/state"
+)
+
+// Options tune how a plan is made.
+type Options struct {
+	// Targets narrow the plan to some addresses (see ParseTarget).
+	Targets []Target
+	// Parallelism is how many mailboxes are read at once.
+	Parallelism int
+	// Now is the clock; nil means time.Now.
+	Now         func() time.Time
+	ToolVersion string
+}
+
+// Make refreshes the inventory of every mailbox in scope and diffs it with
+// the state. Problems with one mailbox are recorded in the plan (and make
+// it incomplete); the error return is for what stops the whole plan, such
+// as an unreadable state or a canceled context.
+func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source, opts Options) (*Plan, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if opts.Parallelism < 1 {
+		opts.Parallelism = 10
+	}
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		ToolVersion:   opts.ToolVersion,
+		CreatedAt:     now().UTC(),
+		Matter:        m.Name,
+		MatterHash:    m.Hash(),
+		Demo:          m.Tenant.Demo(),
+	}
+	for _, t := range opts.Targets {
+		p.Targets = append(p.Targets, t.String())
+	}
+	if err := db.View(func(r *state.ReadTx) error {
+		meta := r.Meta()
+		p.State = StateRef{Lineage: meta.Lineage, Serial: meta.Serial}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	var work []*mailboxWork
+	for _, mb := range m.Mailboxes {
+		folderTargets, ok := selectTargets(opts.Targets, mb.Addr)
+		if !ok {
+			continue
+		}
+		pm := &Mailbox{
+			Addr: mb.Addr, Email: mb.Email, Kind: string(mb.Kind),
+			Custodians: mb.Custodians, Scope: scopeOf(mb),
+		}
+		p.Mailboxes = append(p.Mailboxes, pm)
+		work = append(work, &mailboxWork{cfg: mb, plan: pm, folders: folderTargets})
+	}
+
+	sem := make(chan struct{}, opts.Parallelism)
+	var wg sync.WaitGroup
+	errs := make([]error, len(work))
+	for i, w := range work {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			errs[i] = w.run(ctx, db, src)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	resolved := map[string]string{}
+	for _, w := range work {
+		pm := w.plan
+		if pm.Error != nil {
+			e := *pm.Error
+			e.Addr = pm.Addr
+			p.Errors = append(p.Errors, e)
+			continue
+		}
+		if prev, dup := resolved[pm.Resolved.ID]; dup {
+			p.Errors = append(p.Errors, Message{
+				Addr:    pm.Addr,
+				Summary: "Two addresses name the same mailbox",
+				Detail: fmt.Sprintf("%s and %s both resolve to the mailbox %s (%s). Name each mailbox once in the matter, "+
+					"and list every custodian it belongs to in a mailbox block's custodians.",
+					prev, pm.Addr, pm.Resolved.Address, pm.Resolved.ID),
+			})
+		}
+		resolved[pm.Resolved.ID] = pm.Addr
+		p.Warnings = append(p.Warnings, emptyWindowWarnings(w.cfg, pm)...)
+	}
+	if len(opts.Targets) == 0 {
+		orphans, err := findOrphans(db, m, resolved)
+		if err != nil {
+			return nil, err
+		}
+		p.Orphans = orphans
+	}
+	return p, nil
+}
+
+// scopeOf digests the windows of a mailbox: the part of its scope that a
+// delta cursor depends on, because windows are applied on the client.
+func scopeOf(mb *config.Mailbox) string {
+	var b strings.Builder
+	for _, w := range mb.Windows {
+		end := "open"
+		if !w.Open() {
+			end = w.End.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(&b, "%s|%s|%s\n", w.Start.UTC().Format(time.RFC3339Nano), end, w.Date)
+	}
+	if b.Len() == 0 {
+		b.WriteString("whole mailbox")
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:8])
+}
+
+type mailboxWork struct {
+	cfg     *config.Mailbox
+	plan    *Mailbox
+	folders []string // folder paths a -target narrowed the mailbox to; nil for all
+}
+
+func mailboxError(err error, addr, email string) *Message {
+	msg := &Message{Kind: graph.KindOf(err).String(), Summary: "Cannot read mailbox " + email, Detail: err.Error()}
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		msg.Code, msg.RequestID = ge.Code, ge.RequestID
+	}
+	switch graph.KindOf(err) {
+	case graph.KindNotFound:
+		msg.Summary = "No mailbox found for " + email
+		msg.Detail = fmt.Sprintf("No user, shared mailbox or alias in the tenant has the address %s. Check the spelling "+
+			"in %s; if it is an alias, it must be one of the mailbox's smtp: proxy addresses.", email, addr)
+	case graph.KindAccessDenied:
+		msg.Detail = fmt.Sprintf("Access to %s was denied (%s). Ask the Exchange admin to grant the collecting account "+
+			"Full Access delegation on this mailbox, or, for an app, an application access policy that includes it. "+
+			"Changes can take up to 24 hours to apply.", email, err)
+	case graph.KindMailboxNotEnabled:
+		msg.Detail = fmt.Sprintf("%s exists but has no mailbox Graph can read: it may be on-premises, inactive, "+
+			"soft-deleted, or a guest (%s). Collect it with the on-premises tools or Microsoft Purview, and remove it "+
+			"from the matter or target the other mailboxes with -target.", email, err)
+	}
+	return msg
+}
+
+func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) error {
+	pm := w.plan
+	mb, err := src.ResolveMailbox(ctx, w.cfg.Email)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
+		return nil
+	}
+	pm.Resolved = mb
+	folders, err := src.ListFolders(ctx, mb)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
+		return nil
+	}
+	inScope := selectFolders(folders, w.cfg.Folders, w.folders)
+
+	known := map[string]state.Folder{}
+	collectedBefore := false
+	if err := db.View(func(r *state.ReadTx) error {
+		for _, f := range inScope {
+			if sf, ok, err := r.Folder(mb.ID, f.ID); err != nil {
+				return err
+			} else if ok {
+				known[f.ID] = sf
+			}
+		}
+		return r.Folders(mb.ID, func(f state.Folder) error {
+			if f.Cursor != "" {
+				collectedBefore = true
+			}
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+
+	d := &differ{db: db, mb: mb, cfg: w.cfg, seen: map[string]bool{}, removed: map[string]removal{},
+		windowCounts: map[string]int64{}}
+	fromScratch := true
+	for _, f := range inScope {
+		pf := &Folder{ID: f.ID, Path: f.Path, WellKnown: f.WellKnownName}
+		if sf, ok := known[f.ID]; ok && sf.Cursor != "" && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope {
+			pf.Cursor = sf.Cursor
+			fromScratch = false
+		}
+		pm.Folders = append(pm.Folders, pf)
+		if err := d.folder(ctx, src, f, pf); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
+			pm.Error.Summary = fmt.Sprintf("Cannot read folder %q of %s", f.Path, w.cfg.Email)
+			return nil
+		}
+	}
+	if err := d.finish(pm); err != nil {
+		return err
+	}
+	if fromScratch && !collectedBefore {
+		pm.WindowCounts = d.windowCounts
+	}
+	return nil
+}
+
+// selectFolders keeps the folders the matter's filter and any -target
+// folder addresses put in scope.
+func selectFolders(all []graph.Folder, filter config.FolderFilter, targets []string) []graph.Folder {
+	byID := make(map[string]graph.Folder, len(all))
+	for _, f := range all {
+		byID[f.ID] = f
+	}
+	var out []graph.Folder
+	for _, f := range all {
+		var wellKnown []string
+		for cur, hops := f, 0; hops < 64; hops++ {
+			if cur.WellKnownName != "" {
+				wellKnown = append(wellKnown, cur.WellKnownName)
+			}
+			parent, ok := byID[cur.ParentID]
+			if !ok {
+				break
+			}
+			cur = parent
+		}
+		if !filter.Match(f.Path, wellKnown) {
+			continue
+		}
+		if targets != nil && !(config.FolderFilter{Include: targets}).Match(f.Path, wellKnown) {
+			continue
+		}
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+type removal struct {
+	folder *Folder
+	reason string
+}
+
+// differ diffs the delta rounds of one mailbox's folders with the state.
+type differ struct {
+	db  *state.DB
+	mb  graph.Mailbox
+	cfg *config.Mailbox
+	// seen holds the IDs this round reported present, across folders: a
+	// message listed twice (a duplicate, or moved during the round) is
+	// collected once. Only IDs are kept, never records.
+	seen map[string]bool
+	// removed holds collected items reported gone, until every folder is
+	// read: one that shows up in another folder was moved, not removed.
+	removed      map[string]removal
+	windowCounts map[string]int64
+}
+
+func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, pf *Folder) error {
+	round := func(cursor string) (string, error) {
+		return src.Delta(ctx, d.mb, f, cursor, func(page graph.DeltaPage) error {
+			return d.page(pf, page)
+		})
+	}
+	newCursor, err := round(pf.Cursor)
+	if graph.KindOf(err) == graph.KindSyncStateGone && pf.Cursor != "" {
+		// The server forgot the cursor: enumerate the folder again. What
+		// the state holds is not fetched twice.
+		pf.Reset = true
+		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
+		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
+		newCursor, err = round("")
+	}
+	if err != nil {
+		return err
+	}
+	pf.NewCursor = newCursor
+	return nil
+}
+
+func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
+	return d.db.View(func(r *state.ReadTx) error {
+		for _, msg := range page.Messages {
+			if d.seen[msg.ID] {
+				continue
+			}
+			if !d.cfg.InScope(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
+				pf.OutOfWindow++
+				continue
+			}
+			d.seen[msg.ID] = true
+			delete(d.removed, msg.ID)
+			pf.Seen++
+			d.countWindows(msg)
+			it, found, err := r.Item(d.mb.ID, msg.ID)
+			if err != nil {
+				return err
+			}
+			if found && it.Collected() {
+				pf.AlreadyCollected++
+				if it.FolderID != "" && it.FolderID != pf.ID {
+					pf.Moves = append(pf.Moves, Move{ID: msg.ID, FromID: it.FolderID, FromPath: it.FolderPath})
+				}
+				continue
+			}
+			pf.Fetch = append(pf.Fetch, Item{
+				ID: msg.ID, InternetMessageID: msg.InternetMessageID,
+				Received: msg.Received.UTC(), Sent: msg.Sent.UTC(),
+				Subject: msg.Subject, From: msg.From,
+			})
+		}
+		for _, rm := range page.Removed {
+			if d.seen[rm.ID] {
+				continue
+			}
+			it, found, err := r.Item(d.mb.ID, rm.ID)
+			if err != nil {
+				return err
+			}
+			// Only a collected item seen last in this folder leaves a
+			// tombstone: a removal from another folder is half of a move.
+			if found && it.Collected() && (it.FolderID == "" || it.FolderID == pf.ID) {
+				d.removed[rm.ID] = removal{folder: pf, reason: rm.Reason}
+			}
+		}
+		return nil
+	})
+}
+
+func (d *differ) countWindows(msg graph.Message) {
+	for _, w := range d.cfg.Windows {
+		one := &config.Mailbox{Windows: []*config.Window{w}}
+		if one.InScope(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
+			d.windowCounts[w.Name]++
+		}
+	}
+}
+
+func (d *differ) finish(pm *Mailbox) error {
+	ids := make([]string, 0, len(d.removed))
+	for id := range d.removed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		rm := d.removed[id]
+		reason := rm.reason
+		if reason == "" {
+			reason = "deleted"
+		}
+		rm.folder.Tombstones = append(rm.folder.Tombstones, Tombstone{ID: id, Reason: reason})
+	}
+	return nil
+}
+
+// emptyWindowWarnings warns about a window that holds no message on a
+// first enumeration: most often a sign of missing delegation.
+func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox) []Message {
+	if pm.WindowCounts == nil {
+		return nil // not a first enumeration: the round saw only changes
+	}
+	var out []Message
+	for _, w := range cfg.Windows {
+		if pm.WindowCounts[w.Name] == 0 {
+			out = append(out, Message{
+				Addr:    pm.Addr,
+				Summary: fmt.Sprintf("0 messages in window %q", w.Name),
+				Detail: fmt.Sprintf("%s has no message in window %q. If you expect mail, check that the collecting "+
+					"account has Full Access delegation on the mailbox; changes can take up to 24 hours to apply.",
+					pm.Resolved.Address, w.Name),
+			})
+		}
+	}
+	if len(cfg.Windows) == 0 && pm.Counts().Seen == 0 {
+		out = append(out, Message{
+			Addr:    pm.Addr,
+			Summary: "0 messages in the mailbox",
+			Detail: fmt.Sprintf("%s holds no message Graph lists. If you expect mail, check that the collecting "+
+				"account has Full Access delegation on the mailbox; changes can take up to 24 hours to apply.",
+				pm.Resolved.Address),
+		})
+	}
+	return out
+}
+
+func findOrphans(db *state.DB, m *config.Matter, resolved map[string]string) ([]Orphan, error) {
+	addrs := map[string]bool{}
+	for _, mb := range m.Mailboxes {
+		addrs[mb.Addr] = true
+	}
+	var out []Orphan
+	err := db.View(func(r *state.ReadTx) error {
+		return r.Mailboxes(func(mb state.Mailbox) error {
+			if _, ok := resolved[mb.ID]; ok {
+				return nil
+			}
+			named := false
+			for _, ref := range mb.References {
+				named = named || addrs[ref]
+			}
+			if named {
+				// Named by the matter but not resolved this time: its
+				// error is reported with the mailbox.
+				return nil
+			}
+			o := Orphan{MailboxID: mb.ID, Address: mb.Address, References: mb.References}
+			if err := r.ItemsOfMailbox(mb.ID, func(it state.Item) error {
+				if it.Collected() {
+					o.Items++
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			out = append(out, o)
+			return nil
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,206 @@
+// Package plan compares a matter, the state and the live mailboxes, and
+// says what apply must do: the messages to collect, the tombstones and
+// moves to record, and the delta cursors to keep once that is done.
+package plan
+
+import (
+	"time"
+
+	"github.com/collect-ediscovery/collect/graph"
+)
+
+// FormatVersion is the version of the plan's JSON form, in plan files and
+// in plan -json. A reader refuses a newer one.
+const FormatVersion = 1
+
+// Plan is what apply will do. It is bound to the matter it was made for
+// (by hash) and to the state it was made against (by lineage and serial),
+// so that a saved plan is never applied to anything else.
+type Plan struct {
+	FormatVersion int       `json:"format_version"`
+	ToolVersion   string    `json:"tool_version"`
+	CreatedAt     time.Time `json:"created_at"`
+	Matter        string    `json:"matter"`
+	MatterHash    string    `json:"matter_hash"`
+	Demo          bool      `json:"demo,omitempty"`
+	State         StateRef  `json:"state"`
+	Targets       []string  `json:"targets,omitempty"`
+
+	Mailboxes []*Mailbox `json:"mailboxes"`
+	// Orphans is scope the state holds and the matter no longer names; it
+	// is kept, never deleted.
+	Orphans  []Orphan  `json:"orphans,omitempty"`
+	Warnings []Message `json:"warnings,omitempty"`
+	Errors   []Message `json:"errors,omitempty"`
+}
+
+// StateRef identifies the state a plan was made against. An empty lineage
+// means no state file existed yet.
+type StateRef struct {
+	Lineage string `json:"lineage"`
+	Serial  uint64 `json:"serial"`
+}
+
+// Mailbox is the plan for one mailbox in scope.
+type Mailbox struct {
+	Addr       string        `json:"address"` // custodian.jdoe.mailbox.primary, mailbox.legal_shared
+	Email      string        `json:"email"`   // as the matter wrote it
+	Kind       string        `json:"kind"`    // primary or shared
+	Custodians []string      `json:"custodians"`
+	Resolved   graph.Mailbox `json:"resolved"`
+	// Scope is a digest of the windows the mailbox is collected for. A
+	// cursor made under another scope is not used: the folder is
+	// enumerated again, so that a widened window finds older mail.
+	Scope   string    `json:"scope"`
+	Folders []*Folder `json:"folders"`
+	// Error is set when the mailbox could not be read; its folders are
+	// then incomplete.
+	Error *Message `json:"error,omitempty"`
+	// WindowCounts is how many messages this round found in each window,
+	// on a first enumeration only.
+	WindowCounts map[string]int64 `json:"window_counts,omitempty"`
+}
+
+// Folder is the plan for one folder of a mailbox.
+type Folder struct {
+	ID        string `json:"id"`
+	Path      string `json:"path"`
+	WellKnown string `json:"well_known,omitempty"`
+	// Cursor is the stored cursor the round started from (empty: from
+	// scratch); NewCursor is the one to store once every item of this
+	// folder is durable or tombstoned.
+	Cursor    string `json:"cursor,omitempty"`
+	NewCursor string `json:"new_cursor,omitempty"`
+	// Reset is set when the server no longer knew the stored cursor and
+	// the folder was enumerated from scratch.
+	Reset      bool        `json:"reset,omitempty"`
+	Fetch      []Item      `json:"fetch,omitempty"`
+	Tombstones []Tombstone `json:"tombstones,omitempty"`
+	Moves      []Move      `json:"moves,omitempty"`
+	// Seen counts the messages this round reported in scope, including
+	// those already collected.
+	Seen             int64 `json:"seen"`
+	AlreadyCollected int64 `json:"already_collected"`
+	OutOfWindow      int64 `json:"out_of_window"`
+}
+
+// Item is a message to collect.
+type Item struct {
+	ID                string    `json:"id"`
+	InternetMessageID string    `json:"internet_message_id,omitempty"`
+	Received          time.Time `json:"received,omitzero"`
+	Sent              time.Time `json:"sent,omitzero"`
+	Subject           string    `json:"subject,omitempty"`
+	From              string    `json:"from,omitempty"`
+}
+
+// Tombstone is a collected item the server reports gone. The evidence is
+// kept; the state records what the server said.
+type Tombstone struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Move is a collected item now seen in another folder.
+type Move struct {
+	ID       string `json:"id"`
+	FromID   string `json:"from_folder_id"`
+	FromPath string `json:"from_folder"`
+}
+
+// Orphan is a mailbox the state holds that the matter no longer names.
+type Orphan struct {
+	MailboxID  string   `json:"mailbox_id"`
+	Address    string   `json:"email"`
+	References []string `json:"references"`
+	Items      int64    `json:"items_kept"`
+}
+
+// Message is a warning or an error, about the plan or one address.
+type Message struct {
+	Addr      string `json:"address,omitempty"`
+	Summary   string `json:"summary"`
+	Detail    string `json:"detail,omitempty"`
+	Kind      string `json:"kind,omitempty"` // the graph error kind, when from Graph
+	Code      string `json:"code,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Counts sums a plan or part of one.
+type Counts struct {
+	ToCollect  int64 `json:"to_collect"`
+	Tombstones int64 `json:"tombstones"`
+	Moves      int64 `json:"moves"`
+	Seen       int64 `json:"seen"`
+	Collected  int64 `json:"already_collected"`
+	Mailboxes  int64 `json:"mailboxes_with_changes"`
+}
+
+// Counts sums the folder.
+func (f *Folder) Counts() Counts {
+	return Counts{
+		ToCollect:  int64(len(f.Fetch)),
+		Tombstones: int64(len(f.Tombstones)),
+		Moves:      int64(len(f.Moves)),
+		Seen:       f.Seen,
+		Collected:  f.AlreadyCollected,
+	}
+}
+
+func (c *Counts) add(d Counts) {
+	c.ToCollect += d.ToCollect
+	c.Tombstones += d.Tombstones
+	c.Moves += d.Moves
+	c.Seen += d.Seen
+	c.Collected += d.Collected
+	c.Mailboxes += d.Mailboxes
+}
+
+// Counts sums the mailbox.
+func (m *Mailbox) Counts() Counts {
+	var c Counts
+	for _, f := range m.Folders {
+		c.add(f.Counts())
+	}
+	if c.ToCollect+c.Tombstones+c.Moves > 0 {
+		c.Mailboxes = 1
+	}
+	return c
+}
+
+// Counts sums the plan.
+func (p *Plan) Counts() Counts {
+	var c Counts
+	for _, m := range p.Mailboxes {
+		c.add(m.Counts())
+	}
+	return c
+}
+
+// Complete reports whether every mailbox in scope was read to the end.
+func (p *Plan) Complete() bool { return len(p.Errors) == 0 }
+
+// Applyable reports whether apply may carry the plan out: only a complete
+// plan is, so that a collection is never silently partial. Leave a failing
+// mailbox out with -target to collect the others.
+func (p *Plan) Applyable() bool { return p.Complete() }
+
+// HasChanges reports whether applying the plan would change anything:
+// messages to collect, observations to record, or cursors to advance.
+func (p *Plan) HasChanges() bool {
+	c := p.Counts()
+	return c.ToCollect+c.Tombstones+c.Moves > 0
+}
+
+// CursorChanges counts folders whose cursor apply would store.
+func (p *Plan) CursorChanges() int {
+	n := 0
+	for _, m := range p.Mailboxes {
+		for _, f := range m.Folders {
+			if f.NewCursor != "" && f.NewCursor != f.Cursor {
+				n++
+			}
+		}
+	}
+	return n
+}
