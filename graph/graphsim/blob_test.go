@@ -48,3 +48,16 @@ func TestBlobLengths(t *testing.T) {
 		t.Fatal("chunks or seeds give the same bytes")
 	}
 }
+
+func BenchmarkMessageMIME(b *testing.B) {
+	tn := New(Config{Seed: 1})
+	_, _ = tn.AddUser(UserSpec{UPN: "a@b.invalid"})
+	_ = tn.Populate("a@b.invalid", "inbox", Populate{Count: 100})
+	refs, _ := tn.Messages("a@b.invalid", "inbox")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tn.WriteMIME("a@b.invalid", refs[i%100].ID, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -100,7 +100,7 @@ func writeBlob(w io.Writer, seed uint64, n int64) (int64, error) {
 		}
 		return dst
 	}
-	block := encodeLines(make([]byte, 0, linesPerChunk*78), raw)
+	var block []byte // the encoding of a whole chunk, made when first needed
 	first := make([]byte, 57)
 	var enc []byte
 	var total int64
@@ -109,6 +109,9 @@ func writeBlob(w io.Writer, seed uint64, n int64) (int64, error) {
 		copy(first, raw[:57])
 		binary.LittleEndian.PutUint64(first, binary.LittleEndian.Uint64(raw)^splitmix(seed+c))
 		if k == rawChunk {
+			if block == nil {
+				block = encodeLines(make([]byte, 0, linesPerChunk*78), raw)
+			}
 			enc = encodeLines(enc[:0], first)
 			enc = append(enc, block[78:]...)
 		} else {
@@ -387,9 +390,10 @@ func htmlOf(body string) string {
 	return b.String()
 }
 
-func escapeHTML(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// htmlEscaper is read-only once built.
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func escapeHTML(s string) string { return htmlEscaper.Replace(s) }
 
 func qp(s string) string {
 	var b bytes.Buffer
