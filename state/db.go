@@ -17,6 +17,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
@@ -118,7 +119,9 @@ func open(path string, opts Options, sch schema) (db *DB, err error) {
 		if opts.ReadOnly {
 			return &DB{path: path, readOnly: true, opts: opts}, nil
 		}
-		return openWrite(path, opts, sch, remaining)
+		if err := createFile(path, opts, sch); err != nil {
+			return nil, err
+		}
 	case statErr != nil:
 		return nil, fmt.Errorf("open state file: %w", statErr)
 	}
@@ -254,17 +257,10 @@ func openWrite(path string, opts Options, sch schema, remaining func() time.Dura
 	return db, nil
 }
 
-// prepare creates the layout of a new file, or upgrades an older one.
+// prepare upgrades a file of an older schema.
 func (db *DB) prepare(sch schema, now time.Time) error {
 	var found int
-	fresh := false
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		empty := true
-		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
-		if empty {
-			fresh = true
-			return nil
-		}
 		var err error
 		found, err = db.schemaOf(tx, sch, false)
 		return err
@@ -272,17 +268,18 @@ func (db *DB) prepare(sch schema, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if fresh {
-		return db.create(sch, now)
-	}
 	if found < sch.version {
 		return db.migrate(sch, found, now)
 	}
 	return nil
 }
 
-func (db *DB) create(sch schema, now time.Time) error {
-	r := db.opts.Rand
+// createFile makes a new state file at path with a new lineage. The file is
+// built under a temporary name and linked into place only when complete, so
+// a state file is never seen half made, and one that another process made
+// in the meantime is kept.
+func createFile(path string, opts Options, sch schema) error {
+	r := opts.Rand
 	if r == nil {
 		r = rand.Reader
 	}
@@ -290,9 +287,20 @@ func (db *DB) create(sch schema, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("make the lineage of a new state file: %w", err)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("create state file %s: %w", path, err)
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	defer os.Remove(tmpPath)
+	b, err := bolt.Open(tmpPath, 0o600, &bolt.Options{Timeout: time.Nanosecond})
+	if err != nil {
+		return fmt.Errorf("create state file %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range sch.buckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
 		}
@@ -301,8 +309,8 @@ func (db *DB) create(sch schema, now time.Time) error {
 			{kSchema, u64(uint64(sch.version))},
 			{kLineage, []byte(lineage.String())},
 			{kSerial, u64(0)},
-			{kToolVersion, []byte(db.opts.ToolVersion)},
-			{kCreatedAt, []byte(now.UTC().Format(time.RFC3339Nano))},
+			{kToolVersion, []byte(opts.ToolVersion)},
+			{kCreatedAt, []byte(opts.now().UTC().Format(time.RFC3339Nano))},
 		}
 		for _, p := range puts {
 			if err := meta.Put(p.k, p.v); err != nil {
@@ -311,6 +319,20 @@ func (db *DB) create(sch schema, now time.Time) error {
 		}
 		return nil
 	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create state file %s: %w", path, err)
+	}
+	// A hard link does not replace an existing file, unlike a rename.
+	if err := os.Link(tmpPath, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create state file %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("create state file %s: %w", path, err)
+	}
+	return nil
 }
 
 func u64(v uint64) []byte {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -648,5 +649,37 @@ func TestClosedDB(t *testing.T) {
 	}
 	if err := db.Update(func(*Tx) error { return nil }); err == nil {
 		t.Error("Update on a closed state worked")
+	}
+}
+
+// Two writers racing to create the same new state file end up sharing
+// one file and one lineage; no temporary file is left behind.
+func TestConcurrentCreate(t *testing.T) {
+	path := statePath(t)
+	lineages := make(chan string, 2)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			opts := Options{LockTimeout: time.Minute, Operation: "apply"}
+			db, err := Open(path, opts)
+			if err != nil {
+				errs <- err
+				return
+			}
+			db.View(func(tx *ReadTx) error { lineages <- tx.Meta().Lineage; return nil })
+			errs <- db.Close()
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := <-lineages, <-lineages
+	if a == "" || a != b {
+		t.Fatalf("lineages %q and %q", a, b)
+	}
+	if names := dirNames(t, filepath.Dir(path)); !slices.Equal(names, []string{"collect.state"}) {
+		t.Fatalf("files left next to the state: %v", names)
 	}
 }
