@@ -306,3 +306,53 @@ func checkCommon(parallelism int, lockTimeout time.Duration) hcl.Diagnostics {
 	}
 	return diags
 }
+
+// Verify holds the options of collect verify.
+type Verify struct {
+	JSON        bool
+	Vars        []config.VarOption
+	LockTimeout time.Duration
+}
+
+func ParseVerify(args []string) (Verify, hcl.Diagnostics) {
+	var v Verify
+	fs := newFlagSet("verify")
+	fs.BoolVar(&v.JSON, "json", false, "")
+	addVarFlags(fs, &v.Vars)
+	fs.DurationVar(&v.LockTimeout, "lock-timeout", 0, "")
+	diags := parseFlags(fs, args)
+	if len(fs.Args()) > 0 {
+		diags = append(diags, tooManyArgs("verify", fs.Args(), "Use -chdir=DIR to verify another matter.")...)
+	}
+	return v, append(diags, checkCommon(1, v.LockTimeout)...)
+}
+
+// StateCmd holds the options of collect state list and state show.
+type StateCmd struct {
+	Sub         string
+	Addr        string
+	Vars        []config.VarOption
+	LockTimeout time.Duration
+}
+
+func ParseStateCmd(sub string, args []string) (StateCmd, hcl.Diagnostics) {
+	c := StateCmd{Sub: sub}
+	if sub != "list" && sub != "show" {
+		detail := fmt.Sprintf("collect state has no subcommand %q: use state list or state show ADDR.", sub)
+		return c, errorDiag("Unknown state subcommand", detail)
+	}
+	fs := newFlagSet("state " + sub)
+	addVarFlags(fs, &c.Vars)
+	fs.DurationVar(&c.LockTimeout, "lock-timeout", 0, "")
+	diags := parseFlags(fs, args)
+	rest := fs.Args()
+	switch {
+	case sub == "show" && len(rest) != 1:
+		diags = append(diags, errorDiag("Missing address", "collect state show needs one address, such as custodian.jdoe.mailbox.primary.")...)
+	case len(rest) > 1:
+		diags = append(diags, errorDiag("Unexpected arguments", "collect state list takes at most one address.")...)
+	case len(rest) == 1:
+		c.Addr = rest[0]
+	}
+	return c, append(diags, checkCommon(1, c.LockTimeout)...)
+}
