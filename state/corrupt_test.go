@@ -58,7 +58,7 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // rootPage is the page of the root bucket in the newest meta page.
 func rootPage(t *testing.T, b []byte) int {
 	ps := pageSizeOf(t, b)
-	le := binary.LittleEndian
+	le := binary.NativeEndian
 	best, bestTx := 0, uint64(0)
 	for i := range 2 {
 		m := b[i*ps+pageHeaderSize:]

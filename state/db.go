@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,6 +56,7 @@ type DB struct {
 	bolt     *bolt.DB // nil for the empty state of a file that does not exist
 	readOnly bool
 	opts     Options
+	closed   atomic.Bool
 }
 
 // Bucket names. Per mailbox, the mailboxes bucket holds a bucket keyed by
@@ -155,24 +157,10 @@ func boltOpen(path string, readOnly bool, timeout time.Duration, start time.Time
 }
 
 func openChecked(path string, opts Options, sch schema, remaining func() time.Duration, start time.Time) (*DB, error) {
+	// A state file is linked into place only once complete (createFile),
+	// so an empty or short file is never one still being made.
 	if err := preflight(path); err != nil {
-		var ce *CorruptError
-		if !errors.As(err, &ce) || ce.Reason != "the file is empty (zero bytes)" {
-			return nil, err
-		}
-		// An empty file may be one being created by another process that
-		// holds the lock: wait for the lock, then look again.
-		b, berr := boltOpen(path, true, remaining(), start)
-		if b != nil {
-			b.Close()
-		}
-		var le *LockedError
-		if errors.As(berr, &le) {
-			return nil, le
-		}
-		if err := preflight(path); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	b, err := boltOpen(path, true, remaining(), start)
 	if err != nil {
@@ -349,16 +337,14 @@ func (db *DB) ReadOnly() bool { return db.readOnly }
 // open is removed before the lock is released, so that it never names a
 // process that no longer holds the lock.
 func (db *DB) Close() error {
-	if db.bolt == nil {
+	if !db.closed.CompareAndSwap(false, true) || db.bolt == nil {
 		return nil
 	}
 	var lockErr error
 	if !db.readOnly {
 		lockErr = removeLockFile(db.path)
 	}
-	err := db.bolt.Close()
-	db.bolt = nil
-	if err != nil {
+	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("close state file %s: %w", db.path, err)
 	}
 	if lockErr != nil {
@@ -371,12 +357,12 @@ var errClosed = errors.New("the state file is closed")
 
 // View runs fn in a read transaction: fn sees one consistent state.
 func (db *DB) View(fn func(*ReadTx) error) error {
-	if db.bolt == nil {
-		if db.readOnly {
-			// A file that does not exist yet: an empty state.
-			return fn(&ReadTx{})
-		}
+	if db.closed.Load() {
 		return errClosed
+	}
+	if db.bolt == nil {
+		// A file that does not exist yet: an empty state.
+		return fn(&ReadTx{})
 	}
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		return fn(&ReadTx{tx: tx})
@@ -387,11 +373,11 @@ func (db *DB) View(fn func(*ReadTx) error) error {
 // together, durably, when fn returns nil, and nothing is when it returns an
 // error. The version of collect is recorded as the last writer.
 func (db *DB) Update(fn func(*Tx) error) error {
+	if db.closed.Load() {
+		return errClosed
+	}
 	if db.readOnly {
 		return fmt.Errorf("state file %s: %w", db.path, ErrReadOnly)
-	}
-	if db.bolt == nil {
-		return errClosed
 	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		t := &Tx{ReadTx: ReadTx{tx: tx}, now: db.opts.now}

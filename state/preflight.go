@@ -35,9 +35,8 @@ func readBoltMeta(f io.ReaderAt, off int64) (boltMeta, bool) {
 		return boltMeta{}, false
 	}
 	m := b[pageHeaderSize:]
-	// bbolt writes the meta in the machine's byte order; every platform
-	// collect ships for is little-endian.
-	le := binary.LittleEndian
+	// bbolt writes the meta in the machine's byte order.
+	le := binary.NativeEndian
 	if le.Uint32(m[0:]) != boltMagic || le.Uint32(m[4:]) != boltVersion {
 		return boltMeta{}, false
 	}

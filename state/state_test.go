@@ -650,6 +650,14 @@ func TestClosedDB(t *testing.T) {
 	if err := db.Update(func(*Tx) error { return nil }); err == nil {
 		t.Error("Update on a closed state worked")
 	}
+	empty, err := Open(statePath(t), Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty.Close()
+	if err := empty.View(func(*ReadTx) error { return nil }); err == nil {
+		t.Error("View on a closed empty state worked")
+	}
 }
 
 // Two writers racing to create the same new state file end up sharing
