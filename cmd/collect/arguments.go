@@ -356,3 +356,28 @@ func ParseStateCmd(sub string, args []string) (StateCmd, hcl.Diagnostics) {
 	}
 	return c, append(diags, checkCommon(1, c.LockTimeout)...)
 }
+
+// Show holds the options of collect show.
+type Show struct {
+	JSON        bool
+	PlanFile    string
+	Vars        []config.VarOption
+	LockTimeout time.Duration
+}
+
+func ParseShow(args []string) (Show, hcl.Diagnostics) {
+	var v Show
+	fs := newFlagSet("show")
+	fs.BoolVar(&v.JSON, "json", false, "")
+	addVarFlags(fs, &v.Vars)
+	fs.DurationVar(&v.LockTimeout, "lock-timeout", 0, "")
+	diags := parseFlags(fs, args)
+	switch rest := fs.Args(); len(rest) {
+	case 0:
+	case 1:
+		v.PlanFile = rest[0]
+	default:
+		diags = append(diags, errorDiag("Unexpected arguments", "collect show takes at most one saved plan file.")...)
+	}
+	return v, append(diags, checkCommon(1, v.LockTimeout)...)
+}

@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"version":  {"Show the version of collect and its formats", versionHelp, runVersion},
 		"plan":     {"Show what apply would collect", planHelp, runPlan},
 		"apply":    {"Collect the planned messages", applyHelp, runApply},
+		"show":     {"Show a saved plan, or a summary of the state", showHelp, runShow},
 		"init":     {"Create the state file, and a starter matter in an empty folder", initHelp, runInit},
 		"state":    {"Show what the state records: state list, state show ADDR", stateHelp, runState},
 		"verify":   {"Re-hash every native against the state and the manifest", verifyHelp, runVerify},
