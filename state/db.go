@@ -1,12 +1,3 @@
-// Package state is collect's memory of what was collected: a bbolt file
-// holding, per mailbox, its identity, folders with their delta cursors, and
-// every item collected or observed, with indexes by internetMessageId, by
-// SHA-256 and by collection sequence, plus run records and the last failure
-// of each item.
-//
-// The state is append-only: no method deletes an item or an observation.
-// Every read happens in View and every write in Update; no bbolt type is
-// visible outside this package.
 package state
 
 import (

@@ -1,0 +1,37 @@
+// Package state is collect's memory of what was collected: one bbolt file
+// holding, per mailbox, its identity, its folders with their delta cursors,
+// and every item collected or observed; indexes by internetMessageId, by
+// SHA-256 and by collection sequence; run records; and the last failure of
+// each item.
+//
+// The state is append-only: no method deletes an item or an observation.
+// Every read happens in View and every write in Update; no bbolt type is
+// visible outside this package.
+//
+// # Opening and locking
+//
+// Open with Options.ReadOnly (plan) takes a shared lock, and a file that
+// does not exist reads as an empty state without being created. Open for
+// writing (apply) takes an exclusive lock, creates the file if needed, and
+// records the holder in LockFilePath(path) so that a second command can say
+// who holds the lock (*LockedError). An existing file is checked page by
+// page, read-only, before it is used; a damaged file (*CorruptError) or one
+// of a newer schema (*SchemaError) is refused untouched. A file of an older
+// schema is copied to BackupPath and then upgraded, one version at a time,
+// when opened for writing.
+//
+// # File layout (schema version 1)
+//
+//	meta                     schema_version, lineage, serial, tool_version, created_at
+//	mailboxes/<mailbox ID>/  identity  JSON Mailbox
+//	    folders/<folder ID>        JSON Folder (path, cursor, cursor ID type, last completed)
+//	    items/<item ID>            binary Item (see codec.go)
+//	    idx_folder/<fnv64(folder ID)><item ID>
+//	    failures/<item ID>         JSON Failure
+//	idx_internet_message_id/<internetMessageId> 0 <mailbox ID> 0 <item ID>
+//	idx_sha256/<32-byte digest><8-byte Seq>
+//	idx_seq/<8-byte Seq>     <mailbox ID> 0 <item ID>
+//	runs/<run ID>            JSON Run
+//
+// Integers in keys are big-endian so that keys sort in numeric order.
+package state
