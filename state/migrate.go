@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -104,8 +105,12 @@ func (db *DB) backup(dst string) error {
 	return err
 }
 
-// syncDir makes a new directory entry durable.
+// syncDir makes a new directory entry durable. Windows cannot sync a
+// directory handle, and makes entries durable with the file itself.
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
