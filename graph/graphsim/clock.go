@@ -24,6 +24,7 @@ func RealClock() Clock { return realClock{} }
 // FakeClock is a Clock that moves only when told to.
 type FakeClock struct {
 	mu     sync.Mutex
+	cond   *sync.Cond // signalled when a timer is added
 	now    time.Time
 	timers []fakeTimer
 }
@@ -34,7 +35,11 @@ type fakeTimer struct {
 }
 
 // NewFakeClock returns a FakeClock reading start.
-func NewFakeClock(start time.Time) *FakeClock { return &FakeClock{now: start} }
+func NewFakeClock(start time.Time) *FakeClock {
+	c := &FakeClock{now: start}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
 
 // Now returns the clock's time.
 func (c *FakeClock) Now() time.Time {
@@ -54,6 +59,7 @@ func (c *FakeClock) After(d time.Duration) <-chan time.Time {
 		return ch
 	}
 	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
+	c.cond.Broadcast()
 	return ch
 }
 
@@ -79,4 +85,14 @@ func (c *FakeClock) Waiters() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.timers)
+}
+
+// BlockUntil waits until at least n After channels are pending, so a test
+// can advance the clock once the code under test is waiting on it.
+func (c *FakeClock) BlockUntil(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.timers) < n {
+		c.cond.Wait()
+	}
 }
