@@ -142,7 +142,7 @@ func boltOpen(path string, readOnly bool, timeout time.Duration, start time.Time
 	}()
 	b, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: readOnly, Timeout: boltTimeout(timeout)})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, lockedError(path, time.Since(start))
+		return nil, lockedError(path, readOnly, time.Since(start))
 	}
 	return b, err
 }

@@ -21,6 +21,9 @@ type LockedError struct {
 	Stale bool
 	// Waited is how long the open waited for the lock.
 	Waited time.Duration
+	// ReadOnly is set when the open wanted only to read: then the holder
+	// is a writer.
+	ReadOnly bool
 }
 
 func (e *LockedError) Error() string {
@@ -41,6 +44,9 @@ func (e *LockedError) Error() string {
 			"but that process is gone, so the lock file is left over: find the process using the state "+
 			"(for example a running collect plan), wait for it to finish and run this again",
 			what, h.Operation, h.PID, h.Host, h.Since.Format(time.RFC3339))
+	case e.ReadOnly:
+		return fmt.Sprintf("%s by another process writing it, which left no lock file: "+
+			"wait for it to finish and run this again, or raise -lock-timeout", what)
 	default:
 		return fmt.Sprintf("%s by another process reading it (such as a collect plan): "+
 			"wait for it to finish and run this again, or raise -lock-timeout", what)

@@ -80,8 +80,8 @@ func readLockFile(path string) *Holder {
 }
 
 // lockedError explains a lock that could not be taken.
-func lockedError(path string, waited time.Duration) *LockedError {
-	e := &LockedError{Path: path, Holder: readLockFile(path), Waited: waited}
+func lockedError(path string, readOnly bool, waited time.Duration) *LockedError {
+	e := &LockedError{Path: path, Holder: readLockFile(path), Waited: waited, ReadOnly: readOnly}
 	if e.Holder != nil {
 		host, _ := os.Hostname()
 		if e.Holder.Host == host && e.Holder.PID > 0 && !processAlive(e.Holder.PID) {

@@ -123,6 +123,14 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("a refused open changed the file")
 	}
+	// Without its lock file, a reader is still told a writer holds it.
+	os.Rename(LockFilePath(path), LockFilePath(path)+".moved")
+	_, err := Open(path, Options{ReadOnly: true})
+	var le *LockedError
+	if !errors.As(err, &le) || le.Holder != nil || !le.ReadOnly || !strings.Contains(err.Error(), "writing it") {
+		t.Errorf("reader blocked by a writer without a lock file: %v", err)
+	}
+	os.Rename(LockFilePath(path)+".moved", LockFilePath(path))
 	h.release(t)
 	if _, err := os.Stat(LockFilePath(path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the holder's lock file is still there after it closed: %v", err)
