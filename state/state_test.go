@@ -544,6 +544,10 @@ func TestWriteValidation(t *testing.T) {
 	bad.SHA256 = "zz"
 	noNative := collectedItem(2, c)
 	noNative.Native = ""
+	noRun := collectedItem(3, c)
+	noRun.RunID = ""
+	noTime := collectedItem(4, c)
+	noTime.CollectedAt = time.Time{}
 	long := Item{Mailbox: testMailbox, ID: "long", Subject: strings.Repeat("é", 300)}
 	cases := []struct {
 		name string
@@ -553,6 +557,8 @@ func TestWriteValidation(t *testing.T) {
 		{"unknown mailbox", func(tx *Tx) error { _, err := tx.PutItem(Item{Mailbox: "nobody", ID: "x"}); return err }, "PutMailbox first"},
 		{"bad sha256", func(tx *Tx) error { _, err := tx.PutItem(bad); return err }, "sha256"},
 		{"no native", func(tx *Tx) error { _, err := tx.PutItem(noNative); return err }, "native"},
+		{"no run", func(tx *Tx) error { _, err := tx.PutItem(noRun); return err }, "run"},
+		{"no collection time", func(tx *Tx) error { _, err := tx.PutItem(noTime); return err }, "time it was collected"},
 		{"NUL in id", func(tx *Tx) error { _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: "a\x00b"}); return err }, "NUL"},
 		{"cursor without id type", func(tx *Tx) error {
 			return tx.PutFolder(testMailbox, Folder{ID: "f", Cursor: "c"})

@@ -173,8 +173,8 @@ func (t *Tx) PutItem(it Item) (uint64, error) {
 		return 0, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
 	}
 	it.SHA256, it.MD5, it.SHA1 = strings.ToLower(it.SHA256), strings.ToLower(it.MD5), strings.ToLower(it.SHA1)
-	if it.Collected() && it.Native == "" {
-		return 0, fmt.Errorf("put item %s: a collected item needs the path of its native", it.ID)
+	if it.Collected() && (it.Native == "" || it.RunID == "" || it.CollectedAt.IsZero()) {
+		return 0, fmt.Errorf("put item %s: a collected item needs the path of its native, the run and the time it was collected", it.ID)
 	}
 	it.Observations = slices.Clone(it.Observations)
 	for i, o := range it.Observations {
