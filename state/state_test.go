@@ -556,6 +556,10 @@ func TestWriteValidation(t *testing.T) {
 	}{
 		{"unknown mailbox", func(tx *Tx) error { _, err := tx.PutItem(Item{Mailbox: "nobody", ID: "x"}); return err }, "PutMailbox first"},
 		{"bad sha256", func(tx *Tx) error { _, err := tx.PutItem(bad); return err }, "sha256"},
+		{"md5 without sha256", func(tx *Tx) error {
+			_, err := tx.PutItem(Item{Mailbox: testMailbox, ID: "m", MD5: collectedItem(1, c).MD5})
+			return err
+		}, "SHA-256 too"},
 		{"no native", func(tx *Tx) error { _, err := tx.PutItem(noNative); return err }, "native"},
 		{"no run", func(tx *Tx) error { _, err := tx.PutItem(noRun); return err }, "run"},
 		{"no collection time", func(tx *Tx) error { _, err := tx.PutItem(noTime); return err }, "time it was collected"},

@@ -173,6 +173,17 @@ func (t *Tx) PutItem(it Item) (uint64, error) {
 		return 0, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
 	}
 	it.SHA256, it.MD5, it.SHA1 = strings.ToLower(it.SHA256), strings.ToLower(it.MD5), strings.ToLower(it.SHA1)
+	for _, h := range []struct {
+		name, hex string
+		size      int
+	}{{"sha256", it.SHA256, 32}, {"md5", it.MD5, 16}, {"sha1", it.SHA1, 20}} {
+		if _, err := hexBytes(h.name, h.hex, h.size); err != nil {
+			return 0, fmt.Errorf("put item %s: %w", it.ID, err)
+		}
+	}
+	if !it.Collected() && (it.MD5 != "" || it.SHA1 != "") {
+		return 0, fmt.Errorf("put item %s: an item with an MD5 or SHA-1 needs its SHA-256 too", it.ID)
+	}
 	if it.Collected() && (it.Native == "" || it.RunID == "" || it.CollectedAt.IsZero()) {
 		return 0, fmt.Errorf("put item %s: a collected item needs the path of its native, the run and the time it was collected", it.ID)
 	}
