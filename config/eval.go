@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -173,6 +174,50 @@ func (s *scope) checkRefs(expr hcl.Expression) hcl.Diagnostics {
 			})
 		}
 	}
+	return append(diags, s.checkFuncs(expr)...)
+}
+
+// leftOut are Terraform functions a matter cannot call: they read the
+// clock, files, the environment or random values, so the same matter
+// could mean something else the next time it is read.
+var leftOut = map[string]bool{
+	"timestamp": true, "plantimestamp": true, "uuid": true, "uuidv5": true, "bcrypt": true,
+	"file": true, "fileexists": true, "fileset": true, "filebase64": true, "templatefile": true,
+	"abspath": true, "pathexpand": true,
+}
+
+// checkFuncs reports calls to functions a matter does not offer, saying
+// why a familiar Terraform function is missing.
+func (s *scope) checkFuncs(expr hcl.Expression) hcl.Diagnostics {
+	node, ok := expr.(hclsyntax.Node)
+	if !ok {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		call, ok := n.(*hclsyntax.FunctionCallExpr)
+		if !ok {
+			return nil
+		}
+		if _, known := s.funcs[call.Name]; known {
+			return nil
+		}
+		detail := fmt.Sprintf("There is no function named %q.", call.Name)
+		if leftOut[call.Name] {
+			detail = fmt.Sprintf("The function %q is not available in a matter: a matter must mean the same thing "+
+				"every time it is read, so functions that read the clock, files or random values are left out. "+
+				"Write the value itself, or pass it in with a variable.", call.Name)
+		} else if sug := suggest(call.Name, keys(s.funcs)); sug != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", sug)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Call to unknown function",
+			Detail:   detail,
+			Subject:  call.NameRange.Ptr(),
+		})
+		return nil
+	})
 	return diags
 }
 
