@@ -34,8 +34,9 @@ type VarOption struct {
 	File       string // path, from -var-file
 }
 
-// Files is the parsed source of a matter, keyed by file name, for
-// rendering diagnostics with snippets.
+// Files is the parsed source of a matter and of its -var-file files, keyed
+// by file name as diagnostics name them, for rendering diagnostics with
+// snippets.
 type Files map[string]*hcl.File
 
 // Load reads every *.collect.hcl file of dir as one matter. It returns the
@@ -87,7 +88,7 @@ func Load(dir string, opts LoadOptions) (*Matter, Files, hcl.Diagnostics) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	l := &loader{dir: abs, opts: opts, first: names[0]}
+	l := &loader{dir: abs, opts: opts, first: names[0], files: files}
 	m := l.load(bodies)
 	diags = append(diags, l.diags...)
 	sortDiags(diags)
@@ -120,6 +121,7 @@ type loader struct {
 	diags hcl.Diagnostics
 	scope *scope
 	tz    *time.Location
+	files Files // var files are added, so their diagnostics show their source
 	// written holds the top-level block types a file tried to declare,
 	// even in a shape that was refused (wrong labels, written as an
 	// argument): that error is reported, so "missing block" would mislead.

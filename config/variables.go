@@ -209,6 +209,9 @@ func (l *loader) varFile(path string, decls map[string]*varDecl) {
 		return
 	}
 	f, ds := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if f != nil && l.files[path] == nil {
+		l.files[path] = f
+	}
 	if ds.HasErrors() {
 		l.add(ds)
 		return
