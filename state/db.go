@@ -362,7 +362,9 @@ func (db *DB) View(fn func(*ReadTx) error) error {
 
 // Update runs fn in a write transaction: everything fn writes is committed
 // together, durably, when fn returns nil, and nothing is when it returns an
-// error. The version of collect is recorded as the last writer.
+// error. The version of collect is recorded as the last writer. Put many
+// items in one Update: each commit costs a sync to disk. Do not call View
+// or Update from inside fn.
 func (db *DB) Update(fn func(*Tx) error) error {
 	if db.closed.Load() {
 		return errClosed

@@ -701,3 +701,33 @@ func TestConcurrentCreate(t *testing.T) {
 		t.Fatalf("files left next to the state: %v", names)
 	}
 }
+
+// The folder index is keyed by a hash of the folder ID; an entry of
+// another folder under the same hash is skipped, not reported.
+func TestItemsInFolderSkipsHashCollisions(t *testing.T) {
+	c := newClock()
+	db := mustOpen(t, statePath(t), testOptions(c))
+	other := collectedItem(2, c)
+	other.FolderID = "another-folder"
+	mustUpdate(t, db, func(tx *Tx) error {
+		if err := tx.PutMailbox(testMailboxRecord()); err != nil {
+			return err
+		}
+		for _, it := range []Item{collectedItem(1, c), other} {
+			if _, err := tx.PutItem(it); err != nil {
+				return err
+			}
+		}
+		// Forge what a collision would look like: the other folder's item
+		// under the inbox's hash.
+		return tx.box(testMailbox).byFolder.Put(folderKey(inboxID, other.ID), nil)
+	})
+	mustView(t, db, func(tx *ReadTx) error {
+		var ids []string
+		err := tx.ItemsInFolder(testMailbox, inboxID, func(it Item) error { ids = append(ids, it.ID); return nil })
+		if err != nil || !slices.Equal(ids, []string{immutableID(1)}) {
+			t.Errorf("ItemsInFolder = %v, %v", ids, err)
+		}
+		return nil
+	})
+}
