@@ -196,3 +196,59 @@ func TestOlderSchema(t *testing.T) {
 		t.Error("the file changed")
 	}
 }
+
+// A synthetic version 0 lacked the SHA-256 index; its migration to the
+// current version rebuilds the index from the items.
+func TestMigrationFromV0RebuildsIndex(t *testing.T) {
+	c := newClock()
+	path := populated(t)
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bBySHA256); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kSchema, u64(0))
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := currentSchema()
+	sch.migrations = append(sch.migrations, migration{from: 0, about: "index natives by SHA-256", run: func(tx *bolt.Tx) error {
+		idx, err := tx.CreateBucket(bBySHA256)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bMailboxes).ForEachBucket(func(mbID []byte) error {
+			return tx.Bucket(bMailboxes).Bucket(mbID).Bucket(bItems).ForEach(func(k, v []byte) error {
+				it, err := decodeItem(string(mbID), string(k), v)
+				if err != nil || !it.Collected() {
+					return err
+				}
+				return idx.Put(append(sha256Key(it.SHA256), u64(it.Seq)...), nil)
+			})
+		})
+	}})
+	db, err := open(path, testOptions(c), sch)
+	if err != nil {
+		t.Fatalf("open a version 0 file: %v", err)
+	}
+	defer db.Close()
+	want := collectedItem(17, c)
+	mustView(t, db, func(tx *ReadTx) error {
+		refs, err := tx.ItemsBySHA256(want.SHA256)
+		if err != nil || len(refs) != 1 || refs[0].ID != want.ID {
+			t.Errorf("after the migration, ItemsBySHA256 = %v, %v", refs, err)
+		}
+		if v := tx.Meta().SchemaVersion; v != SchemaVersion {
+			t.Errorf("schema version %d", v)
+		}
+		return nil
+	})
+	if _, err := os.Stat(BackupPath(path, 0, c.Now())); err != nil {
+		t.Errorf("no backup of the version 0 file: %v", err)
+	}
+}
