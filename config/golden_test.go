@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,49 @@ func TestGoldenDiagnostics(t *testing.T) {
 		t.Errorf("found %d golden cases, want at least %d", n, minGoldenCases)
 	}
 }
+
+// TestSecretsNeverRendered checks that a credential written in a matter
+// is refused without being shown: the source lines printed with the
+// diagnostics, as text or in -json snippets, have the value masked.
+func TestSecretsNeverRendered(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "invalid", "secret-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 4 {
+		t.Fatalf("found %d secret cases, want at least 4", len(dirs))
+	}
+	for _, dir := range dirs {
+		src, err := os.ReadFile(filepath.Join(dir, "m"+FileSuffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets := secretLiteral.FindAllSubmatch(src, -1)
+		if len(secrets) == 0 {
+			t.Fatalf("%s: no secret value written in the case", dir)
+		}
+		_, files, diags := Load(dir, LoadOptions{Now: goldenNow})
+		if !diags.HasErrors() {
+			t.Fatalf("%s: a secret in the matter must be an error", dir)
+		}
+		out := renderDiags(files, diags)
+		for _, s := range secrets {
+			if bytes.Contains(out, s[1]) {
+				t.Errorf("%s: the diagnostics show the secret %q:\n%s", dir, s[1], out)
+			}
+			// -json snippets are cut from the same source.
+			for name, f := range files {
+				if bytes.Contains(f.Bytes, s[1]) {
+					t.Errorf("%s: the source kept for %s still holds the secret %q", dir, name, s[1])
+				}
+			}
+		}
+	}
+}
+
+// secretLiteral finds the values the secret-* cases write, such as
+// password = "hunter2", by the names the cases use.
+var secretLiteral = regexp.MustCompile(`(?m)^\s*(?:client_secret|password|access_token|default)\s*=\s*"([^"]+)"`)
 
 // renderDiags writes diagnostics exactly as collect validate shows them,
 // followed by a line with the counts.

@@ -92,6 +92,7 @@ func Load(dir string, opts LoadOptions) (*Matter, Files, hcl.Diagnostics) {
 	m := l.load(bodies)
 	diags = append(diags, l.diags...)
 	sortDiags(diags)
+	maskSecrets(files, diags)
 	if diags.HasErrors() {
 		return nil, files, diags
 	}

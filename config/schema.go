@@ -92,8 +92,18 @@ func secretLike(name string) bool {
 	return false
 }
 
-// secretDiag refuses a credential-like name; kind is "argument" or "variable".
-func secretDiag(kind, name string, rng hcl.Range) *hcl.Diagnostic {
+// secretValue marks a diagnostic about a credential written in the
+// matter: Load masks the bytes of value in the Files it returns, so that
+// showing the diagnostic with its source line never prints the secret.
+type secretValue struct{ value hcl.Range }
+
+// secretDiag refuses a credential-like name; kind is "argument" or
+// "variable", and value, if any, is where the secret itself is written.
+func secretDiag(kind, name string, rng hcl.Range, value *hcl.Range) *hcl.Diagnostic {
+	var extra any
+	if value != nil {
+		extra = secretValue{*value}
+	}
 	env := "COLLECT_CLIENT_SECRET"
 	switch {
 	case strings.Contains(strings.ToLower(name), "password"):
@@ -108,6 +118,7 @@ func secretDiag(kind, name string, rng hcl.Range) *hcl.Diagnostic {
 			"and is usually kept in git, so collect never reads secrets from it: remove %q and set %s instead.",
 			kind, name, name, env),
 		Subject: rng.Ptr(),
+		Extra:   extra,
 	}
 }
 
@@ -127,7 +138,7 @@ func checkBody(body *hclsyntax.Body, schema *blockSchema, where string, def hcl.
 	for _, name := range names {
 		attr := body.Attributes[name]
 		if secretLike(name) {
-			diags = append(diags, secretDiag("argument", name, attr.NameRange))
+			diags = append(diags, secretDiag("argument", name, attr.NameRange, attr.Expr.Range().Ptr()))
 			continue
 		}
 		if _, ok := schema.attrs[name]; !ok && !schema.anyAttrs {
@@ -252,3 +263,25 @@ func keys[V any](m map[string]V) []string {
 }
 
 func sortedKeys(m map[string]bool) []string { return keys(m) }
+
+// maskSecrets overwrites, in the source kept for rendering diagnostics,
+// every credential a diagnostic found in the matter. Line breaks and
+// quotes stay, so every range still points at the same place.
+func maskSecrets(files Files, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		sv, ok := d.Extra.(secretValue)
+		if !ok {
+			continue
+		}
+		f := files[sv.value.Filename]
+		start, end := sv.value.Start.Byte, sv.value.End.Byte
+		if f == nil || start < 0 || start > end || end > len(f.Bytes) {
+			continue
+		}
+		for i := start; i < end; i++ {
+			if c := f.Bytes[i]; c != '\n' && c != '\r' && c != '"' {
+				f.Bytes[i] = '*'
+			}
+		}
+	}
+}

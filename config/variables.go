@@ -38,7 +38,11 @@ func (l *loader) variables(bs []*block) []*Variable {
 	for _, b := range bs {
 		d := &varDecl{v: &Variable{Name: b.label(), DeclRange: b.syn.DefRange()}, typ: cty.DynamicPseudoType, typeOK: true}
 		if secretLike(d.v.Name) {
-			l.diags = append(l.diags, secretDiag("variable", d.v.Name, b.syn.LabelRanges[0]))
+			var value *hcl.Range
+			if a := b.attrs["default"]; a != nil {
+				value = a.Expr.Range().Ptr()
+			}
+			l.diags = append(l.diags, secretDiag("variable", d.v.Name, b.syn.LabelRanges[0], value))
 			d.failed = true
 		}
 		if a := b.attrs["description"]; a != nil {

@@ -7,6 +7,7 @@ tenant {
 variable "secret" {
   type      = string
   sensitive = true
+  default   = "p@ssw0rd-in-git"
 }
 
 custodian "jdoe" {
