@@ -135,9 +135,6 @@ func checkBody(body *hclsyntax.Body, schema *blockSchema, where string, def hcl.
 	sort.Slice(names, func(i, j int) bool {
 		return body.Attributes[names[i]].SrcRange.Start.Byte < body.Attributes[names[j]].SrcRange.Start.Byte
 	})
-	// A misspelt required argument gets one error, with its "did you
-	// mean", not a second one saying the argument is missing.
-	suggested := map[string]bool{}
 	for _, name := range names {
 		attr := body.Attributes[name]
 		if secretLike(name) {
@@ -148,7 +145,6 @@ func checkBody(body *hclsyntax.Body, schema *blockSchema, where string, def hcl.
 			detail := fmt.Sprintf("An argument named %q is not expected %s.", name, where)
 			if s := suggest(name, keys(schema.attrs)); s != "" {
 				detail += fmt.Sprintf(" Did you mean %q?", s)
-				suggested[s] = true
 			} else if _, isBlock := schema.blocks[name]; isBlock {
 				detail += fmt.Sprintf(" %q is a block: write %s { ... } without the equals sign.", name, name)
 			}
@@ -163,7 +159,7 @@ func checkBody(body *hclsyntax.Body, schema *blockSchema, where string, def hcl.
 		attrs[name] = attr
 	}
 	for _, name := range sortedKeys(schema.attrs) {
-		if schema.attrs[name] && attrs[name] == nil && body.Attributes[name] == nil && !suggested[name] {
+		if schema.attrs[name] && attrs[name] == nil && body.Attributes[name] == nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Missing required argument",
