@@ -250,6 +250,10 @@ func (l *loader) matter(m *Matter, bs []*block) {
 	}
 	b := bs[0]
 	m.Name = b.label()
+	if strings.TrimSpace(m.Name) == "" {
+		l.errorf(b.syn.LabelRanges[0].Ptr(), "Empty matter name",
+			`The matter block's label names the matter in plans, run records and the manifest: write one, such as matter "acme-v-globex" { ... }.`)
+	}
 	if a := b.attrs["description"]; a != nil {
 		m.Description, _ = l.str(a, "description")
 	}
