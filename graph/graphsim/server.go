@@ -231,7 +231,9 @@ func parseGraphRoute(segs []string) (graphRoute, bool) {
 	switch {
 	case len(rest) == 0:
 		g.route = RouteMessages
-	case len(rest) == 1 && eq(rest[0], "delta") && g.inFolder:
+	case len(rest) == 1 && (eq(rest[0], "delta") || eq(rest[0], "delta()")) && g.inFolder:
+		// Graph takes the function with or without parentheses; the SDK
+		// writes them.
 		g.route = RouteDelta
 	case len(rest) == 1:
 		g.route, g.message = RouteMessage, rest[0]
