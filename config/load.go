@@ -222,8 +222,13 @@ func (l *loader) uniqueLabels(kind string, bs []*block) []*block {
 	for _, b := range bs {
 		name := b.label()
 		if !hclsyntax.ValidIdentifier(name) {
-			l.errorf(b.syn.LabelRanges[0].Ptr(), "Invalid name",
-				"%q is not a valid %s name: a name starts with a letter and holds letters, digits, underscores and dashes.", name, kind)
+			detail := fmt.Sprintf("%q is not a valid %s name: a name starts with a letter or an underscore and "+
+				"holds only letters, digits, underscores and dashes, so that it can be referred to as %s.NAME.",
+				name, kind, map[bool]string{true: "var", false: kind}[kind == "variable"])
+			if fixed := identifierLike(name); fixed != "" {
+				detail += fmt.Sprintf(" Try %q.", fixed)
+			}
+			l.errorf(b.syn.LabelRanges[0].Ptr(), "Invalid name", "%s", detail)
 			continue
 		}
 		if prev := seen[name]; prev != nil {
@@ -235,6 +240,21 @@ func (l *loader) uniqueLabels(kind string, bs []*block) []*block {
 		out = append(out, b)
 	}
 	return out
+}
+
+// identifierLike turns a name with spaces or punctuation into a valid
+// one, "jane doe" into "jane_doe", or returns "" when that does not work.
+func identifierLike(name string) string {
+	fixed := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' || r == '@' || r == '/' || r == ',' || r == '\'' {
+			return '_'
+		}
+		return r
+	}, strings.TrimSpace(name))
+	if fixed == name || !hclsyntax.ValidIdentifier(fixed) {
+		return ""
+	}
+	return fixed
 }
 
 func (l *loader) matter(m *Matter, bs []*block) {

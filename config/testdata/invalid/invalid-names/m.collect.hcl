@@ -15,3 +15,7 @@ custodian "jane doe" {
 mailbox "" {
   address = "legal@contoso.com"
 }
+
+variable "review.start" {
+  default = "2024-01-01"
+}
