@@ -284,9 +284,14 @@ func (l *loader) matter(m *Matter, bs []*block) {
 		}
 		loc, err := loadZone(name)
 		if err != nil {
+			detail := fmt.Sprintf("%q is not an IANA time zone name.", name)
+			if strings.EqualFold(name, "local") {
+				detail = "The zone of the machine that runs collect is not accepted: a matter must mean the same " +
+					"wherever it is read."
+			}
 			l.errorf(a.Expr.Range().Ptr(), "Unknown time zone",
-				"%q is not an IANA time zone name. Use a name such as \"America/New_York\", \"Europe/London\" or \"UTC\"; "+
-					"plain dates in this matter are midnight in that zone.", name)
+				"%s Use a name such as \"America/New_York\", \"Europe/London\" or \"UTC\"; "+
+					"plain dates in this matter are midnight in that zone.", detail)
 			return
 		}
 		m.TimeZone, l.tz = loc, loc
