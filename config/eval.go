@@ -357,10 +357,14 @@ func refList(expr hcl.Expression, kind string, declared map[string]hcl.Range) ([
 	var diags hcl.Diagnostics
 	items, ds := hcl.ExprList(expr)
 	if ds.HasErrors() {
+		detail := fmt.Sprintf("%ss must be a list of %s references, as in %ss = [%s.example].", kind, kind, kind, kind)
+		if name := singleRef(expr, kind, declared); name != "" {
+			detail += fmt.Sprintf(" Here, write %ss = [%s.%s].", kind, kind, name)
+		}
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid " + kind + "s list",
-			Detail:   fmt.Sprintf("%ss must be a list of %s references, as in %ss = [%s.example].", kind, kind, kind, kind),
+			Detail:   detail,
 			Subject:  expr.Range().Ptr(),
 		}}
 	}
@@ -412,6 +416,22 @@ func refList(expr hcl.Expression, kind string, declared map[string]hcl.Range) ([
 		}
 	}
 	return names, diags
+}
+
+// singleRef recognizes one reference written where a list belongs,
+// window.relevant or "relevant", and returns the name it means.
+func singleRef(expr hcl.Expression, kind string, declared map[string]hcl.Range) string {
+	if tr, ds := hcl.AbsTraversalForExpr(expr); !ds.HasErrors() && len(tr) == 2 && tr.RootName() == kind {
+		if step, ok := tr[1].(hcl.TraverseAttr); ok {
+			return step.Name
+		}
+	}
+	if v, ds := expr.Value(nil); !ds.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+		if _, ok := declared[v.AsString()]; ok {
+			return v.AsString()
+		}
+	}
+	return ""
 }
 
 func sortDiags(diags hcl.Diagnostics) {
