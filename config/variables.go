@@ -228,8 +228,12 @@ func (l *loader) varFile(path string, decls map[string]*varDecl) {
 	for _, a := range sortedAttrs(attrs) {
 		d := decls[a.Name]
 		if d == nil {
-			l.warnf(a.NameRange.Ptr(), "Value for undeclared variable",
-				"The file %s sets %q, but the matter declares no such variable; the value is ignored.", path, a.Name)
+			detail := fmt.Sprintf("The file %s sets %q, but the matter declares no such variable; the value is ignored.",
+				path, a.Name)
+			if s := suggest(a.Name, keys(decls)); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q? As written, var.%s keeps the value it would have without this file.", s, s)
+			}
+			l.warnf(a.NameRange.Ptr(), "Value for undeclared variable", "%s", detail)
 			continue
 		}
 		v, ds := a.Expr.Value(nil)
