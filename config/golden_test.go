@@ -32,6 +32,12 @@ const minGoldenCases = 30
 // options name, and optionally args.txt (see readArgs). A case whose name
 // starts with "warn-" must load with no error and at least one warning;
 // every other case must fail with at least one error.
+//
+// After a deliberate change to a message, rewrite the golden files with
+//
+//	go test ./config -run Golden -update
+//
+// and read the diff: it is what users will see.
 func TestGoldenDiagnostics(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("testdata", "invalid", "*"))
 	if err != nil {
