@@ -33,9 +33,10 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
 			env.Setenv("NO_COLOR", "1")
-			return nil
+			return setupSim(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sim": simCmd,
 			// exitcode N cmd args... runs cmd and checks its exit status is
 			// exactly N: the exit codes are a documented contract.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -49,21 +50,17 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 		if err != nil {
 			return nil, fmt.Errorf("start the demo tenant: %w", err)
 		}
-		srv, err := graphsim.Start(tenant, "127.0.0.1:0")
+		tokens, err := msgraph.ClientCredentials(demoBaseURL, graphsim.DemoTenantID, graphsim.DemoClientID, graphsim.DemoClientSecret,
+			&http.Client{Transport: handlerTransport{tenant}})
 		if err != nil {
-			return nil, fmt.Errorf("start the demo tenant: %w", err)
-		}
-		tokens, err := msgraph.ClientCredentials(srv.LoginURL, graphsim.DemoTenantID, graphsim.DemoClientID, graphsim.DemoClientSecret, nil)
-		if err != nil {
-			srv.Close()
 			return nil, err
 		}
-		c, err := msgraph.New(msgraph.Config{BaseURL: srv.URL, Tokens: tokens, Version: version, Limits: limits, Logger: logger})
+		c, err := msgraph.New(msgraph.Config{BaseURL: demoBaseURL, Tokens: tokens, Version: version, Limits: limits, Logger: logger,
+			HTTPClient: &http.Client{Transport: handlerTransport{tenant}}})
 		if err != nil {
-			srv.Close()
 			return nil, err
 		}
-		return &connection{src: c, stats: c.Stats, demo: true, close: func() { srv.Close() }}, nil
+		return &connection{src: c, stats: c.Stats, demo: true, close: func() {}}, nil
 	}
 
 	ep, ok := cloudEndpoints[t.Cloud]

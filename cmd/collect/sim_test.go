@@ -1,0 +1,201 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// The script tests run collect against a simulated tenant of their own,
+// served on loopback: the real binary, the real Graph client, the real
+// HTTP. A matter reaches it through variables set in the environment:
+//
+//	tenant {
+//	  tenant_id = var.tenant_id
+//	  client_id = var.client_id
+//	  auth      = "client_secret"
+//	}
+//
+// The sim command changes the tenant between runs.
+
+const simDomain = "sim.collect.invalid"
+
+// simTenant builds the tenant every script starts with:
+//
+//	ann@   (alias a@): Inbox 30 (2024), Inbox/Projects 5 (2024), Sent Items 10 (2024), Deleted Items 4 (2023)
+//	bob@:            Inbox 12 (2024)
+//	legal@ (shared): Inbox 6 (2024)
+//	nobox@:          a user without a mailbox
+func simTenant() (*graphsim.Tenant, error) {
+	tn := graphsim.New(graphsim.Config{Seed: 42, Domain: simDomain,
+		Clock: graphsim.NewFakeClock(time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC))})
+	d := "@" + simDomain
+	for _, u := range []graphsim.UserSpec{
+		{UPN: "ann" + d, DisplayName: "Ann Archer", Aliases: []string{"a" + d}},
+		{UPN: "bob" + d, DisplayName: "Bob Baker"},
+		{UPN: "legal" + d, DisplayName: "Legal", Kind: graphsim.SharedMailbox},
+		{UPN: "nobox" + d, DisplayName: "No Box", Kind: graphsim.NoMailbox},
+	} {
+		if _, err := tn.AddUser(u); err != nil {
+			return nil, err
+		}
+	}
+	y2024 := graphsim.Populate{From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC)}
+	y2023 := graphsim.Populate{From: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC)}
+	inbox, err := tn.FolderID("ann"+d, "inbox")
+	if err != nil {
+		return nil, err
+	}
+	projects, err := tn.CreateFolder("ann"+d, inbox, "Projects", false)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		mailbox, folder string
+		count           int
+		span            graphsim.Populate
+	}{
+		{"ann", "inbox", 30, y2024}, {"ann", projects, 5, y2024}, {"ann", "sentitems", 10, y2024},
+		{"ann", "deleteditems", 4, y2023}, {"bob", "inbox", 12, y2024}, {"legal", "inbox", 6, y2024},
+	} {
+		id := p.folder
+		if id == "inbox" || id == "sentitems" || id == "deleteditems" {
+			if id, err = tn.FolderID(p.mailbox+d, p.folder); err != nil {
+				return nil, err
+			}
+		}
+		spec := p.span
+		spec.Count = p.count
+		if err := tn.Populate(p.mailbox+d, id, spec); err != nil {
+			return nil, err
+		}
+	}
+	return tn, nil
+}
+
+func setupSim(env *testscript.Env) error {
+	tn, err := simTenant()
+	if err != nil {
+		return err
+	}
+	srv, err := graphsim.Start(tn, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { srv.Close() })
+	env.Values["sim"] = tn
+	c := tn.Credentials()
+	env.Setenv("COLLECT_GRAPH_ENDPOINT", srv.URL)
+	env.Setenv("COLLECT_LOGIN_ENDPOINT", srv.URL)
+	env.Setenv("COLLECT_CLIENT_SECRET", c.ClientSecret)
+	env.Setenv("COLLECT_VAR_tenant_id", c.TenantID)
+	env.Setenv("COLLECT_VAR_client_id", c.ClientID)
+	env.Setenv("SIM_SECRET", c.ClientSecret)
+	return nil
+}
+
+// simCmd changes or reads the script's simulated tenant:
+//
+//	sim deliver MAILBOX FOLDER N        N new messages, received now
+//	sim move MAILBOX FROM TO N          move the first N messages of FROM to TO
+//	sim delete MAILBOX FOLDER N         delete the first N messages of FOLDER
+//	sim folder MAILBOX PARENT NAME      create a folder
+//	sim expire MAILBOX                  the server forgets the mailbox's delta tokens
+//	sim fault MAILBOX KIND ROUTE        the next matching request fails (throttle, unavailable, reset, truncate, unauthorized, server-error)
+//	sim route MAILBOX ROUTE             print how many requests of that route the mailbox got
+//	sim reset-counters
+//
+// MAILBOX is a local part (ann); FOLDER a well-known name or display path.
+func simCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("sim cannot be negated")
+	}
+	tn := ts.Value("sim").(*graphsim.Tenant)
+	if len(args) < 1 {
+		ts.Fatalf("usage: sim VERB ...")
+	}
+	need := func(n int) {
+		if len(args) != n+1 {
+			ts.Fatalf("sim %s needs %d arguments", args[0], n)
+		}
+	}
+	mailbox := func(i int) string { return args[i] + "@" + simDomain }
+	folder := func(mb, f string) string {
+		id, err := tn.FolderID(mb, f)
+		ts.Check(err)
+		return id
+	}
+	count := func(s string) int {
+		n, err := strconv.Atoi(s)
+		ts.Check(err)
+		return n
+	}
+	firstN := func(mb, f string, n int) []graphsim.MessageRef {
+		refs, err := tn.Messages(mb, folder(mb, f))
+		ts.Check(err)
+		if len(refs) < n {
+			ts.Fatalf("%s %s holds %d messages, fewer than %d", mb, f, len(refs), n)
+		}
+		return refs[:n]
+	}
+	switch args[0] {
+	case "deliver":
+		need(3)
+		mb := mailbox(1)
+		fid := folder(mb, args[2])
+		for i := range count(args[3]) {
+			_, err := tn.Deliver(mb, fid, graphsim.MessageSpec{Subject: fmt.Sprintf("New message %d", i+1)})
+			ts.Check(err)
+		}
+	case "move":
+		need(4)
+		mb := mailbox(1)
+		to := folder(mb, args[3])
+		for _, r := range firstN(mb, args[2], count(args[4])) {
+			_, err := tn.Move(mb, r.ImmutableID, to)
+			ts.Check(err)
+		}
+	case "delete":
+		need(3)
+		mb := mailbox(1)
+		for _, r := range firstN(mb, args[2], count(args[3])) {
+			ts.Check(tn.Delete(mb, r.ImmutableID))
+		}
+	case "folder":
+		need(3)
+		mb := mailbox(1)
+		_, err := tn.CreateFolder(mb, folder(mb, args[2]), args[3], false)
+		ts.Check(err)
+	case "expire":
+		need(1)
+		ts.Check(tn.ExpireDeltaTokens(mailbox(1)))
+	case "fault":
+		need(3)
+		kinds := map[string]graphsim.FaultKind{
+			"throttle": graphsim.FaultThrottle, "unavailable": graphsim.FaultUnavailable,
+			"server-error": graphsim.FaultServerError, "reset": graphsim.FaultReset,
+			"truncate": graphsim.FaultTruncate, "unauthorized": graphsim.FaultUnauthorized,
+		}
+		k, ok := kinds[args[2]]
+		if !ok {
+			ts.Fatalf("unknown fault %q", args[2])
+		}
+		ts.Check(tn.InjectFaults(mailbox(1), graphsim.Fault{Kind: k, Route: graphsim.Route(args[3])}))
+	case "route":
+		need(2)
+		c := tn.Counters().Mailboxes[mailbox(1)]
+		fmt.Fprintln(ts.Stdout(), c.ByRoute[graphsim.Route(args[2])])
+	case "counters":
+		b, err := json.MarshalIndent(tn.Counters(), "", "  ")
+		ts.Check(err)
+		fmt.Fprintln(ts.Stdout(), string(b))
+	case "reset-counters":
+		tn.ResetCounters()
+	default:
+		ts.Fatalf("unknown sim verb %q", args[0])
+	}
+}
