@@ -43,6 +43,17 @@ func FuzzLoad(f *testing.F) {
 			if d.Summary == "" || d.Detail == "" {
 				t.Errorf("diagnostic without summary or detail: %#v", d)
 			}
+			// A secret found in the matter is masked in the source kept
+			// for showing diagnostics.
+			if sv, ok := d.Extra.(secretValue); ok {
+				if f := files[sv.value.Filename]; f != nil && sv.value.End.Byte <= len(f.Bytes) {
+					for _, c := range f.Bytes[sv.value.Start.Byte:sv.value.End.Byte] {
+						if c != '*' && c != '"' && c != '\n' && c != '\r' {
+							t.Fatalf("secret at %s not masked: %q", sv.value, f.Bytes[sv.value.Start.Byte:sv.value.End.Byte])
+						}
+					}
+				}
+			}
 		}
 		if m != nil {
 			checkSaneMatter(t, m)
