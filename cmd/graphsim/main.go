@@ -217,7 +217,7 @@ func printEndpoints(w io.Writer, s *graphsim.Server, o options) {
 		fmt.Fprintf(w, " %s", u.UPN)
 	}
 	fmt.Fprintf(w, "\nPoint collect at it:\n")
-	fmt.Fprintf(w, "  export COLLECT_GRAPH_ENDPOINT=%s\n", s.GraphURL)
+	fmt.Fprintf(w, "  export COLLECT_GRAPH_ENDPOINT=%s\n", s.URL)
 	fmt.Fprintf(w, "  export COLLECT_LOGIN_ENDPOINT=%s\n", s.LoginURL)
 	fmt.Fprintf(w, "  export COLLECT_CLIENT_SECRET=%s\n", c.ClientSecret)
 	fmt.Fprintf(w, "Stop with Ctrl-C.\n")

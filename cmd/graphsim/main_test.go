@@ -67,7 +67,7 @@ func TestRunServesTheDemo(t *testing.T) {
 		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if env["COLLECT_CLIENT_SECRET"] != graphsim.DemoClientSecret || !strings.HasSuffix(env["COLLECT_GRAPH_ENDPOINT"], "/v1.0") {
+	if env["COLLECT_CLIENT_SECRET"] != graphsim.DemoClientSecret || env["COLLECT_GRAPH_ENDPOINT"] != env["COLLECT_LOGIN_ENDPOINT"] || !strings.HasPrefix(env["COLLECT_GRAPH_ENDPOINT"], "http://127.0.0.1:") {
 		t.Fatalf("printed %v", env)
 	}
 	resp, err := http.PostForm(env["COLLECT_LOGIN_ENDPOINT"]+"/"+graphsim.DemoTenantDomain+"/oauth2/v2.0/token", url.Values{

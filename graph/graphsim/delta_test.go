@@ -50,6 +50,13 @@ func TestDeltaRounds(t *testing.T) {
 	if !strings.Contains(deltaLink, "$deltatoken=") {
 		t.Fatalf("deltaLink %s", deltaLink)
 	}
+	// The function may be written as the SDK and OData write it.
+	for _, form := range []string{"delta()", "microsoft.graph.delta()"} {
+		alt, _, _, _ := s.deltaRound(strings.Replace(start, "/delta?", "/"+form+"?", 1), immutable, "Prefer: odata.maxpagesize=50")
+		if len(alt) != len(items) {
+			t.Fatalf("%s: %d items, want %d", form, len(alt), len(items))
+		}
+	}
 	// The default page size is 10; without Prefer IdType regular IDs come.
 	items2, _, _, pages2 := s.deltaRound(start)
 	if pages2 != 3 || strings.Join(ids(items2), ",") != strings.Join(refIDs(refs, false), ",") {

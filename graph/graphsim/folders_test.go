@@ -74,7 +74,7 @@ func TestFolders(t *testing.T) {
 		t.Fatalf("top level without hidden: %s", got)
 	}
 	top, pages := s.listFolders("/v1.0/users/" + mb + "/mailFolders?includeHiddenFolders=true&$top=3")
-	if got := names(top); got != "Archive,Conversation History,Deleted Items,Drafts,Hidden Top,Inbox,Junk Email,Outbox,Sent Items" || pages != 3 {
+	if got := names(top); got != "Archive,Clutter,Conversation History,Deleted Items,Drafts,Hidden Top,Inbox,Junk Email,Outbox,Sent Items,Sync Issues" || pages != 4 {
 		t.Fatalf("top level with hidden, %d pages: %s", pages, got)
 	}
 	var inboxJ folderJSONT
@@ -108,7 +108,13 @@ func TestFolders(t *testing.T) {
 	if status, _, body := s.get("/v1.0/users/" + mb + "/mailFolders('" + esc(inbox) + "')"); status != 200 {
 		t.Fatalf("key syntax: %d %s", status, body)
 	}
-	status, h, body := s.get("/v1.0/users/" + mb + "/mailFolders/notafolder")
+	kids, _ = s.listFolders("/v1.0/users/" + mb + "/mailFolders/syncissues/childFolders")
+	if names(kids) != "Conflicts,Local Failures,Server Failures" {
+		t.Fatalf("Sync Issues children: %s", names(kids))
+	}
+	status, h, body := s.get("/v1.0/users/" + mb + "/mailFolders/scheduled")
+	wantError(t, status, h, body, 404, "ErrorItemNotFound")
+	status, h, body = s.get("/v1.0/users/" + mb + "/mailFolders/notafolder")
 	wantError(t, status, h, body, 400, "ErrorInvalidIdMalformed")
 	other := New(Config{Seed: 99})
 	_, _ = other.AddUser(UserSpec{UPN: mb})

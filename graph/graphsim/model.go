@@ -256,7 +256,18 @@ var wellKnownLayout = []struct {
 	{"recoverableitemsdeletions", "Deletions", "recoverableitemsroot", true},
 	{"recoverableitemspurges", "Purges", "recoverableitemsroot", true},
 	{"recoverableitemsversions", "Versions", "recoverableitemsroot", true},
+	// Hidden system folders of the IPM subtree, listed only with
+	// includeHiddenFolders=true.
+	{"clutter", "Clutter", "msgfolderroot", true},
+	{"syncissues", "Sync Issues", "msgfolderroot", true},
+	{"conflicts", "Conflicts", "syncissues", false},
+	{"localfailures", "Local Failures", "syncissues", false},
+	{"serverfailures", "Server Failures", "syncissues", false},
 }
+
+// absentWellKnown are well-known names Graph knows that a simulated
+// mailbox does not have: asking for them gives 404 ErrorItemNotFound.
+var absentWellKnown = []string{"scheduled", "searchfolders"}
 
 // AddUser adds a directory user and, for mailbox kinds, its mailbox with
 // the well-known folders.

@@ -229,6 +229,12 @@ func (t *Tenant) resolveFolderLocked(q *request, key string) (*folder, bool) {
 			return f, true
 		}
 	}
+	for _, name := range absentWellKnown {
+		if eq(name, key) {
+			q.fail(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+			return nil, false
+		}
+	}
 	m, idx, ok := t.parseFolderID(key)
 	if !ok {
 		if _, isMsg := t.parseMessageID(key); !isMsg {

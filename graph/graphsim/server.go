@@ -231,9 +231,7 @@ func parseGraphRoute(segs []string) (graphRoute, bool) {
 	switch {
 	case len(rest) == 0:
 		g.route = RouteMessages
-	case len(rest) == 1 && (eq(rest[0], "delta") || eq(rest[0], "delta()")) && g.inFolder:
-		// Graph takes the function with or without parentheses; the SDK
-		// writes them.
+	case len(rest) == 1 && isDelta(rest[0]) && g.inFolder:
 		g.route = RouteDelta
 	case len(rest) == 1:
 		g.route, g.message = RouteMessage, rest[0]
@@ -243,6 +241,13 @@ func parseGraphRoute(segs []string) (graphRoute, bool) {
 		return g, false
 	}
 	return g, true
+}
+
+// isDelta matches the delta function as clients write it: "delta",
+// "delta()" (the SDK's form) or "microsoft.graph.delta()".
+func isDelta(seg string) bool {
+	seg = strings.TrimSuffix(seg, "()")
+	return eq(seg, "delta") || eq(seg, "microsoft.graph.delta")
 }
 
 func hasRole(a *app, tok *accessToken, roles ...string) bool {
