@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"testing"
 
@@ -36,7 +38,8 @@ func TestScripts(t *testing.T) {
 			return setupSim(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sim": simCmd,
+			"sim":    simCmd,
+			"tamper": tamperCmd,
 			// exitcode N cmd args... runs cmd and checks its exit status is
 			// exactly N: the exit codes are a documented contract.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -61,4 +64,30 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// tamperCmd damages an output folder the way an accident would: it
+// changes one byte of the first native and deletes the second.
+func tamperCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tamper OUTPUT-FOLDER")
+	}
+	var natives []string
+	root := ts.MkAbs(filepath.Join(args[0], "natives"))
+	ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".eml" {
+			natives = append(natives, p)
+		}
+		return err
+	}))
+	sort.Strings(natives)
+	if len(natives) < 2 {
+		ts.Fatalf("tamper: %d natives, need 2", len(natives))
+	}
+	ts.Check(os.Chmod(natives[0], 0o600))
+	b, err := os.ReadFile(natives[0])
+	ts.Check(err)
+	b[len(b)/2] ^= 0x20
+	ts.Check(os.WriteFile(natives[0], b, 0o600))
+	ts.Check(os.Remove(natives[1]))
 }

@@ -100,7 +100,7 @@ func setupSim(env *testscript.Env) error {
 
 // simCmd changes or reads the script's simulated tenant:
 //
-//	sim deliver MAILBOX FOLDER N        N new messages, received now
+//	sim deliver MAILBOX FOLDER N [DATE] N new messages, received on DATE (default: now)
 //	sim move MAILBOX FROM TO N          move the first N messages of FROM to TO
 //	sim delete MAILBOX FOLDER N         delete the first N messages of FOLDER
 //	sim folder MAILBOX PARENT NAME      create a folder
@@ -144,11 +144,22 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	switch args[0] {
 	case "deliver":
-		need(3)
+		var at time.Time
+		if len(args) == 5 {
+			var err error
+			at, err = time.Parse("2006-01-02", args[4])
+			ts.Check(err)
+		} else {
+			need(3)
+		}
 		mb := mailbox(1)
 		fid := folder(mb, args[2])
 		for i := range count(args[3]) {
-			_, err := tn.Deliver(mb, fid, graphsim.MessageSpec{Subject: fmt.Sprintf("New message %d", i+1)})
+			spec := graphsim.MessageSpec{Subject: fmt.Sprintf("New message %d", i+1)}
+			if !at.IsZero() {
+				spec.Received = at.Add(time.Duration(i) * time.Hour)
+			}
+			_, err := tn.Deliver(mb, fid, spec)
 			ts.Check(err)
 		}
 	case "move":
