@@ -88,6 +88,7 @@ const (
 	RouteUsers        Route = "users"        // GET /users?$filter=
 	RouteMailFolders  Route = "mailFolders"  // GET /users/{u}/mailFolders
 	RouteMailFolder   Route = "mailFolder"   // GET /users/{u}/mailFolders/{id}
+	RouteFolderDelta  Route = "folderDelta"  // GET /users/{u}/mailFolders/delta
 	RouteChildFolders Route = "childFolders" // GET .../mailFolders/{id}/childFolders
 	RouteMessages     Route = "messages"     // GET .../mailFolders/{id}/messages
 	RouteDelta        Route = "delta"        // GET .../messages/delta
@@ -209,7 +210,11 @@ type MailboxCounters struct {
 	Faults      int64 // injected faults
 	MaxInFlight int   // most requests of one app in flight at once
 	// EarlyRetries counts requests that arrived while a Retry-After the
-	// same app was given for this mailbox had not yet elapsed.
+	// same app was given for this mailbox had not yet elapsed. It is an
+	// upper bound on impoliteness: with several requests in flight, one
+	// the client sent before it saw the 429 still counts when it arrives
+	// after. A client that runs one request at a time per mailbox and
+	// obeys Retry-After scores 0.
 	EarlyRetries int64
 	ValueBytes   int64 // $value body bytes written
 }

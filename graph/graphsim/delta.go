@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -134,6 +135,76 @@ func (t *Tenant) serveDelta(q *request, key string) {
 	}
 	q.writeJSON(http.StatusOK, jobj{
 		{"@odata.context", q.graphBase() + "/$metadata#Collection(message)"},
+		{linkKey, link},
+		{"value", items},
+	})
+}
+
+// folderDeltaMarker stands for "all folders" in a folder-delta token.
+const folderDeltaMarker = ^uint32(0)
+
+// serveFolderDelta lists the folders of the IPM subtree flat, hidden ones
+// included; later rounds list the folders created or whose contents
+// changed since. Folders are never deleted in the simulator, so no
+// @removed entries come.
+func (t *Tenant) serveFolderDelta(q *request) {
+	if rejectQuery(q, "folder delta") {
+		return
+	}
+	p := parsePrefer(q.r)
+	page := t.cfg.DeltaPageSize
+	if p.maxPage > 0 {
+		page = min(p.maxPage, 1000)
+	}
+	v := q.r.URL.Query()
+	t.mu.Lock()
+	mb := q.mb
+	initial := q.graphBase() + "/users/" + url.PathEscape(q.userKey) + "/mailFolders/delta"
+	st := deltaState{mbx: mb.idx, folder: folderDeltaMarker, round: mb.seq, phase: 1}
+	skip, dtok := v.Get("$skiptoken"), v.Get("$deltatoken")
+	if tok := skip + dtok; tok != "" {
+		s, ok := t.decodeDelta(tok)
+		if !ok || s.mbx != mb.idx || s.folder != folderDeltaMarker || s.delta != (dtok != "") || (skip != "" && dtok != "") {
+			t.mu.Unlock()
+			q.fail(http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed or belongs to another request. Follow @odata.nextLink and @odata.deltaLink verbatim.")
+			return
+		}
+		if t.expiredLinks[tok] || s.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && t.now().Sub(time.Unix(0, s.issued)) > t.cfg.DeltaTokenMaxAge) {
+			t.mu.Unlock()
+			q.w.Header().Set("Location", initial)
+			q.fail(http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Start a new synchronization without a token.")
+			return
+		}
+		st = s
+		if s.delta {
+			st = deltaState{mbx: mb.idx, folder: folderDeltaMarker, base: s.round, round: mb.seq, phase: 1}
+		}
+	}
+	items := []jobj{}
+	i := int(st.pos)
+	for ; i < len(mb.folders) && len(items) < page; i++ {
+		f := mb.folders[i]
+		if f.wellKnown == "msgfolderroot" || !mb.inIPM(f) || f.changeSeq > st.round || (st.base > 0 && f.changeSeq <= st.base) {
+			continue
+		}
+		items = append(items, append(jobj{{"@odata.type", "#microsoft.graph.mailFolder"}}, t.folderJSON(mb, f)...))
+	}
+	t.nonce++
+	next := st
+	next.pos, next.issued, next.epoch, next.nonce = uint32(i), t.now().UnixNano(), mb.epoch, t.nonce
+	linkKey, link := "@odata.nextLink", ""
+	if i >= len(mb.folders) {
+		next = deltaState{mbx: mb.idx, folder: folderDeltaMarker, round: st.round, delta: true, issued: next.issued, epoch: next.epoch, nonce: next.nonce}
+		linkKey, link = "@odata.deltaLink", initial+"?$deltatoken="+t.encodeDelta(next)
+	} else {
+		link = initial + "?$skiptoken=" + t.encodeDelta(next)
+	}
+	t.mu.Unlock()
+	if p.maxPage > 0 {
+		q.applyPrefs(p, page)
+	}
+	q.writeJSON(http.StatusOK, jobj{
+		{"@odata.context", q.graphBase() + "/$metadata#Collection(mailFolder)"},
 		{linkKey, link},
 		{"value", items},
 	})

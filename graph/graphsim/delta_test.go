@@ -232,3 +232,42 @@ func TestDeltaRefusalsAndQuota(t *testing.T) {
 		t.Fatalf("%d %s", status, body)
 	}
 }
+
+func TestFolderDelta(t *testing.T) {
+	s, mb, inbox := mailTenant(t, Config{Seed: 26}, 3)
+	if _, err := s.tn.CreateFolder(mb, inbox, "Projects", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{"delta", "delta()", "microsoft.graph.delta()"} {
+		items, removed, _, pages := s.deltaRound("/v1.0/users/"+mb+"/mailFolders/"+form, "Prefer: odata.maxpagesize=4")
+		var got []string
+		for _, it := range items {
+			got = append(got, it["displayName"].(string))
+		}
+		sort.Strings(got)
+		want := "Archive,Clutter,Conflicts,Conversation History,Deleted Items,Drafts,Inbox,Junk Email,Local Failures,Outbox,Projects,Sent Items,Server Failures,Sync Issues"
+		if strings.Join(got, ",") != want || len(removed) != 0 || pages != 4 {
+			t.Fatalf("%s: %d pages: %s", form, pages, strings.Join(got, ","))
+		}
+	}
+	_, _, link, _ := s.deltaRound("/v1.0/users/" + mb + "/mailFolders/delta")
+	archive, _ := s.tn.FolderID(mb, "archive")
+	if _, err := s.tn.Deliver(mb, archive, MessageSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.tn.CreateFolder(mb, "sentitems", "2024", false); err != nil {
+		t.Fatal(err)
+	}
+	items, _, _, _ := s.deltaRound(link)
+	var got []string
+	for _, it := range items {
+		got = append(got, it["displayName"].(string))
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "2024,Archive,Sent Items" {
+		t.Fatalf("changed folders: %v", got)
+	}
+	_ = s.tn.ExpireDeltaTokens(mb)
+	status, h, body := s.get(link)
+	wantError(t, status, h, body, 410, "SyncStateNotFound")
+}

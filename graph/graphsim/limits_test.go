@@ -217,3 +217,16 @@ func TestLatencyOnTheClock(t *testing.T) {
 		t.Fatalf("status %d", st)
 	}
 }
+
+func TestFractionalRetryAfterRoundsUp(t *testing.T) {
+	tn := New(Config{Clock: NewFakeClock(t0), Limits: Limits{RetryAfterStyle: RetryAfterFractional}})
+	for d, want := range map[time.Duration]string{
+		1000400 * time.Microsecond: "1.001",
+		2128 * time.Millisecond:    "2.128",
+		time.Second:                "1.000",
+	} {
+		if got := tn.retryAfterHeader(d); got != want {
+			t.Fatalf("%v: %q, want %q", d, got, want)
+		}
+	}
+}

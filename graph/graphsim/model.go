@@ -71,6 +71,7 @@ type folder struct {
 	parent    int // index, -1 for the root
 	wellKnown string
 	hidden    bool
+	changeSeq uint32 // last change of the folder or its counts, for folder delta
 	children  []uint32
 	serials   []uint32 // messages in the folder, ascending
 	tombs     []tomb   // removals, by ascending seq
@@ -490,6 +491,7 @@ func (t *Tenant) CreateFolder(mailbox, parentID, name string, hidden bool) (stri
 	}
 	idx := t.addFolderLocked(mb, int(p.idx), name, "", hidden)
 	mb.seq++
+	mb.folders[idx].changeSeq, p.changeSeq = mb.seq, mb.seq
 	return mb.folders[idx].id, nil
 }
 
@@ -554,6 +556,7 @@ func (t *Tenant) appendLocked(mb *mailbox, f *folder, m message) uint32 {
 	}
 	mb.msgs = append(mb.msgs, m)
 	f.serials = append(f.serials, serial)
+	f.changeSeq = mb.seq
 	return serial
 }
 
@@ -802,6 +805,7 @@ func (t *Tenant) Move(mailbox, id, destFolderID string) (MessageRef, error) {
 	m.changeSeq = mb.seq
 	m.modified = t.now().Unix()
 	dst.serials = insertSerial(dst.serials, s)
+	dst.changeSeq = mb.seq
 	return t.refLocked(mb, s), nil
 }
 
@@ -811,6 +815,7 @@ func (t *Tenant) removeLocked(mb *mailbox, s uint32, reason uint8) {
 	mb.seq++
 	src.serials = removeSerial(src.serials, s)
 	src.tombs = append(src.tombs, tomb{serial: s, seq: mb.seq, gen: m.gen, reason: reason})
+	src.changeSeq = mb.seq
 }
 
 // Delete removes a message for good; delta reports it with reason "deleted".
@@ -854,6 +859,7 @@ func (t *Tenant) EditDraft(mailbox, id string) (MessageRef, error) {
 	mb.seq++
 	m.version++
 	m.changeSeq = mb.seq
+	mb.folders[m.folder].changeSeq = mb.seq
 	mod := t.now().Unix()
 	if mod <= m.modified {
 		mod = m.modified + 1

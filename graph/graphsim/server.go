@@ -210,6 +210,10 @@ func parseGraphRoute(segs []string) (graphRoute, bool) {
 			g.route = RouteMailFolders
 			return g, true
 		}
+		if len(rest) == 2 && isDelta(rest[1]) {
+			g.route = RouteFolderDelta
+			return g, true
+		}
 		g.folder, g.inFolder = rest[1], true
 		rest = rest[2:]
 		if len(rest) == 0 {
@@ -314,6 +318,8 @@ func (t *Tenant) serveGraph(q *request, segs []string) {
 		t.serveMessageList(q, g.folder)
 	case RouteDelta:
 		t.serveDelta(q, g.folder)
+	case RouteFolderDelta:
+		t.serveFolderDelta(q)
 	case RouteMessage:
 		t.serveMessage(q, g.message)
 	case RouteValue:
@@ -364,7 +370,9 @@ type limitState struct {
 func (t *Tenant) retryAfterHeader(d time.Duration) string {
 	switch t.cfg.Limits.RetryAfterStyle {
 	case RetryAfterFractional:
-		return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+		// Rounded up, so a client that waits exactly this long is never early.
+		ms := (d + time.Millisecond - 1) / time.Millisecond
+		return fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
 	case RetryAfterHTTPDate:
 		return t.now().Add(d).Add(time.Second - 1).UTC().Format(http.TimeFormat)
 	}
