@@ -231,6 +231,15 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, mailbox stri
 		"duration", t.clock.Now().Sub(began))
 
 	if resp.StatusCode >= 400 {
+		// Hold the mailbox back before anything else, the slot of this
+		// request included, so that no request sets off once the
+		// server's Retry-After is known.
+		if mailbox != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			now := t.clock.Now()
+			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok && ra > 0 {
+				t.limiter.Pause(mailbox, now.Add(ra))
+			}
+		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		release()

@@ -86,7 +86,7 @@ func copyBody(w io.Writer, resp *http.Response) (int64, error) {
 				Message: fmt.Sprintf("message body cut short after %d bytes", n), Err: failed.err}
 		}
 		return n, &graph.Error{Op: op, Kind: graph.KindOther, Status: resp.StatusCode, RequestID: rid,
-			Message: fmt.Sprintf("writing the message failed after %d bytes", n), Err: err}
+			Message: fmt.Sprintf("writing the message failed after %d bytes: %v", n, err), Err: err}
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return n, &graph.Error{Op: op, Kind: graph.KindTransient, Status: resp.StatusCode, RequestID: rid,
