@@ -61,3 +61,9 @@ func BenchmarkMessageMIME(b *testing.B) {
 		}
 	}
 }
+
+func TestBodyFieldBits(t *testing.T) {
+	if messageFields[bodyPreviewField] != "bodyPreview" || messageFields[bodyField] != "body" {
+		t.Fatal("bodyPreviewField or bodyField do not name their fields")
+	}
+}

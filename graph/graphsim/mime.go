@@ -167,15 +167,15 @@ func personAddr(name string, h uint64) string {
 	return b.String() + "@" + pick(domains, h>>32)
 }
 
-// metaLocked derives a message's metadata and MIME layout.
-func (t *Tenant) metaLocked(mb *mailbox, serial uint32) msgMeta {
+// metaLocked derives a message's metadata and, with full, its body and
+// MIME layout, which cost far more to make.
+func (t *Tenant) metaLocked(mb *mailbox, serial uint32, full bool) msgMeta {
 	m := &mb.msgs[serial]
 	if m.raw != 0 {
 		rm := t.raws[m.raw-1]
 		return msgMeta{
 			subject: rm.subject, fromAddr: rm.from, msgID: rm.msgID, sent: rm.date,
-			toAddr: mb.owner.Mail, layout: layout{{lit: string(rm.data)}},
-			hasAttachments: bytes.Contains(bytes.ToLower(rm.data), []byte("content-disposition: attachment")),
+			toAddr: mb.owner.Mail, layout: layout{{lit: rm.data}}, hasAttachments: rm.hasAttach,
 		}
 	}
 	seed := uint64(t.cfg.Seed)
@@ -219,6 +219,10 @@ func (t *Tenant) metaLocked(mb *mailbox, serial uint32) msgMeta {
 	kind := (h >> 44) % 100
 	if m.size > 0 {
 		kind = 99
+	}
+	if !full {
+		md.hasAttachments = kind >= 80
+		return md
 	}
 	body := bodyText(hv, int(1500+(hv>>8)%30000), nonASCII)
 	md.preview, md.body = body, body
@@ -405,7 +409,8 @@ func qp(s string) string {
 
 // parseRaw reads the few headers the JSON routes show from verbatim MIME.
 func parseRaw(data []byte, path string) *rawMessage {
-	rm := &rawMessage{data: data, path: path}
+	rm := &rawMessage{data: string(data), path: path,
+		hasAttach: bytes.Contains(bytes.ToLower(data), []byte("content-disposition: attachment"))}
 	msg, err := mail.ReadMessage(bytes.NewReader(data))
 	if err != nil {
 		return rm

@@ -118,12 +118,13 @@ const (
 )
 
 type rawMessage struct {
-	data    []byte
-	path    string
-	subject string
-	from    string
-	msgID   string
-	date    time.Time
+	data      string // verbatim, never changed
+	hasAttach bool
+	path      string
+	subject   string
+	from      string
+	msgID     string
+	date      time.Time
 }
 
 // ErrNotFound is returned by the Go API for unknown users, folders and messages.
@@ -524,7 +525,7 @@ func (t *Tenant) Deliver(mailbox, folderID string, spec MessageSpec) (MessageRef
 		m.size = uint32(spec.Size)
 	}
 	if spec.MIME != nil {
-		rm := parseRaw(append([]byte(nil), spec.MIME...), "")
+		rm := parseRaw(spec.MIME, "")
 		t.raws = append(t.raws, rm)
 		m.raw = int32(len(t.raws))
 		if spec.Received.IsZero() && !rm.date.IsZero() {
@@ -708,7 +709,7 @@ func (t *Tenant) lookupLocked(mb *mailbox, id string) (uint32, bool) {
 
 func (t *Tenant) refLocked(mb *mailbox, serial uint32) MessageRef {
 	m := &mb.msgs[serial]
-	md := t.metaLocked(mb, serial)
+	md := t.metaLocked(mb, serial, true)
 	return MessageRef{
 		ImmutableID:       t.messageID(immutableID, mb.idx, serial, 0),
 		ID:                t.messageID(regularID, mb.idx, serial, m.gen),
@@ -890,7 +891,7 @@ func (t *Tenant) WriteMIME(mailbox, id string, w io.Writer) (int64, error) {
 		t.mu.Unlock()
 		return 0, fmt.Errorf("graphsim: no message %q: %w", id, ErrNotFound)
 	}
-	md := t.metaLocked(mb, s)
+	md := t.metaLocked(mb, s, true)
 	t.mu.Unlock()
 	return md.layout.writeTo(w)
 }

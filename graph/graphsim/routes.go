@@ -346,6 +346,12 @@ var messageFields = []string{
 
 const selectExplicit = uint64(1) << 63
 
+// Bits of the fields that need the message body generated.
+const (
+	bodyPreviewField = 9
+	bodyField        = 19
+)
+
 // parseMessageSelect turns $select into a bit mask over messageFields;
 // 0 means Graph's default set.
 func parseMessageSelect(s string) (uint64, string, bool) {
@@ -385,7 +391,7 @@ func (t *Tenant) publicMessageID(mb *mailbox, serial uint32, gen uint16, immutab
 
 func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, typed bool) jobj {
 	m := &mb.msgs[serial]
-	md := t.metaLocked(mb, serial)
+	md := t.metaLocked(mb, serial, sel == 0 || sel&(1<<bodyField|1<<bodyPreviewField) != 0)
 	var ck [8]byte
 	binary.BigEndian.PutUint16(ck[0:], m.version)
 	binary.BigEndian.PutUint16(ck[2:], m.gen)
@@ -553,7 +559,7 @@ func (t *Tenant) serveValue(q *request, id string, truncate bool) {
 		t.mu.Unlock()
 		return
 	}
-	l := t.metaLocked(q.mb, s).layout
+	l := t.metaLocked(q.mb, s, true).layout
 	t.mu.Unlock()
 	size := l.size()
 	h := q.w.Header()
