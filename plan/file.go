@@ -106,9 +106,13 @@ func (p *Plan) CheckFresh(matterHash, lineage string, serial uint64) error {
 	case p.MatterHash != matterHash:
 		return &StaleError{"the matter changed since the plan was made. Review the change and make a new plan " +
 			"with collect plan -out=FILE."}
-	case p.State.Lineage == "" && lineage != "":
-		return &StaleError{"it was made before the state file existed, and the state has been written since " +
-			"(this plan, or another, was applied). Make a new plan with collect plan -out=FILE."}
+	case p.State.Lineage == "":
+		// Made before any state existed: fresh only while nothing has
+		// been applied (apply creates the file at serial 0).
+		if serial != 0 {
+			return &StaleError{"it was made before the state file existed, and the state has been written since " +
+				"(this plan, or another, was applied). Make a new plan with collect plan -out=FILE."}
+		}
 	case p.State.Lineage != lineage:
 		return &StaleError{fmt.Sprintf("it was made against another state file (lineage %s, this one is %s). "+
 			"Check the state path, or make a new plan.", p.State.Lineage, lineage)}

@@ -67,7 +67,7 @@ func (e *CorruptError) Error() string {
 		msg += ": " + e.Err.Error()
 	}
 	return msg + ". The file was not modified. Restore it from a backup (such as " + e.Path +
-		".backup-*), or if it is not a collect state file, point -state at the right file"
+		".backup-*), or if it is not a collect state file, set the right path in the matter's state block"
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }

@@ -381,3 +381,13 @@ func ParseShow(args []string) (Show, hcl.Diagnostics) {
 	}
 	return v, append(diags, checkCommon(1, v.LockTimeout)...)
 }
+
+// sentence makes an error message read as a sentence: capitalized, with a
+// final period unless it already ends with punctuation.
+func sentence(s string) string {
+	s = capitalize(strings.TrimSpace(s))
+	if s == "" || strings.ContainsRune(".?!", rune(s[len(s)-1])) {
+		return s
+	}
+	return s + "."
+}

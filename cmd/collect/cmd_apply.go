@@ -61,7 +61,7 @@ func runApply(s *streams, args []string) int {
 		var err error
 		saved, planHash, err = plan.Read(opts.PlanFile)
 		if err != nil {
-			s.errorf("Cannot read the saved plan", "%s.", capitalize(err.Error()))
+			s.errorf("Cannot read the saved plan", "%s", sentence(err.Error()))
 			return exitError
 		}
 	}
@@ -77,7 +77,7 @@ func runApply(s *streams, args []string) int {
 
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
-		s.errorf("Cannot connect to the tenant", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
 		return exitError
 	}
 	defer conn.close()
@@ -89,11 +89,11 @@ func runApply(s *streams, args []string) int {
 	if saved != nil {
 		var meta state.Meta
 		if err := db.View(func(r *state.ReadTx) error { meta = r.Meta(); return nil }); err != nil {
-			s.errorf("Cannot read the state", "%s.", capitalize(err.Error()))
+			s.errorf("Cannot read the state", "%s", sentence(err.Error()))
 			return exitError
 		}
 		if err := saved.CheckFresh(m.Hash(), meta.Lineage, meta.Serial); err != nil {
-			s.errorf("Saved plan is stale", "%s", capitalize(err.Error()))
+			s.errorf("Saved plan is stale", "%s", sentence(err.Error()))
 			return exitStalePlan
 		}
 		if !saved.Applyable() {
@@ -105,7 +105,7 @@ func runApply(s *streams, args []string) int {
 		p, err = plan.Make(ctx, m, db, conn.src, plan.Options{Targets: targets, Parallelism: opts.Parallelism, ToolVersion: toolVersion()})
 		stop()
 		if err != nil {
-			s.errorf("Cannot make the plan", "%s.", capitalize(err.Error()))
+			s.errorf("Cannot make the plan", "%s", sentence(err.Error()))
 			return exitError
 		}
 		if !opts.JSON {
@@ -130,11 +130,11 @@ func runApply(s *streams, args []string) int {
 
 	st, err := store.Open(m.Output.Path, store.Options{Hashes: m.Output.Hashes})
 	if err != nil {
-		s.errorf("Cannot open the output folder", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot open the output folder", "%s", sentence(err.Error()))
 		return exitError
 	}
 	if rep, err := st.Clean(); err != nil {
-		s.errorf("Cannot clean the output folder", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot clean the output folder", "%s", sentence(err.Error()))
 		return exitError
 	} else if len(rep.Removed) > 0 && !opts.JSON {
 		fmt.Fprintf(s.stderr, "Removed %s left by an interrupted run (never evidence: they were not complete).\n",

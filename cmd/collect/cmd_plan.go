@@ -90,7 +90,7 @@ func runPlan(s *streams, args []string) int {
 func makePlan(s *streams, m *config.Matter, db *state.DB, targets []plan.Target, parallelism int) (*plan.Plan, int) {
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
-		s.errorf("Cannot connect to the tenant", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
 		return nil, exitError
 	}
 	defer conn.close()
@@ -103,7 +103,7 @@ func makePlan(s *streams, m *config.Matter, db *state.DB, targets []plan.Target,
 		Targets: targets, Parallelism: parallelism, ToolVersion: toolVersion(),
 	})
 	if err != nil {
-		s.errorf("Cannot make the plan", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot make the plan", "%s", sentence(err.Error()))
 		return nil, exitError
 	}
 	return p, exitOK

@@ -47,7 +47,7 @@ func runShow(s *streams, args []string) int {
 	if opts.PlanFile != "" {
 		p, _, err := plan.Read(opts.PlanFile)
 		if err != nil {
-			s.errorf("Cannot read the saved plan", "%s.", capitalize(err.Error()))
+			s.errorf("Cannot read the saved plan", "%s", sentence(err.Error()))
 			return exitError
 		}
 		if opts.JSON {
@@ -94,7 +94,7 @@ func runShow(s *streams, args []string) int {
 		return r.Runs(func(run state.Run) error { sum.Runs = append(sum.Runs, run); return nil })
 	})
 	if err != nil {
-		s.errorf("Cannot read the state", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot read the state", "%s", sentence(err.Error()))
 		return exitError
 	}
 	if opts.JSON {

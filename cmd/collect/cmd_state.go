@@ -77,7 +77,7 @@ func runState(s *streams, args []string) int {
 		if e, ok := err.(addrError); ok {
 			s.errorf("Unknown address", "%s", string(e))
 		} else {
-			s.errorf("Cannot read the state", "%s.", capitalize(err.Error()))
+			s.errorf("Cannot read the state", "%s", sentence(err.Error()))
 		}
 		return exitError
 	}

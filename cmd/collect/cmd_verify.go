@@ -65,7 +65,7 @@ func runVerify(s *streams, args []string) int {
 		return iterErr
 	})
 	if err != nil {
-		s.errorf("Cannot verify", "%s.", capitalize(err.Error()))
+		s.errorf("Cannot verify", "%s", sentence(err.Error()))
 		return exitError
 	}
 	out := verifyReport{

@@ -38,10 +38,10 @@ func openState(s *streams, m *config.Matter, readOnly bool, timeout time.Duratio
 	}
 	var locked *state.LockedError
 	if errors.As(err, &locked) {
-		s.errorf("State locked", "%v.", err)
+		s.errorf("State locked", "%s", sentence(err.Error()))
 		return nil, exitLocked
 	}
-	s.errorf("Cannot open the state", "%v.", err)
+	s.errorf("Cannot open the state", "%s", sentence(err.Error()))
 	return nil, exitError
 }
 
@@ -90,7 +90,7 @@ func parseTargets(s *streams, m *config.Matter, raw []string) ([]plan.Target, bo
 	for _, r := range raw {
 		t, err := plan.ParseTarget(r, m)
 		if err != nil {
-			s.errorf("Invalid target", "%s.", capitalize(err.Error()))
+			s.errorf("Invalid target", "%s", sentence(err.Error()))
 			return nil, false
 		}
 		out = append(out, t)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph/graphsim"
@@ -23,6 +24,9 @@ import (
 // The sim command changes the tenant between runs.
 
 const simDomain = "sim.collect.invalid"
+
+// holds are the scripts' pending request holds.
+var holds sync.Map
 
 // simTenant builds the tenant every script starts with:
 //
@@ -107,6 +111,10 @@ func setupSim(env *testscript.Env) error {
 //	sim expire MAILBOX                  the server forgets the mailbox's delta tokens
 //	sim fault MAILBOX KIND ROUTE        the next matching request fails (throttle, unavailable, reset, truncate, unauthorized, server-error)
 //	sim route MAILBOX ROUTE             print how many requests of that route the mailbox got
+//	sim access MAILBOX allow|deny       whether the matter's app may read the mailbox
+//	sim hold MAILBOX                    hold the mailbox's requests until sim release
+//	sim wait-held N                     wait until N requests are held
+//	sim release
 //	sim reset-counters
 //
 // MAILBOX is a local part (ann); FOLDER a well-known name or display path.
@@ -204,6 +212,25 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 		b, err := json.MarshalIndent(tn.Counters(), "", "  ")
 		ts.Check(err)
 		fmt.Fprintln(ts.Stdout(), string(b))
+	case "access":
+		need(2)
+		ts.Check(tn.SetMailboxAccess(tn.Credentials().ClientID, mailbox(1), args[2] == "allow"))
+	case "hold":
+		need(1)
+		h, err := tn.HoldRequests(mailbox(1))
+		ts.Check(err)
+		holds.Store(ts, h)
+	case "wait-held":
+		need(1)
+		h, ok := holds.Load(ts)
+		if !ok {
+			ts.Fatalf("sim wait-held without sim hold")
+		}
+		h.(*graphsim.Hold).Wait(count(args[1]))
+	case "release":
+		if h, ok := holds.LoadAndDelete(ts); ok {
+			h.(*graphsim.Hold).Release()
+		}
 	case "reset-counters":
 		tn.ResetCounters()
 	default:
