@@ -1,0 +1,49 @@
+// Package layout holds tests of the shape of the code base itself.
+package layout
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// heavy are the modules only graph/msgraph (and the command that wires it)
+// may link: the Graph SDK takes minutes and gigabytes to compile, and the
+// core packages must stay testable without it.
+var heavy = []string{
+	"github.com/microsoftgraph/msgraph-sdk-go",
+	"github.com/microsoft/kiota-",
+}
+
+func TestCorePackagesDoNotLinkTheGraphSDK(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	const module = "github.com/collect-ediscovery/collect/"
+	all, err := exec.Command("go", "list", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	allowed := map[string]bool{module + "graph/msgraph": true, module + "cmd/collect": true}
+	checked := 0
+	for _, pkg := range strings.Fields(string(all)) {
+		if allowed[pkg] {
+			continue
+		}
+		checked++
+		out, err := exec.Command("go", "list", "-deps", "-test", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, h := range heavy {
+				if strings.HasPrefix(dep, h) {
+					t.Errorf("%s links %s; only graph/msgraph and cmd/collect may", pkg, dep)
+				}
+			}
+		}
+	}
+	if checked < 6 {
+		t.Errorf("checked %d packages; the core packages seem missing from go list", checked)
+	}
+}
