@@ -84,6 +84,7 @@ type Route string
 
 const (
 	RouteToken        Route = "token"        // POST /{tenant}/oauth2/v2.0/token
+	RouteDeviceCode   Route = "devicecode"   // POST /{tenant}/oauth2/v2.0/devicecode
 	RouteUser         Route = "user"         // GET /users/{key}
 	RouteUsers        Route = "users"        // GET /users?$filter=
 	RouteMailFolders  Route = "mailFolders"  // GET /users/{u}/mailFolders
@@ -134,6 +135,14 @@ type AppSpec struct {
 	ClientSecret string
 	DisplayName  string
 	Roles        []string // application permissions; nil: Mail.Read and User.Read.All
+	// PublicClient allows the device code and refresh token grants
+	// without a secret, as "Allow public client flows" does.
+	PublicClient bool
+	// Scopes are the delegated permissions consented for the app; nil:
+	// openid, profile, email, offline_access, User.Read, User.Read.All,
+	// Mail.Read and Mail.Read.Shared. Asking for others at sign-in gives
+	// AADSTS65001.
+	Scopes []string
 }
 
 // Credentials are what a client needs to talk to the tenant as its

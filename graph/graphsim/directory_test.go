@@ -48,7 +48,8 @@ func TestTokenEndpoint(t *testing.T) {
 		{"unknown tenant", "other.invalid", good, 400, "invalid_request", 90002},
 		{"unknown app", c.TenantID, with("client_id", "11111111-2222-3333-4444-555555555555"), 400, "unauthorized_client", 700016},
 		{"scope without .default", c.TenantID, with("scope", "https://graph.microsoft.com/Mail.Read"), 400, "invalid_scope", 1002012},
-		{"device code not modelled", c.TenantID, with("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), 400, "unsupported_grant_type", 70003},
+		{"password grant not modelled", c.TenantID, with("grant_type", "password"), 400, "unsupported_grant_type", 70003},
+		{"device code without a code", c.TenantID, with("grant_type", deviceCodeGrant), 400, "invalid_grant", 70000},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

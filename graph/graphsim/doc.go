@@ -29,34 +29,48 @@
 //
 // # HTTP surface
 //
-// Login (Entra ID):
+// Login (Entra ID), tenant given by ID or domain:
 //
-//	POST /{tenant-id-or-domain}/oauth2/v2.0/token   grant_type=client_credentials
+//	POST /{tenant}/oauth2/v2.0/token       grant_type=client_credentials (client_secret, scope .../.default)
+//	POST /{tenant}/oauth2/v2.0/devicecode  client_id, scope (public client apps)
+//	POST /{tenant}/oauth2/v2.0/token       grant_type=urn:ietf:params:oauth:grant-type:device_code
+//	POST /{tenant}/oauth2/v2.0/token       grant_type=refresh_token
 //
-// answers {"token_type":"Bearer","expires_in":..,"access_token":..} or an
-// AADSTS error in the Entra shape (error, error_description with Trace ID,
-// Correlation ID and Timestamp, error_codes, timestamp, trace_id,
-// correlation_id, error_uri): AADSTS90002 unknown tenant, AADSTS700016
-// unknown application, AADSTS7000215 wrong secret, AADSTS7000218 no secret,
-// AADSTS70003 unsupported grant type, AADSTS1002012 scope without /.default.
+// Success is {"token_type":"Bearer","expires_in":..,"access_token":..}
+// (plus scope, refresh_token with offline_access, id_token with openid for
+// user sign-ins). Failures have the Entra shape (error, error_description
+// with Trace ID, Correlation ID and Timestamp, error_codes, timestamp,
+// trace_id, correlation_id, error_uri): AADSTS90002 unknown tenant,
+// AADSTS700016 unknown application, AADSTS7000215 wrong secret,
+// AADSTS7000218 no secret, AADSTS700027 certificate or federated
+// assertions (not modelled), AADSTS70003 other grant types, AADSTS1002012
+// scope without /.default, AADSTS500011 another resource; for device
+// codes AADSTS70016 authorization_pending, AADSTS70000
+// authorization_declined, AADSTS70020 expired_token, AADSTS65001 a scope
+// the app has no consent for; for refresh tokens AADSTS50173 revoked and
+// AADSTS700082 expired. Tenant.ApproveDeviceCodes and DenyDeviceCodes
+// decide what the "user" does at the prompt.
+//
 // Access tokens are JWT-shaped and unsigned (alg "none") with tid, appid,
-// roles, iat, nbf and exp on the simulator's clock; the server also keeps
-// them, so they can be revoked.
+// roles (app-only) or scp, oid and upn (user), iat, nbf and exp on the
+// simulator's clock; the server also keeps them, so they can be revoked.
 //
 // Graph (every route needs "Authorization: Bearer <token>", otherwise 401
 // InvalidAuthenticationToken):
 //
-//	GET /v1.0/users/{id|userPrincipalName}                    ($select honoured)
+//	GET /v1.0/users/{id|userPrincipalName}                    ($select honoured; /me for user tokens)
 //	GET /v1.0/users?$filter=proxyAddresses/any(x:x eq 'smtp:addr')&$count=true   (needs ConsistencyLevel: eventual)
 //	GET /v1.0/users/{u}/mailFolders[?includeHiddenFolders=true&$top=&$skip=]
 //	GET /v1.0/users/{u}/mailFolders/{id|wellKnownName}
 //	GET /v1.0/users/{u}/mailFolders/{id}/childFolders[?includeHiddenFolders=true&$top=&$skip=]
 //	GET /v1.0/users/{u}/mailFolders/{id}/messages[?$top=&$skip=&$select=]
 //	GET /v1.0/users/{u}/mailFolders/{id}/messages/delta[?$select=]   (then nextLink/deltaLink verbatim)
+//	GET /v1.0/users/{u}/mailFolders/delta                      (every folder, flat; later rounds: changed folders)
 //	GET /v1.0/users/{u}/messages/{id}[?$select=]   and   .../mailFolders/{f}/messages/{id}
 //	GET /v1.0/users/{u}/messages/{id}/$value       and   .../mailFolders/{f}/messages/{id}/$value
 //
-// Segment names are matched case-insensitively, and IDs are read from the
+// The delta function may be written delta, delta() or
+// microsoft.graph.delta(). Segment names are matched case-insensitively, and IDs are read from the
 // escaped path, so an ID with "/" must arrive as %2F. Errors have Graph's
 // shape {"error":{"code","message","innerError":{"date","request-id",
 // "client-request-id"}}}; every response carries request-id and
@@ -87,12 +101,35 @@
 //     an exact Content-Length.
 //   - A mailbox marked full answers delta with 507 ErrorQuotaExceeded;
 //     plain listings still work.
+//   - An unknown user on a mailbox route gives 404 ErrorInvalidUser; a user
+//     without an Exchange Online mailbox (no license, on-premises,
+//     inactive) gives 404 MailboxNotEnabledForRESTAPI; an app without
+//     Mail.Read, or kept out by an application access policy
+//     (SetMailboxAccess), gives 403 ErrorAccessDenied; a signed-in user
+//     reads their own mailbox, and another one only with Full Access
+//     (GrantFullAccess) and Mail.Read.Shared.
+//   - Well-known folders: msgfolderroot, inbox, sentitems, drafts,
+//     deleteditems, junkemail, archive, outbox, conversationhistory,
+//     clutter and syncissues (with conflicts, localfailures and
+//     serverfailures; both hidden), and outside the listed tree
+//     recoverableitemsroot, recoverableitemsdeletions,
+//     recoverableitemspurges and recoverableitemsversions. "scheduled" and
+//     "searchfolders" answer 404 ErrorItemNotFound.
 //   - An expired or invalidated delta or skip token answers 410 Gone,
 //     code SyncStateNotFound.
 //   - Throttling is per (app, mailbox): more than Limits.MaxConcurrent
 //     requests in flight give 429 MailboxConcurrency; more than
 //     Limits.WindowRequests in a fixed window of Limits.Window give 429
 //     ApplicationThrottled. Both carry Retry-After in the configured style.
+//     Injected faults (FaultRates, InjectFaults) apply to mailbox routes.
+//
+// Time: every expiry, window and latency runs on Config.Clock. With a
+// FakeClock, Latency holds each request until the test advances the
+// clock (FakeClock.BlockUntil tells when requests are waiting), and a
+// client's back-off sleeps do not move the simulator's time, so
+// MailboxCounters.EarlyRetries is meaningful only with a clock shared by
+// client and simulator (or the real one). HoldRequests parks a mailbox's
+// admitted requests so a test can build exact concurrency.
 //
 // Simulator control (no auth; serve on loopback only):
 //

@@ -30,6 +30,11 @@ type Tenant struct {
 	tokenSeq     uint64
 	revokedUpTo  uint64 // tokens with seq <= this are revoked
 	expiredLinks map[string]bool
+	deviceCodes  map[string]*deviceCode   // by device_code
+	refreshes    map[string]*refreshToken // by refresh_token
+	approver     *user                    // who signs in at device code prompts; nil: nobody
+	approveAfter int                      // pending polls before the approval
+	denyDevice   bool
 	nonce        uint32
 	reqSeq       uint64
 
@@ -47,14 +52,15 @@ type app struct {
 }
 
 type mailbox struct {
-	idx     uint32
-	owner   *user
-	folders []*folder
-	msgs    []message // by serial
-	specs   map[uint32]*MessageSpec
-	seq     uint32 // change sequence, bumped by every mutation
-	epoch   uint32 // delta tokens issued under an older epoch are expired
-	full    bool
+	idx        uint32
+	owner      *user
+	folders    []*folder
+	msgs       []message // by serial
+	specs      map[uint32]*MessageSpec
+	fullAccess map[*user]bool // delegates with Full Access
+	seq        uint32         // change sequence, bumped by every mutation
+	epoch      uint32         // delta tokens issued under an older epoch are expired
+	full       bool
 
 	// request handling state, guarded by Tenant.mu
 	faults  []Fault
@@ -183,12 +189,14 @@ func New(cfg Config) *Tenant {
 		apps:         map[string]*app{},
 		tokens:       map[string]*accessToken{},
 		expiredLinks: map[string]bool{},
+		deviceCodes:  map[string]*deviceCode{},
+		refreshes:    map[string]*refreshToken{},
 	}
 	t.stats.init()
 	t.defaultApp = cfg.ClientID
 	t.apps[cfg.ClientID] = &app{AppSpec: AppSpec{
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, DisplayName: "collect (simulated)",
-		Roles: []string{"Mail.Read", "User.Read.All"},
+		Roles: []string{"Mail.Read", "User.Read.All"}, Scopes: defaultScopes,
 	}, denied: map[*mailbox]bool{}}
 	return t
 }
@@ -208,6 +216,9 @@ func (t *Tenant) AddApp(a AppSpec) error {
 	}
 	if a.Roles == nil {
 		a.Roles = []string{"Mail.Read", "User.Read.All"}
+	}
+	if a.Scopes == nil {
+		a.Scopes = defaultScopes
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -310,7 +321,7 @@ func (t *Tenant) AddUser(u UserSpec) (User, error) {
 		}
 	}
 	if u.Kind != NoMailbox {
-		mb := &mailbox{idx: uint32(len(t.mailboxes)), owner: nu, specs: map[uint32]*MessageSpec{}, limiter: map[string]*limitState{}}
+		mb := &mailbox{idx: uint32(len(t.mailboxes)), owner: nu, specs: map[uint32]*MessageSpec{}, limiter: map[string]*limitState{}, fullAccess: map[*user]bool{}}
 		byName := map[string]int{}
 		for _, f := range wellKnownLayout {
 			parent := -1

@@ -110,8 +110,11 @@ func userJSON(u *user, fields []string) jobj {
 	return o
 }
 
-func (t *Tenant) checkDirectoryRole(q *request) bool {
-	if !hasRole(q.app, q.token, "User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All") {
+func (t *Tenant) checkDirectoryRole(q *request, key string) bool {
+	if me := q.token.user; me != nil && (eq(key, me.ID) || eq(key, me.UPN)) && q.token.has("User.Read", "User.ReadBasic.All", "User.Read.All") {
+		return true // a user may read their own profile
+	}
+	if !q.token.has("User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All") {
 		q.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return false
 	}
@@ -119,7 +122,7 @@ func (t *Tenant) checkDirectoryRole(q *request) bool {
 }
 
 func (t *Tenant) serveUser(q *request, key string) {
-	if !t.checkDirectoryRole(q) {
+	if !t.checkDirectoryRole(q, key) {
 		return
 	}
 	fields, bad, ok := parseUserSelect(q.r.URL.Query().Get("$select"))
@@ -155,7 +158,7 @@ var (
 )
 
 func (t *Tenant) serveUserList(q *request) {
-	if !t.checkDirectoryRole(q) {
+	if !t.checkDirectoryRole(q, "") {
 		return
 	}
 	v := q.r.URL.Query()

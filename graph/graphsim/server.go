@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -170,6 +171,15 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer t.stats.record(q)
 		t.serveToken(q, segs[0])
 		return
+	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "devicecode"):
+		q.route = RouteDeviceCode
+		defer t.stats.record(q)
+		t.serveDeviceCode(q, segs[0])
+		return
+	case len(segs) == 1 && segs[0] == "devicelogin":
+		q.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(q.w, "This is a simulated tenant: device code sign-ins are approved or denied by the test that runs it (Tenant.ApproveDeviceCodes), not here.\n")
+		return
 	case len(segs) >= 1 && segs[0] == "v1.0":
 		defer t.stats.record(q)
 		t.serveGraph(q, segs[1:])
@@ -254,24 +264,16 @@ func isDelta(seg string) bool {
 	return eq(seg, "delta") || eq(seg, "microsoft.graph.delta")
 }
 
-func hasRole(a *app, tok *accessToken, roles ...string) bool {
-	for _, have := range tok.roles {
-		for _, want := range roles {
-			if eq(have, want) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func (t *Tenant) serveGraph(q *request, segs []string) {
 	if !t.authenticate(q) {
 		return
 	}
 	if len(segs) > 0 && eq(segs[0], "me") {
-		q.fail(http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
-		return
+		if q.token.user == nil {
+			q.fail(http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+			return
+		}
+		segs = append([]string{"users", q.token.user.ID}, segs[1:]...)
 	}
 	g, ok := parseGraphRoute(segs)
 	if !ok {
@@ -348,7 +350,18 @@ func (t *Tenant) admitMailbox(q *request, key string) (*mailbox, bool) {
 		q.fail(http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.")
 		return nil, false
 	}
-	if !hasRole(q.app, q.token, "Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All", "Mail.ReadBasic") {
+	if me := q.token.user; me != nil {
+		// Delegated: the user's own mailbox, or another one with Full
+		// Access delegation and a .Shared scope.
+		own := me == u && q.token.has("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic")
+		shared := u.mbx.fullAccess[me] && q.token.has("Mail.Read.Shared", "Mail.ReadWrite.Shared")
+		if !own && !shared {
+			q.fail(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+			return nil, false
+		}
+		return u.mbx, true
+	}
+	if !q.token.has("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All", "Mail.ReadBasic") {
 		q.fail(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 		return nil, false
 	}

@@ -14,9 +14,28 @@ type accessToken struct {
 	seq      uint64
 	jti      string
 	clientID string
-	roles    []string
+	roles    []string // application permissions (app-only tokens)
+	scopes   []string // delegated permissions (user tokens)
+	user     *user    // the signed-in user; nil for app-only tokens
 	exp      time.Time
 	revoked  bool
+}
+
+// has reports whether the token carries one of the permissions, as an
+// application role or a delegated scope.
+func (tok *accessToken) has(perms ...string) bool {
+	held := tok.roles
+	if tok.user != nil {
+		held = tok.scopes
+	}
+	for _, h := range held {
+		for _, p := range perms {
+			if eq(h, p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 const graphResource = "https://graph.microsoft.com"
@@ -38,9 +57,8 @@ func (q *request) entraError(status int, errCode string, aadsts int, desc string
 	})
 }
 
-// serveToken is the v2.0 token endpoint. Only the client credentials grant
-// with a client secret is modelled; other grants get the identity
-// platform's unsupported-grant error.
+// serveToken is the v2.0 token endpoint: the client credentials grant
+// with a secret, the device code grant and the refresh token grant.
 func (t *Tenant) serveToken(q *request, tenant string) {
 	r := q.r
 	if r.Method != http.MethodPost {
@@ -61,33 +79,21 @@ func (t *Tenant) serveToken(q *request, tenant string) {
 	case "":
 		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 		return
-	case "client_credentials":
+	case "client_credentials", deviceCodeGrant, "refresh_token":
 	default:
-		q.entraError(http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'. The simulator models only client_credentials.", grant))
+		q.entraError(http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'. The simulator models client_credentials, device_code and refresh_token.", grant))
 		return
 	}
-	clientID := f.Get("client_id")
-	if clientID == "" {
-		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+	a, ok := t.authenticateClient(q, grant != "client_credentials")
+	if !ok {
 		return
 	}
-	t.mu.Lock()
-	a := t.apps[clientID]
-	t.mu.Unlock()
-	if a == nil {
-		q.entraError(http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.cfg.Domain))
+	switch grant {
+	case deviceCodeGrant:
+		t.redeemDeviceCode(q, a, f.Get("device_code"))
 		return
-	}
-	secret := f.Get("client_secret")
-	switch {
-	case secret == "" && f.Get("client_assertion") != "":
-		q.entraError(http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The simulator accepts only client secrets.")
-		return
-	case secret == "":
-		q.entraError(http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	case secret != a.ClientSecret:
-		q.entraError(http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+	case "refresh_token":
+		t.redeemRefreshToken(q, a, f.Get("refresh_token"))
 		return
 	}
 	scope := f.Get("scope")
@@ -106,6 +112,39 @@ func (t *Tenant) serveToken(q *request, tenant string) {
 		{"ext_expires_in", int(lifetime.Seconds())},
 		{"access_token", access},
 	})
+}
+
+// authenticateClient finds the app a token request names and checks its
+// secret. A public client may omit the secret in the user flows.
+func (t *Tenant) authenticateClient(q *request, userFlow bool) (*app, bool) {
+	f := q.r.PostForm
+	clientID := f.Get("client_id")
+	if clientID == "" {
+		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+		return nil, false
+	}
+	t.mu.Lock()
+	a := t.apps[clientID]
+	t.mu.Unlock()
+	if a == nil {
+		q.entraError(http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, t.cfg.Domain))
+		return nil, false
+	}
+	secret := f.Get("client_secret")
+	switch {
+	case secret == "" && userFlow && a.PublicClient:
+		return a, true
+	case secret == "" && f.Get("client_assertion") != "":
+		q.entraError(http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The simulator accepts only client secrets.")
+		return nil, false
+	case secret == "":
+		q.entraError(http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return nil, false
+	case secret != a.ClientSecret:
+		q.entraError(http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", a.ClientID))
+		return nil, false
+	}
+	return a, true
 }
 
 func (t *Tenant) issue(a *app) (string, time.Duration) {
