@@ -20,7 +20,7 @@
 //	srv := httptest.NewServer(tn.Handler())
 //	defer srv.Close()
 //	creds := tn.Credentials() // tenant ID, client ID and secret of the default app
-//	// point the client at srv.URL+"/v1.0" (Graph) and srv.URL (login), run it, then:
+//	// point the client at srv.URL: Graph under srv.URL+"/v1.0", login under srv.URL; run it, then:
 //	_, _ = tn.Move(u.UPN, someID, otherFolderID) // mutate between runs
 //	c := tn.Counters()                           // assert efficiency and politeness
 //	_ = tn.InjectFaults(u.UPN, graphsim.Fault{Kind: graphsim.FaultTruncate, Route: graphsim.RouteValue})
@@ -133,10 +133,10 @@
 //
 // Simulator control (no auth; serve on loopback only):
 //
-//	GET  /_sim/counters
+//	GET  /_sim/counters   /_sim/messages?mailbox=&folder=
 //	POST /_sim/deliver  /_sim/move  /_sim/delete  /_sim/edit-draft
 //	     /_sim/create-folder  /_sim/expire-delta-tokens  /_sim/revoke-tokens
-//	     /_sim/quota  /_sim/faults        (JSON bodies, see sim.go)
+//	     /_sim/quota  /_sim/faults  /_sim/advance   (JSON bodies, see sim.go)
 //
 // # The demo tenant
 //
@@ -152,8 +152,11 @@
 //	contractor@demo.collect.invalid    Casey Contractor (no mailbox: MailboxNotEnabledForRESTAPI)
 //	old.timer@demo.collect.invalid     Old Timer (on-premises: MailboxNotEnabledForRESTAPI)
 //
-// Mail is dated between 2023-01-01 and 2024-12-31 and sits in Inbox, Sent
-// Items, Deleted Items, Archive, a nested Inbox/Projects/Globex folder, a
-// hidden folder and Recoverable Items Deletions; when a fixtures directory
-// is given, its .eml files are added to legal@'s Inbox/Fixtures folder.
+// About 250 generated messages (plus the fixtures) are dated between
+// 2023-01-01 and 2024-12-31: jane.doe@ has Inbox (60, one of them 3 MB),
+// Sent Items, Archive, Deleted Items, Drafts (2 drafts), Inbox/Projects/
+// Globex, a hidden top-level folder "Quarantined Notes" and Recoverable
+// Items/Deletions; john.smith@, maria.garcia@ and wei.chen@ have Inbox and
+// Sent Items (maria.garcia@ also Archive), legal@ an Inbox. When a fixtures directory is given,
+// its .eml files are served byte for byte from legal@'s Inbox/Fixtures.
 package graphsim
