@@ -96,6 +96,9 @@ func tokenError(err error, secret string) error {
 	e := &graph.Error{Op: "get token", Kind: graph.KindAccessDenied}
 	if re.Response != nil {
 		e.Status = re.Response.StatusCode
+		if ra, ok := graph.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); ok {
+			e.RetryAfter = ra
+		}
 		switch {
 		case e.Status == http.StatusTooManyRequests:
 			e.Kind = graph.KindThrottled
@@ -150,29 +153,50 @@ type tokenCache struct {
 // refreshMargin is how long before expiry a token is replaced.
 const refreshMargin = 2 * time.Minute
 
-func (c *tokenCache) token() (*oauth2.Token, error) {
+func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tok != nil && c.tok.AccessToken != "" &&
 		(c.tok.Expiry.IsZero() || c.clock.Now().Add(refreshMargin).Before(c.tok.Expiry)) {
 		return c.tok, nil
 	}
-	return c.fetchLocked()
+	return c.fetchLocked(ctx)
 }
 
 // refresh drops the token stale (if it is still the current one) and gets a
 // new one; concurrent callers that saw the same stale token share one fetch.
-func (c *tokenCache) refresh(stale string) (*oauth2.Token, error) {
+func (c *tokenCache) refresh(ctx context.Context, stale string) (*oauth2.Token, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tok != nil && c.tok.AccessToken != stale && c.tok.AccessToken != "" {
 		return c.tok, nil
 	}
-	return c.fetchLocked()
+	return c.fetchLocked(ctx)
 }
 
-func (c *tokenCache) fetchLocked() (*oauth2.Token, error) {
-	tok, err := c.src.Token()
+// tokenAttempts bounds the tries of the token endpoint when it fails
+// transiently (5xx, 429, a cut connection).
+const tokenAttempts = 4
+
+func (c *tokenCache) fetchLocked(ctx context.Context) (*oauth2.Token, error) {
+	var tok *oauth2.Token
+	var err error
+	for attempt := 1; ; attempt++ {
+		tok, err = c.src.Token()
+		if err == nil || attempt == tokenAttempts || !graph.KindOf(err).Retryable() {
+			break
+		}
+		wait := time.Duration(attempt) * time.Second
+		var ge *graph.Error
+		if errors.As(err, &ge) && ge.RetryAfter > 0 {
+			wait = ge.RetryAfter
+		}
+		select {
+		case <-ctx.Done():
+			return nil, &graph.Error{Op: "get token", Kind: graph.KindCanceled, Err: ctx.Err()}
+		case <-c.clock.After(wait):
+		}
+	}
 	if err != nil {
 		c.tok = nil
 		var ge *graph.Error
@@ -205,7 +229,7 @@ func (a *authProvider) AuthenticateRequest(ctx context.Context, req *abs.Request
 		return &graph.Error{Op: "authorize request", Kind: graph.KindOther,
 			Message: fmt.Sprintf("refusing to send credentials to %s://%s: it is not the configured Graph endpoint %s", u.Scheme, u.Host, a.base.String())}
 	}
-	tok, err := a.tokens.token()
+	tok, err := a.tokens.token(ctx)
 	if err != nil {
 		return err
 	}
@@ -217,7 +241,7 @@ func (a *authProvider) AuthenticateRequest(ctx context.Context, req *abs.Request
 // token other than the one Graph refused.
 func (a *authProvider) reauthorize(req *http.Request) (*http.Request, error) {
 	stale := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
-	tok, err := a.tokens.refresh(stale)
+	tok, err := a.tokens.refresh(req.Context(), stale)
 	if err != nil {
 		return nil, err
 	}

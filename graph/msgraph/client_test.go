@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -385,5 +386,102 @@ func TestClientCredentialsErrorsKeepAADSTSNotSecret(t *testing.T) {
 
 	if _, err := ClientCredentials("http://login.example.com", "t", "c", "s", nil); err == nil {
 		t.Error("plain http login URL on a public host was accepted")
+	}
+}
+
+func TestDebugLogCarriesNoSecrets(t *testing.T) {
+	var logBuf bytes.Buffer
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("request-id", "rid-42")
+		graphError(w, 403, "ErrorAccessDenied")
+	}))
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, Tokens: &staticTokens{}, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListFolders(context.Background(), graph.Mailbox{ID: "U1"})
+	if graph.KindOf(err) != graph.KindAccessDenied {
+		t.Fatalf("kind %v (%v)", graph.KindOf(err), err)
+	}
+	mu.Lock()
+	out := logBuf.String()
+	mu.Unlock()
+	if !strings.Contains(out, "status=403") || !strings.Contains(out, "rid-42") || !strings.Contains(out, "mailbox=u1") {
+		t.Errorf("debug log lacks the request: %s", out)
+	}
+	for _, secret := range []string{"tok-1", "Bearer", "Authorization"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("debug log contains %q: %s", secret, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// instantClock is real time whose waits end at once, recording them.
+type instantClock struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (c *instantClock) Now() time.Time { return time.Now() }
+func (c *instantClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.waits = append(c.waits, d)
+	c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	ch <- time.Now()
+	return ch
+}
+
+func TestTokenEndpointHiccupIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	tokenCalls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+			mu.Lock()
+			tokenCalls++
+			n := tokenCalls
+			mu.Unlock()
+			if n == 1 {
+				w.Header().Set("Retry-After", "3")
+				writeJSON(w, 503, map[string]any{"error": "temporarily_unavailable", "error_description": "AADSTS90033: A transient error has occurred.", "trace_id": "tr-9"})
+				return
+			}
+			writeJSON(w, 200, map[string]any{"token_type": "Bearer", "access_token": "AT", "expires_in": 3599})
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer AT" {
+			graphError(w, 401, "InvalidAuthenticationToken")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"value": []any{}})
+	}))
+	defer srv.Close()
+	toks, err := ClientCredentials(srv.URL, "t", "c", "s", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &instantClock{}
+	c, err := New(Config{BaseURL: srv.URL, Tokens: toks, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListFolders(context.Background(), graph.Mailbox{ID: "U1"}); err != nil {
+		t.Fatalf("ListFolders after a token hiccup: %v", err)
+	}
+	if tokenCalls != 2 || len(clk.waits) == 0 || clk.waits[0] != 3*time.Second {
+		t.Errorf("token calls %d, waits %v; want 2 calls and a 3s wait first", tokenCalls, clk.waits)
 	}
 }
