@@ -107,8 +107,9 @@ type outcome struct {
 	mb     *plan.Mailbox
 	folder *folderTrack
 	item   plan.Item
-	native store.Native
-	err    error // nil: collected
+	staged *store.Staged // bytes written and hashed, not yet durable
+	native store.Native  // set once sealed
+	err    error         // nil: collected
 }
 
 type folderTrack struct {
@@ -211,9 +212,12 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		close(outcomes)
 	}()
 
-	commitErr := commit(db, man, outcomes, res, opts, func(err error) { stop(err) })
+	commitErr := commit(db, st, man, outcomes, res, opts, func(err error) { stop(err) })
 	// Drain whatever the fetchers still send after a failed commit.
-	for range outcomes {
+	for o := range outcomes {
+		if o.staged != nil {
+			st.Discard(o.staged)
+		}
 	}
 	res.Remaining = res.Planned - res.Collected - res.Tombstoned - res.Failed
 	if opts.Throttled != nil {
@@ -333,7 +337,7 @@ func fetchMailbox(ctx context.Context, mb *plan.Mailbox, tracks map[*plan.Folder
 				if fe := fatal.Load(); fe != nil {
 					o.err = *fe
 				} else {
-					o.native, o.err = fetchOne(ctx, mb, j.item, st, src, opts)
+					o.staged, o.err = fetchOne(ctx, mb, j.item, st, src, opts)
 					if o.err != nil && mailboxFatal(graph.KindOf(o.err)) {
 						fatal.CompareAndSwap(nil, &o.err)
 					}
@@ -345,11 +349,9 @@ func fetchMailbox(ctx context.Context, mb *plan.Mailbox, tracks map[*plan.Folder
 				select {
 				case out <- o:
 				case <-ctx.Done():
-					if o.err == nil {
-						// A durable native whose record could not be sent:
-						// the commit loop is gone. The next run fetches it
-						// again and the store keeps one copy.
-						continue
+					if o.staged != nil {
+						// Nothing will seal it: it stays planned.
+						st.Discard(o.staged)
 					}
 				}
 			}
@@ -369,19 +371,20 @@ feed:
 	wg.Wait()
 }
 
-// fetchOne streams one message into the store. The transport already
-// retried throttling and server errors; a body cut short, or a transient
-// error the transport gave up on, is fetched again here from the start.
-func fetchOne(ctx context.Context, mb *plan.Mailbox, it plan.Item, st *store.Store, src graph.Source, opts Options) (store.Native, error) {
+// fetchOne streams one message into a staged file of the store. The
+// transport already retried throttling and server errors; a body cut
+// short, or a transient error the transport gave up on, is fetched again
+// here from the start.
+func fetchOne(ctx context.Context, mb *plan.Mailbox, it plan.Item, st *store.Store, src graph.Source, opts Options) (*store.Staged, error) {
 	wait := opts.Backoff
 	var err error
 	for attempt := 1; attempt <= opts.FetchAttempts; attempt++ {
-		var n store.Native
-		n, err = st.WriteNative(ctx, -1, func(w io.Writer) (int64, error) {
+		var staged *store.Staged
+		staged, err = st.Stage(ctx, -1, func(w io.Writer) (int64, error) {
 			return src.FetchMIME(ctx, mb.Resolved, it.ID, w)
 		})
 		if err == nil {
-			return n, nil
+			return staged, nil
 		}
 		k := graph.KindOf(err)
 		if !k.Retryable() || attempt == opts.FetchAttempts || ctx.Err() != nil {
@@ -390,22 +393,25 @@ func fetchOne(ctx context.Context, mb *plan.Mailbox, it plan.Item, st *store.Sto
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return store.Native{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		wait *= 2
 	}
-	return store.Native{}, err
+	return nil, err
 }
 
 // commit records outcomes in batches: natives first (they are already
 // durable), then the manifest lines of what the batch collected, and a
 // folder's new cursor in the batch that completes the folder. A full disk
 // or a state that cannot be written stops the run through abort.
-func commit(db *state.DB, man *store.Manifest, outcomes <-chan outcome, res *Result, opts Options, abort func(error)) error {
+func commit(db *state.DB, st *store.Store, man *store.Manifest, outcomes <-chan outcome, res *Result, opts Options, abort func(error)) error {
 	batch := make([]outcome, 0, opts.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
+		}
+		if err := seal(st, batch); err != nil {
+			return err
 		}
 		var entries []store.ManifestEntry
 		var failures []store.Failure
@@ -542,6 +548,30 @@ func commit(db *state.DB, man *store.Manifest, outcomes <-chan outcome, res *Res
 			}
 		}
 	}
+}
+
+// seal makes the batch's staged natives durable, all at once, before any
+// of them is recorded. A message whose native could not be sealed becomes
+// a failure of that message; a full disk stops the run.
+func seal(st *store.Store, batch []outcome) error {
+	var staged []*store.Staged
+	var idx []int
+	for i, o := range batch {
+		if o.err == nil && o.staged != nil {
+			staged = append(staged, o.staged)
+			idx = append(idx, i)
+		}
+	}
+	natives, errs := st.Seal(staged)
+	var full error
+	for k, i := range idx {
+		batch[i].staged = nil
+		batch[i].native, batch[i].err = natives[k], errs[k]
+		if errs[k] != nil && errors.Is(errs[k], store.ErrDiskFull) {
+			full = errs[k]
+		}
+	}
+	return full
 }
 
 func batchFailedIn(batch []outcome, t *folderTrack) bool {
