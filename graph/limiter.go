@@ -44,15 +44,54 @@ type Limiter struct {
 
 	mu        sync.Mutex
 	mailboxes map[string]*mailboxGate
+	throttled map[string]time.Duration // union of the pauses asked per mailbox
+	acquired  int                      // admissions since the last sweep
 }
 
 type mailboxGate struct {
 	inFlight    int
 	pausedUntil time.Time
-	throttled   time.Duration // union of the pauses asked for this mailbox
-	sent        []time.Time   // ring of the last limits.Requests admission times
-	next        int           // index of the oldest entry once the ring is full
 	changed     chan struct{} // closed and replaced when a slot frees
+	// The window is counted in windowBuckets buckets of Window/windowBuckets:
+	// a bucket's requests count until the whole bucket has left the
+	// window, so the limit is never exceeded and memory stays small.
+	bucket [windowBuckets]int64 // bucket number held by each slot
+	count  [windowBuckets]int   // requests admitted in that bucket
+}
+
+const windowBuckets = 100
+
+func (l *Limiter) bucketOf(t time.Time) int64 {
+	width := int64(l.limits.Window) / windowBuckets
+	if width <= 0 {
+		width = 1
+	}
+	return t.UnixNano() / width
+}
+
+// windowUse returns the requests admitted in the window ending at bucket
+// now, and the first bucket at which the oldest of them leaves it.
+func (g *mailboxGate) windowUse(now int64) (n int, frees int64) {
+	frees = -1
+	for i := range windowBuckets {
+		b := g.bucket[i]
+		if g.count[i] == 0 || b <= now-windowBuckets {
+			continue
+		}
+		n += g.count[i]
+		if frees < 0 || b+windowBuckets < frees {
+			frees = b + windowBuckets
+		}
+	}
+	return n, frees
+}
+
+func (g *mailboxGate) admit(now int64) {
+	i := int(now % windowBuckets)
+	if g.bucket[i] != now {
+		g.bucket[i], g.count[i] = now, 0
+	}
+	g.count[i]++
 }
 
 // NewLimiter returns a limiter with the given limits (zero fields take the
@@ -61,7 +100,7 @@ func NewLimiter(limits Limits, clock Clock) *Limiter {
 	if clock == nil {
 		clock = SystemClock()
 	}
-	return &Limiter{limits: limits.withDefaults(), clock: clock, mailboxes: map[string]*mailboxGate{}}
+	return &Limiter{limits: limits.withDefaults(), clock: clock, mailboxes: map[string]*mailboxGate{}, throttled: map[string]time.Duration{}}
 }
 
 func (l *Limiter) gate(mailbox string) *mailboxGate {
@@ -82,20 +121,25 @@ func (l *Limiter) Acquire(ctx context.Context, mailbox string) (release func(), 
 		g := l.gate(mailbox)
 		now := l.clock.Now()
 		var wait time.Duration
+		bucket := l.bucketOf(now)
+		used, frees := g.windowUse(bucket)
 		switch {
 		case now.Before(g.pausedUntil):
 			wait = g.pausedUntil.Sub(now)
 		case g.inFlight >= l.limits.Concurrency:
 			// wait for a release below
-		case len(g.sent) == l.limits.Requests && now.Before(g.sent[g.next].Add(l.limits.Window)):
-			wait = g.sent[g.next].Add(l.limits.Window).Sub(now)
+		case used >= l.limits.Requests:
+			width := time.Duration(int64(l.limits.Window) / windowBuckets)
+			wait = time.Unix(0, 0).Add(time.Duration(frees) * width).Sub(now)
+			if wait <= 0 {
+				wait = time.Millisecond
+			}
 		default:
 			g.inFlight++
-			if len(g.sent) < l.limits.Requests {
-				g.sent = append(g.sent, now)
-			} else {
-				g.sent[g.next] = now
-				g.next = (g.next + 1) % l.limits.Requests
+			g.admit(bucket)
+			l.acquired++
+			if l.acquired >= 4096 {
+				l.sweepLocked(now)
 			}
 			l.mu.Unlock()
 			var once sync.Once
@@ -113,6 +157,19 @@ func (l *Limiter) Acquire(ctx context.Context, mailbox string) (release func(), 
 			return nil, ctx.Err()
 		case <-changed:
 		case <-timer:
+		}
+	}
+}
+
+// sweepLocked forgets mailboxes with nothing in flight, no pause and an
+// empty window, so a long run over many mailboxes holds no state for the
+// ones it finished with.
+func (l *Limiter) sweepLocked(now time.Time) {
+	l.acquired = 0
+	bucket := l.bucketOf(now)
+	for k, g := range l.mailboxes {
+		if used, _ := g.windowUse(bucket); g.inFlight == 0 && used == 0 && !now.Before(g.pausedUntil) {
+			delete(l.mailboxes, k)
 		}
 	}
 }
@@ -139,7 +196,7 @@ func (l *Limiter) Pause(mailbox string, until time.Time) {
 		from = g.pausedUntil
 	}
 	if until.After(from) {
-		g.throttled += until.Sub(from)
+		l.throttled[mailbox] += until.Sub(from)
 	}
 	g.pausedUntil = until
 }
@@ -158,11 +215,9 @@ func (l *Limiter) InFlight(mailbox string) int {
 func (l *Limiter) throttledTime() map[string]time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]time.Duration)
-	for k, g := range l.mailboxes {
-		if g.throttled > 0 {
-			out[k] = g.throttled
-		}
+	out := make(map[string]time.Duration, len(l.throttled))
+	for k, d := range l.throttled {
+		out[k] = d
 	}
 	return out
 }

@@ -460,3 +460,28 @@ func TestUnavailableWithRetryAfterIsThrottling(t *testing.T) {
 		t.Errorf("503 without Retry-After: %+v", e)
 	}
 }
+
+func TestLimiterForgetsIdleMailboxes(t *testing.T) {
+	clk := newManualClock()
+	l := NewLimiter(Limits{Window: time.Minute}, clk)
+	l.Pause("throttled", clk.Now().Add(time.Second))
+	for i := range 5000 {
+		r, err := l.Acquire(context.Background(), fmt.Sprintf("mb%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r()
+		if i == 2000 {
+			clk.Advance(2 * time.Minute) // the first 2,001 mailboxes' windows expire
+		}
+	}
+	l.mu.Lock()
+	n := len(l.mailboxes)
+	l.mu.Unlock()
+	if n > 3100 {
+		t.Errorf("%d mailboxes remembered after most went idle", n)
+	}
+	if got := l.throttledTime()["throttled"]; got != time.Second {
+		t.Errorf("throttled time %v survived the sweep as %v, want 1s", time.Second, got)
+	}
+}

@@ -26,6 +26,9 @@ var deltaFields = []string{
 // returned only when the round reached its @odata.deltaLink.
 func (c *Client) Delta(ctx context.Context, mb graph.Mailbox, f graph.Folder, cursor string, page func(graph.DeltaPage) error) (string, error) {
 	const op = "delta"
+	if f.ID == "" {
+		return "", &graph.Error{Op: op, Kind: graph.KindMalformedID, Message: "empty folder ID"}
+	}
 	builder := c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId(f.ID).Messages().Delta()
 	cfg := func(first bool) *users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration {
 		h := abs.NewRequestHeaders()

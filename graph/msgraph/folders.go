@@ -2,6 +2,8 @@ package msgraph
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"sync"
 
 	"github.com/collect-ediscovery/collect/graph"
@@ -184,8 +186,12 @@ func (c *Client) wellKnownIDs(ctx context.Context, mb graph.Mailbox) (wellKnownS
 	wg.Wait()
 	for i, name := range wellKnownFolders {
 		if err := errs[i]; err != nil {
-			switch graph.KindOf(err) {
-			case graph.KindNotFound, graph.KindMalformedID:
+			// A name this mailbox does not have answers 404 or 400
+			// (the service calls it a malformed ID or an unknown
+			// folder); anything else stops the listing.
+			var ge *graph.Error
+			if errors.As(err, &ge) && ge.Kind != graph.KindMailboxNotEnabled && (ge.Kind == graph.KindNotFound ||
+				ge.Kind == graph.KindMalformedID || ge.Status == http.StatusBadRequest || ge.Status == http.StatusNotFound) {
 				continue
 			}
 			return set, opError("list folders", err)
