@@ -39,6 +39,8 @@ type options struct {
 	demo          bool
 	mailboxes     int
 	messages      int
+	large         int
+	largeMB       int
 	latency       time.Duration
 	fixtures      string
 	duplicates    float64
@@ -61,6 +63,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "serve the documented demo tenant (demo.collect.invalid)")
 	fs.IntVar(&o.mailboxes, "mailboxes", 3, "number of generated mailboxes (without -demo)")
 	fs.IntVar(&o.messages, "messages", 200, "messages per generated mailbox (without -demo)")
+	fs.IntVar(&o.large, "large", 0, "how many of each generated mailbox's inbox messages are large (without -demo)")
+	fs.IntVar(&o.largeMB, "large-mb", 20, "size of a large message, in MB")
 	fs.DurationVar(&o.latency, "latency", 0, "latency added to every Graph request")
 	fs.StringVar(&o.fixtures, "fixtures", "", "directory of .eml files to serve verbatim (legal@ Inbox/Fixtures in the demo, the first mailbox's Inbox/Fixtures otherwise)")
 	fs.Float64Var(&o.duplicates, "duplicates", 0, "share of delta items sent twice within a round (0 to 1)")
@@ -91,6 +95,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.mailboxes < 1 || o.messages < 0 {
 		return o, errors.New("-mailboxes must be at least 1 and -messages at least 0")
+	}
+	if o.large < 0 || o.large > o.messages*4/5 || o.largeMB < 1 || o.largeMB > 4000 {
+		return o, fmt.Errorf("-large must be from 0 to %d (the inbox share of -messages) and -large-mb from 1 to 4000", o.messages*4/5)
 	}
 	var err error
 	if o.faults, err = parseFaults(*faults); err != nil {
@@ -179,7 +186,7 @@ func buildTenant(o options) (*graphsim.Tenant, error) {
 			return nil, err
 		}
 		inbox := o.messages * 4 / 5
-		if err := t.Populate(mb, "inbox", graphsim.Populate{Count: inbox, To: now}); err != nil {
+		if err := t.Populate(mb, "inbox", graphsim.Populate{Count: inbox, To: now, Large: o.large, LargeSize: int64(o.largeMB) << 20}); err != nil {
 			return nil, err
 		}
 		if err := t.Populate(mb, "sentitems", graphsim.Populate{Count: o.messages - inbox, To: now}); err != nil {

@@ -30,6 +30,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-retry-after", "minutes"}, "seconds, fractional or http-date"},
 		{[]string{"-duplicates", "1.5"}, "from 0 to 1"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-messages", "10", "-large", "8"}, ""},
+		{[]string{"-messages", "10", "-large", "9"}, "-large must be"},
 	}
 	for _, tc := range cases {
 		o, err := parseArgs(tc.args, io.Discard)
@@ -89,5 +91,31 @@ func TestRunServesTheDemo(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not stop")
+	}
+}
+
+func TestBuildGeneratedTenant(t *testing.T) {
+	o, err := parseArgs([]string{"-mailboxes", "2", "-messages", "10", "-large", "1", "-large-mb", "2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := buildTenant(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := tn.Users()
+	if len(users) != 2 {
+		t.Fatalf("%d users", len(users))
+	}
+	inbox, _ := tn.Messages(users[1].UPN, "inbox")
+	sent, _ := tn.Messages(users[1].UPN, "sentitems")
+	large := 0
+	for _, r := range inbox {
+		if r.Size > 2<<20*9/10 {
+			large++
+		}
+	}
+	if len(inbox) != 8 || len(sent) != 2 || large != 1 {
+		t.Fatalf("inbox %d (large %d), sent %d", len(inbox), large, len(sent))
 	}
 }

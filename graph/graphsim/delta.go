@@ -187,7 +187,7 @@ func (t *Tenant) serveFolderDelta(q *request) {
 		if f.wellKnown == "msgfolderroot" || !mb.inIPM(f) || f.changeSeq > st.round || (st.base > 0 && f.changeSeq <= st.base) {
 			continue
 		}
-		items = append(items, append(jobj{{"@odata.type", "#microsoft.graph.mailFolder"}}, t.folderJSON(mb, f)...))
+		items = append(items, append(jobj{{"@odata.type", "#microsoft.graph.mailFolder"}}, t.folderJSON(mb, f, nil)...))
 	}
 	t.nonce++
 	next := st

@@ -104,6 +104,13 @@ func TestFolders(t *testing.T) {
 	if status != 200 || del.DisplayName != "Deletions" || strings.Contains(names(top), "Deletions") {
 		t.Fatalf("recoverableitemsdeletions: %d %s", status, body)
 	}
+	// $select keeps only the fields asked for, id always, through the pages.
+	sel, _ := s.listFolders("/v1.0/users/" + mb + "/mailFolders?$top=2&$select=displayName,isHidden")
+	if len(sel) != 8 || sel[0].ID == "" || sel[0].DisplayName != "Archive" || sel[0].ParentFolderID != "" {
+		t.Fatalf("selected folders: %+v", sel)
+	}
+	status, h, body := s.get("/v1.0/users/" + mb + "/mailFolders/inbox?$select=wellKnownName")
+	wantError(t, status, h, body, 400, "RequestBroker--ParseUri")
 	// OData key syntax, as some links are written.
 	if status, _, body := s.get("/v1.0/users/" + mb + "/mailFolders('" + esc(inbox) + "')"); status != 200 {
 		t.Fatalf("key syntax: %d %s", status, body)
@@ -112,7 +119,7 @@ func TestFolders(t *testing.T) {
 	if names(kids) != "Conflicts,Local Failures,Server Failures" {
 		t.Fatalf("Sync Issues children: %s", names(kids))
 	}
-	status, h, body := s.get("/v1.0/users/" + mb + "/mailFolders/scheduled")
+	status, h, body = s.get("/v1.0/users/" + mb + "/mailFolders/scheduled")
 	wantError(t, status, h, body, 404, "ErrorItemNotFound")
 	status, h, body = s.get("/v1.0/users/" + mb + "/mailFolders/notafolder")
 	wantError(t, status, h, body, 400, "ErrorInvalidIdMalformed")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,36 @@ func TestConcurrencyLimit(t *testing.T) {
 	if h.Get("Retry-After") != "1" {
 		t.Fatalf("Retry-After %q", h.Get("Retry-After"))
 	}
+	// Another app on the same mailbox has its own limit.
+	if err := s.tn.AddApp(AppSpec{ClientID: "second", ClientSecret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	first := s.token
+	_, _, tb := s.postForm("/"+s.tn.Credentials().TenantID+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"second"}, "client_secret": {"s"}, "scope": {"https://graph.microsoft.com/.default"}})
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	mustJSON(t, tb, &tr)
+	s.token = tr.AccessToken
+	second := make(chan int, 1)
+	go func() {
+		// Admitted, so held like the first app's four.
+		resp, err := s.do(path)
+		if err != nil {
+			second <- 0
+			return
+		}
+		resp.Body.Close()
+		second <- resp.StatusCode
+	}()
+	entered := make(chan struct{})
+	go func() { hold.Wait(5); close(entered) }()
+	select {
+	case <-entered:
+	case st := <-second:
+		t.Fatalf("the second app was answered %d while the first was at its limit", st)
+	}
+	s.token = first
 	// Another mailbox is not affected.
 	_, _ = s.tn.AddUser(UserSpec{UPN: "bob@sim.collect.invalid"})
 	if status, _, body := s.get("/v1.0/users/bob@sim.collect.invalid/mailFolders/inbox"); status != 200 {
@@ -46,6 +77,9 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	hold.Release()
 	wg.Wait()
+	if st := <-second; st != 200 {
+		t.Fatalf("second app: %d", st)
+	}
 	close(statuses)
 	for st := range statuses {
 		if st != 200 {
@@ -53,7 +87,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		}
 	}
 	c := s.tn.Counters().Mailboxes[mb]
-	if c.MaxInFlight != 4 || c.Throttled != 1 || c.Requests != 5 || c.EarlyRetries != 0 {
+	if c.MaxInFlight != 4 || c.Throttled != 1 || c.Requests != 6 || c.EarlyRetries != 0 {
 		t.Fatalf("counters %+v", c)
 	}
 	// Coming back before Retry-After elapsed is counted; after, it is not.

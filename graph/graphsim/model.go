@@ -1013,7 +1013,7 @@ func (h *Hold) enter() {
 	h.mu.Unlock()
 }
 
-// Wait blocks until n requests are being held at once or were held.
+// Wait blocks until n requests in all have entered the hold.
 func (h *Hold) Wait(n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

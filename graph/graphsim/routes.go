@@ -214,13 +214,48 @@ func (t *Tenant) serveUserList(q *request) {
 
 // --- folders
 
-func (t *Tenant) folderJSON(mb *mailbox, f *folder) jobj {
+var folderFields = []string{"id", "displayName", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "sizeInBytes", "isHidden"}
+
+// parseFolderSelect reads $select on folder routes; nil means every field.
+func parseFolderSelect(q *request) (map[string]bool, bool) {
+	s := q.r.URL.Query().Get("$select")
+	if strings.TrimSpace(s) == "" {
+		return nil, true
+	}
+	sel := map[string]bool{"id": true}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		found := false
+		for _, k := range folderFields {
+			if eq(k, f) {
+				sel[k], found = true, true
+			}
+		}
+		if !found {
+			q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.mailFolder'.", f))
+			return nil, false
+		}
+	}
+	return sel, true
+}
+
+func (t *Tenant) folderJSON(mb *mailbox, f *folder, sel map[string]bool) jobj {
 	fi := t.folderInfoLocked(mb, f)
-	return jobj{
+	all := jobj{
 		{"id", fi.ID}, {"displayName", fi.DisplayName}, {"parentFolderId", fi.ParentID},
 		{"childFolderCount", fi.ChildCount}, {"unreadItemCount", fi.UnreadCount},
 		{"totalItemCount", fi.TotalCount}, {"sizeInBytes", fi.TotalCount * 4096}, {"isHidden", fi.Hidden},
 	}
+	if sel == nil {
+		return all
+	}
+	out := jobj{}
+	for _, kv := range all {
+		if sel[kv.k] {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // resolveFolderLocked finds the folder a path segment names, answering
@@ -283,6 +318,10 @@ func (t *Tenant) serveFolderList(q *request, key string, child bool) {
 	if !ok {
 		return
 	}
+	sel, ok := parseFolderSelect(q)
+	if !ok {
+		return
+	}
 	hidden := eq(q.r.URL.Query().Get("includeHiddenFolders"), "true")
 	t.mu.Lock()
 	mb := q.mb
@@ -304,7 +343,7 @@ func (t *Tenant) serveFolderList(q *request, key string, child bool) {
 	sort.SliceStable(kids, func(i, j int) bool { return strings.ToLower(kids[i].name) < strings.ToLower(kids[j].name) })
 	vals := []jobj{}
 	for i := skip; i < len(kids) && i < skip+top; i++ {
-		vals = append(vals, t.folderJSON(mb, kids[i]))
+		vals = append(vals, t.folderJSON(mb, kids[i], sel))
 	}
 	base := q.graphBase() + "/users/" + url.PathEscape(q.userKey) + "/mailFolders"
 	ctx := q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/mailFolders"
@@ -319,6 +358,9 @@ func (t *Tenant) serveFolderList(q *request, key string, child bool) {
 		if hidden {
 			link = fmt.Sprintf("%s?includeHiddenFolders=true&$top=%d&$skip=%d", base, top, skip+top)
 		}
+		if s := q.r.URL.Query().Get("$select"); s != "" {
+			link += "&$select=" + url.QueryEscape(s)
+		}
 		body = append(body, jkv{"@odata.nextLink", link})
 	}
 	body = append(body, jkv{"value", vals})
@@ -326,13 +368,17 @@ func (t *Tenant) serveFolderList(q *request, key string, child bool) {
 }
 
 func (t *Tenant) serveFolder(q *request, key string) {
+	sel, ok := parseFolderSelect(q)
+	if !ok {
+		return
+	}
 	t.mu.Lock()
 	f, ok := t.resolveFolderLocked(q, key)
 	if !ok {
 		t.mu.Unlock()
 		return
 	}
-	body := append(jobj{{"@odata.context", q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/mailFolders/$entity"}}, t.folderJSON(q.mb, f)...)
+	body := append(jobj{{"@odata.context", q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/mailFolders/$entity"}}, t.folderJSON(q.mb, f, sel)...)
 	t.mu.Unlock()
 	q.writeJSON(http.StatusOK, body)
 }
