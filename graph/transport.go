@@ -167,7 +167,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if gerr.Kind == KindCanceled {
 			return nil, gerr
 		}
-		if gerr.Kind == KindTokenExpired && t.reauth != nil && !reauthorized {
+		if gerr.Kind == KindThrottled {
+			t.throttled.Add(1)
+		}
+		if gerr.Kind == KindTokenExpired && t.reauth != nil && !reauthorized && replayable {
 			reauthorized = true
 			fresh, err := t.reauth(attemptReq)
 			if err != nil {
@@ -190,11 +193,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if now.Add(delay).Sub(start) > t.policy.MaxElapsed {
 			return nil, giveUp(gerr, attempt, now.Sub(start))
 		}
-		if gerr.Kind == KindThrottled {
-			t.throttled.Add(1)
-			if mailbox != "" {
-				t.limiter.Pause(mailbox, now.Add(delay))
-			}
+		if gerr.Kind == KindThrottled && mailbox != "" {
+			t.limiter.Pause(mailbox, now.Add(delay))
 		}
 		if err := t.sleep(ctx, delay); err != nil {
 			return nil, &Error{Kind: KindCanceled, Err: err, Status: lastErr.Status, Code: lastErr.Code, Message: "canceled while waiting to retry"}

@@ -338,6 +338,13 @@ func testDeltaRounds(t *testing.T, h Harness) {
 		t.Errorf("%d delta requests for %d pages", reqs, len(pages))
 	}
 	got := messagesOf(pages)
+	total := 0
+	for _, p := range pages {
+		total += len(p.Messages)
+	}
+	if total == len(got) {
+		t.Errorf("no duplicate was served (%d items): the duplicate case was not exercised", total)
+	}
 	refs := must(w.tn.Messages(addr("ann"), inbox.ID))
 	if len(got) != n || len(refs) != n {
 		t.Fatalf("round saw %d distinct messages, the folder holds %d (want %d)", len(got), len(refs), n)

@@ -66,7 +66,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time source for tokens, back-off and limits (nil: system).
 	Clock graph.Clock
-	// Rand spreads back-offs (nil: a randomly seeded generator).
+	// Rand spreads back-offs (nil: math/rand/v2's randomly seeded source).
 	Rand *rand.Rand
 }
 
@@ -122,7 +122,6 @@ func New(cfg Config) (*Client, error) {
 	auth := &authProvider{tokens: &tokenCache{src: cfg.Tokens, clock: cfg.Clock}, base: base}
 
 	var next http.RoundTripper
-	var timeout = cfg.HTTPClient
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		next = cfg.HTTPClient.Transport
 	} else {
@@ -146,8 +145,8 @@ func New(cfg Config) (*Client, error) {
 		// is returned as it is rather than followed with the token.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if timeout != nil {
-		httpClient.Timeout = timeout.Timeout
+	if cfg.HTTPClient != nil {
+		httpClient.Timeout = cfg.HTTPClient.Timeout
 	}
 
 	parsers := absser.NewParseNodeFactoryRegistry()
