@@ -167,22 +167,46 @@ func personAddr(name string, h uint64) string {
 	return b.String() + "@" + pick(domains, h>>32)
 }
 
+// msgSnap is what deriving a message needs, copied under the tenant lock
+// so that the expensive part can run without it.
+type msgSnap struct {
+	seed   uint64
+	mbx    uint32
+	serial uint32
+	m      message
+	raw    *rawMessage  // for verbatim messages
+	owner  *user        // its identity fields never change
+	spec   *MessageSpec // never changed once stored
+}
+
+func (t *Tenant) snapLocked(mb *mailbox, serial uint32) msgSnap {
+	sn := msgSnap{seed: uint64(t.cfg.Seed), mbx: mb.idx, serial: serial, m: mb.msgs[serial], owner: mb.owner}
+	if sn.m.raw != 0 {
+		sn.raw = t.raws[sn.m.raw-1]
+	}
+	if sn.m.flags&flagCustom != 0 {
+		sn.spec = mb.specs[serial]
+	}
+	return sn
+}
+
 // metaLocked derives a message's metadata and, with full, its body and
 // MIME layout, which cost far more to make.
 func (t *Tenant) metaLocked(mb *mailbox, serial uint32, full bool) msgMeta {
-	m := &mb.msgs[serial]
-	if m.raw != 0 {
-		rm := t.raws[m.raw-1]
+	return t.snapLocked(mb, serial).meta(full)
+}
+
+func (sn msgSnap) meta(full bool) msgMeta {
+	m, serial, owner := &sn.m, sn.serial, sn.owner
+	if rm := sn.raw; rm != nil {
 		return msgMeta{
 			subject: rm.subject, fromAddr: rm.from, msgID: rm.msgID, sent: rm.date,
-			toAddr: mb.owner.Mail, layout: layout{{lit: rm.data}}, hasAttachments: rm.hasAttach,
+			toAddr: owner.Mail, layout: layout{{lit: rm.data}}, hasAttachments: rm.hasAttach,
 		}
 	}
-	seed := uint64(t.cfg.Seed)
-	h := mix(seed, uint64(mb.idx), uint64(serial))
+	h := mix(sn.seed, uint64(sn.mbx), uint64(serial))
 	hv := mix(h, uint64(m.version))
 	received := time.Unix(m.received, 0).UTC()
-	owner := mb.owner
 	md := msgMeta{
 		subject: pick(openers, h>>3) + pick(topics, h>>9),
 		msgID:   fmt.Sprintf("%016x.%08x@%s", mix(h, 1), serial, "mail.sim.collect.invalid"),
@@ -204,7 +228,7 @@ func (t *Tenant) metaLocked(mb *mailbox, serial uint32, full bool) msgMeta {
 		md.sent = time.Unix(m.modified, 0).UTC()
 	}
 	if m.flags&flagCustom != 0 {
-		if s := mb.specs[serial]; s != nil {
+		if s := sn.spec; s != nil {
 			if s.Subject != "" {
 				md.subject = s.Subject
 			}

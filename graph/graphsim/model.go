@@ -902,9 +902,9 @@ func (t *Tenant) WriteMIME(mailbox, id string, w io.Writer) (int64, error) {
 		t.mu.Unlock()
 		return 0, fmt.Errorf("graphsim: no message %q: %w", id, ErrNotFound)
 	}
-	md := t.metaLocked(mb, s, true)
+	sn := t.snapLocked(mb, s)
 	t.mu.Unlock()
-	return md.layout.writeTo(w)
+	return sn.meta(true).layout.writeTo(w)
 }
 
 // SetQuotaExceeded marks a mailbox full (delta answers ErrorQuotaExceeded) or not.

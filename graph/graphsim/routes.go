@@ -608,8 +608,9 @@ func (t *Tenant) serveValue(q *request, id string, truncate bool) {
 		t.mu.Unlock()
 		return
 	}
-	l := t.metaLocked(q.mb, s, true).layout
+	sn := t.snapLocked(q.mb, s)
 	t.mu.Unlock()
+	l := sn.meta(true).layout
 	size := l.size()
 	h := q.w.Header()
 	h.Set("Content-Type", "text/plain")

@@ -335,7 +335,7 @@ func (t *Tenant) admitMailbox(q *request, key string) (*mailbox, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u, ok := t.byKey[strings.ToLower(key)]
-	if ok && u.mbx != nil && !eq(key, u.ID) && !eq(key, u.UPN) && !eq(key, u.Mail) {
+	if ok && !eq(key, u.ID) && !eq(key, u.UPN) && !eq(key, u.Mail) {
 		ok = false // Exchange resolves the ID, the UPN and the primary SMTP address
 	}
 	if !ok {
