@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/collect-ediscovery/collect/graph/graphsim"
+)
+
+// These tests run the real collect binary (the test binary under the name
+// collect, as the scripts do) against a simulator served over HTTP.
+
+const crashMatter = `matter "crash" {}
+
+variable "tenant_id" {
+  type = string
+}
+
+variable "client_id" {
+  type = string
+}
+
+tenant {
+  tenant_id = var.tenant_id
+  client_id = var.client_id
+  auth      = "client_secret"
+}
+
+custodian "ann" {
+  email = "ann@sim.collect.invalid"
+}
+
+custodian "bob" {
+  email = "bob@sim.collect.invalid"
+}
+
+mailbox "legal" {
+  address = "legal@sim.collect.invalid"
+}
+
+output {
+  hashes = ["sha256", "md5"]
+}
+`
+
+// busyTenant is three mailboxes of generated mail, with the given faults.
+func busyTenant(t *testing.T, perFolder int, cfg graphsim.Config) *graphsim.Server {
+	t.Helper()
+	cfg.Seed, cfg.Domain = 7, simDomain
+	tn := graphsim.New(cfg)
+	for _, u := range []graphsim.UserSpec{
+		{UPN: "ann@" + simDomain}, {UPN: "bob@" + simDomain}, {UPN: "legal@" + simDomain, Kind: graphsim.SharedMailbox},
+	} {
+		if _, err := tn.AddUser(u); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"inbox", "sentitems", "archive"} {
+			id, err := tn.FolderID(u.UPN, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tn.Populate(u.UPN, id, graphsim.Populate{
+				Count: perFolder, Large: 1, LargeSize: 2 << 20,
+				From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	srv, err := graphsim.Start(tn, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// matterFor writes the crash matter into a new folder and returns it with
+// the environment that points collect at the simulator.
+func matterFor(t *testing.T, srv *graphsim.Server) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.collect.hcl"), []byte(crashMatter), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Tenant.Credentials()
+	env := append(os.Environ(),
+		"COLLECT_GRAPH_ENDPOINT="+srv.URL, "COLLECT_LOGIN_ENDPOINT="+srv.URL,
+		"COLLECT_CLIENT_SECRET="+c.ClientSecret,
+		"COLLECT_VAR_tenant_id="+c.TenantID, "COLLECT_VAR_client_id="+c.ClientID, "NO_COLOR=1")
+	return dir, env
+}
+
+func collectCmd(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := exec.LookPath("collect")
+	if err != nil {
+		t.Fatalf("the collect command is not set up: %v", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	return cmd
+}
+
+func mustRun(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	out, err := collectCmd(t, dir, env, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("collect %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// collection reads an output folder's manifest: graph ID -> sha256, and
+// fails the test on a line that appears twice.
+func collection(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "collection", "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e struct {
+			Mailbox string `json:"mailbox"`
+			GraphID string `json:"graph_id"`
+			SHA256  string `json:"sha256"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("manifest line %q: %v", sc.Text(), err)
+		}
+		key := e.Mailbox + " " + e.GraphID
+		if _, dup := out[key]; dup {
+			t.Errorf("manifest lists %s twice", key)
+		}
+		out[key] = e.SHA256
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameCollection(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("collected %d messages, the reference run %d", len(got), len(want))
+	}
+	var diffs []string
+	for k, v := range want {
+		if got[k] != v {
+			diffs = append(diffs, fmt.Sprintf("%s: sha256 %q, reference %q", k, got[k], v))
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("%d messages differ from the reference run, first: %s", len(diffs), diffs[0])
+	}
+}
+
+// leftovers lists temp files in an output folder.
+func leftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(filepath.Join(dir, "collection"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".partial-") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestCrashSafety kills apply with SIGKILL at 20 seeded random moments,
+// then lets it finish: the collection must verify, hold every message of
+// a run that was never interrupted exactly once, and leave no temp file.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills apply 20 times: skipped with -short")
+	}
+	srv := busyTenant(t, 40, graphsim.Config{Latency: 2 * time.Millisecond})
+	refDir, env := matterFor(t, srv)
+	mustRun(t, refDir, env, "apply", "-auto-approve", "-input=false")
+	want := collection(t, refDir)
+
+	dir, env := matterFor(t, srv)
+	rng := rand.New(rand.NewPCG(2026, 11))
+	kills := 0
+	for i := range 20 {
+		cmd := collectCmd(t, dir, env, "apply", "-auto-approve", "-input=false")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// A random moment of the run: during sign-in, planning, fetching or committing.
+		at := time.Duration(rng.IntN(900)+10) * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			// Finished before the moment came: a complete run is fine too.
+			if err != nil {
+				t.Fatalf("run %d failed on its own: %v", i, err)
+			}
+		case <-time.After(at):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+		}
+	}
+	t.Logf("%d of 20 runs killed", kills)
+	if kills < 10 {
+		t.Errorf("only %d runs were killed: the moments fall too late to test anything", kills)
+	}
+	mustRun(t, dir, env, "apply", "-auto-approve", "-input=false")
+	if out := mustRun(t, dir, env, "verify"); !strings.Contains(out, "Verified:") {
+		t.Errorf("verify: %s", out)
+	}
+	sameCollection(t, collection(t, dir), want)
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("temp files left: %v", l)
+	}
+	if out := mustRun(t, dir, env, "plan", "-detailed-exitcode"); !strings.Contains(out, "No changes") {
+		t.Errorf("plan after the crashes and a final apply: %s", out)
+	}
+}
+
+// TestApplyThroughFaults collects through 429 storms, 503s, server errors,
+// resets, truncated bodies and revoked tokens: the result must be the same,
+// byte for byte, as a collection without faults.
+func TestApplyThroughFaults(t *testing.T) {
+	clean := busyTenant(t, 25, graphsim.Config{})
+	refDir, refEnv := matterFor(t, clean)
+	mustRun(t, refDir, refEnv, "apply", "-auto-approve", "-input=false")
+
+	faulty := busyTenant(t, 25, graphsim.Config{
+		Limits: graphsim.Limits{RetryAfterStyle: graphsim.RetryAfterFractional, ConcurrencyWait: 50 * time.Millisecond},
+		Faults: graphsim.FaultRates{
+			Throttle: 0.03, StormLength: 3, Unavailable: 0.02, ServerError: 0.02, BadGateway: 0.01,
+			GatewayTimeout: 0.01, Reset: 0.02, Truncate: 0.05, Unauthorized: 0.01, RetryAfter: 50 * time.Millisecond,
+		},
+	})
+	dir, env := matterFor(t, faulty)
+	out := mustRun(t, dir, env, "apply", "-auto-approve", "-input=false")
+	if !strings.Contains(out, "Apply complete!") {
+		t.Fatalf("apply through faults: %s", out)
+	}
+	c := faulty.Tenant.Counters()
+	var faults int64
+	for _, mc := range c.Mailboxes {
+		faults += mc.Faults
+	}
+	if faults < 10 {
+		t.Errorf("only %d faults were injected: the test tests little", faults)
+	}
+	t.Logf("%d faults injected, %d requests, %d throttled", faults, c.Requests, c.Throttled)
+	sameCollection(t, collection(t, dir), collection(t, refDir))
+	mustRun(t, dir, env, "verify")
+}
