@@ -322,6 +322,9 @@ func testDeltaRounds(t *testing.T, h Harness) {
 	})
 	mb := w.resolve(t, addr("ann"))
 	inbox, archive := w.folder(t, mb, "inbox"), w.folder(t, mb, "archive")
+	if !strings.ContainsAny(inbox.ID+archive.ID, "/+=") {
+		t.Errorf("folder IDs %q and %q hold no '/', '+' or '=': their escaping is not exercised", inbox.ID, archive.ID)
+	}
 	before := w.tn.Counters().ByRoute[graphsim.RouteDelta]
 
 	pages, cursor, err := w.round(t, mb, inbox, "")
@@ -439,6 +442,19 @@ func testSyncStateGone(t *testing.T, h Harness) {
 	_, c, err := w.round(t, mb, inbox, cursor)
 	if graph.KindOf(err) != graph.KindSyncStateGone || c != "" {
 		t.Fatalf("expired cursor: kind %v (%v), cursor %q; want sync state gone", graph.KindOf(err), err, c)
+	}
+	// The skip token expires between two pages of a round.
+	seenPages := 0
+	c, err = w.src.Delta(context.Background(), mb, inbox, "", func(graph.DeltaPage) error {
+		seenPages++
+		if seenPages == 1 {
+			return w.tn.ExpireDeltaTokens(addr("ann"))
+		}
+		return nil
+	})
+	if graph.KindOf(err) != graph.KindSyncStateGone || c != "" || seenPages != 1 {
+		t.Fatalf("token expired mid-round: kind %v (%v), cursor %q after %d pages; want sync state gone after 1",
+			graph.KindOf(err), err, c, seenPages)
 	}
 	pages, c, err := w.round(t, mb, inbox, "")
 	if err != nil || c == "" {
