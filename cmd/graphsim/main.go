@@ -49,6 +49,8 @@ type options struct {
 	window        time.Duration
 	retryStyle    graphsim.RetryAfterStyle
 	tokenMaxAge   time.Duration
+	strictIDType  bool
+	resetCode     string
 	faults        graphsim.FaultRates
 }
 
@@ -73,6 +75,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.window, "window", 10*time.Minute, "throttling window")
 	style := fs.String("retry-after", "seconds", "Retry-After form: seconds, fractional or http-date")
 	fs.DurationVar(&o.tokenMaxAge, "delta-token-max-age", 0, "delta tokens older than this answer 410 SyncStateNotFound (0: never)")
+	fs.BoolVar(&o.strictIDType, "strict-delta-id-type", false, "answer 410 SyncStateInvalid when a delta link is used under another Prefer IdType than it was issued under")
+	fs.StringVar(&o.resetCode, "sync-reset-code", "SyncStateNotFound", "code of the 410 for expired delta tokens: SyncStateNotFound, resyncRequired or SyncStateInvalid")
 	faults := fs.String("faults", "", "random fault rates, e.g. throttle=0.01,unavailable=0.01,server-error=0.01,bad-gateway=0,gateway-timeout=0,reset=0.005,truncate=0.01,unauthorized=0.001")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -89,6 +93,11 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		o.retryStyle = graphsim.RetryAfterHTTPDate
 	default:
 		return o, fmt.Errorf("-retry-after %q: use seconds, fractional or http-date", *style)
+	}
+	switch o.resetCode {
+	case "SyncStateNotFound", "resyncRequired", "SyncStateInvalid":
+	default:
+		return o, fmt.Errorf("-sync-reset-code %q: use SyncStateNotFound, resyncRequired or SyncStateInvalid", o.resetCode)
 	}
 	if o.duplicates < 0 || o.duplicates > 1 {
 		return o, fmt.Errorf("-duplicates %v: give a share from 0 to 1", o.duplicates)
@@ -166,11 +175,13 @@ func checkLoopback(addr string, allowRemote bool) error {
 // buildTenant makes the tenant the options describe.
 func buildTenant(o options) (*graphsim.Tenant, error) {
 	cfg := graphsim.Config{
-		Seed:             o.seed,
-		Latency:          o.latency,
-		DuplicateRate:    o.duplicates,
-		DeltaTokenMaxAge: o.tokenMaxAge,
-		Faults:           o.faults,
+		Seed:              o.seed,
+		Latency:           o.latency,
+		DuplicateRate:     o.duplicates,
+		DeltaTokenMaxAge:  o.tokenMaxAge,
+		SyncResetCode:     o.resetCode,
+		StrictDeltaIDType: o.strictIDType,
+		Faults:            o.faults,
 		Limits: graphsim.Limits{
 			MaxConcurrent: o.maxConcurrent, WindowRequests: o.windowReqs, Window: o.window, RetryAfterStyle: o.retryStyle,
 		},

@@ -30,6 +30,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-retry-after", "minutes"}, "seconds, fractional or http-date"},
 		{[]string{"-duplicates", "1.5"}, "from 0 to 1"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-sync-reset-code", "resyncRequired", "-strict-delta-id-type"}, ""},
+		{[]string{"-sync-reset-code", "gone"}, "use SyncStateNotFound"},
 		{[]string{"-messages", "10", "-large", "8"}, ""},
 		{[]string{"-messages", "10", "-large", "9"}, "-large must be"},
 	}

@@ -16,9 +16,17 @@ type Config struct {
 	Limits  Limits
 	Faults  FaultRates
 
-	DeltaPageSize       int           // page size when no odata.maxpagesize is asked; default 10
-	DuplicateRate       float64       // share of delta items sent twice within a round (0..1)
-	DeltaTokenMaxAge    time.Duration // delta and skip tokens older than this on Clock give 410; 0: never
+	DeltaPageSize    int           // page size when no odata.maxpagesize is asked; default 10
+	DuplicateRate    float64       // share of delta items sent twice within a round (0..1)
+	DeltaTokenMaxAge time.Duration // delta and skip tokens older than this on Clock give 410; 0: never
+	// SyncResetCode is the code of the 410 an expired token gets:
+	// "SyncStateNotFound" (the default), "resyncRequired" or "SyncStateInvalid".
+	SyncResetCode string
+	// StrictDeltaIDType makes a delta or skip token used under another
+	// "Prefer: IdType" than it was issued under answer 410
+	// SyncStateInvalid, as Exchange has been seen to do (the Graph docs
+	// say links work with both ID types, which is the default here).
+	StrictDeltaIDType   bool
 	AccessTokenLifetime time.Duration // default 1 h
 }
 

@@ -55,7 +55,13 @@ func (t *Tenant) serveDelta(q *request, key string) {
 		if t.expiredLinks[tok] || s.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && age > t.cfg.DeltaTokenMaxAge) {
 			t.mu.Unlock()
 			q.w.Header().Set("Location", initial)
-			q.fail(http.StatusGone, "SyncStateNotFound", "The sync state generation is not found; generation="+strconv.FormatUint(uint64(s.round), 10)+". Start a new synchronization without a token.")
+			q.fail(http.StatusGone, t.syncResetCode(), "The sync state generation is not found; generation="+strconv.FormatUint(uint64(s.round), 10)+". Start a new synchronization without a token.")
+			return
+		}
+		if t.cfg.StrictDeltaIDType && s.immutable != p.immutable {
+			t.mu.Unlock()
+			q.w.Header().Set("Location", initial)
+			q.fail(http.StatusGone, "SyncStateInvalid", "The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
 			return
 		}
 		st = s
@@ -118,11 +124,11 @@ func (t *Tenant) serveDelta(q *request, key string) {
 		done = j >= len(f.serials)
 	}
 	t.nonce++
-	next.issued, next.epoch, next.nonce = t.now().UnixNano(), mb.epoch, t.nonce
+	next.issued, next.epoch, next.nonce, next.immutable = t.now().UnixNano(), mb.epoch, t.nonce, p.immutable
 	linkKey, link := "@odata.nextLink", ""
 	if done {
 		next = deltaState{mbx: mb.idx, folder: f.idx, round: st.round, sel: st.sel, delta: true,
-			issued: next.issued, epoch: next.epoch, nonce: next.nonce}
+			issued: next.issued, epoch: next.epoch, nonce: next.nonce, immutable: p.immutable}
 		linkKey, link = "@odata.deltaLink", initial+"?$deltatoken="+t.encodeDelta(next)
 	} else {
 		link = initial + "?$skiptoken=" + t.encodeDelta(next)
@@ -172,7 +178,7 @@ func (t *Tenant) serveFolderDelta(q *request) {
 		if t.expiredLinks[tok] || s.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && t.now().Sub(time.Unix(0, s.issued)) > t.cfg.DeltaTokenMaxAge) {
 			t.mu.Unlock()
 			q.w.Header().Set("Location", initial)
-			q.fail(http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Start a new synchronization without a token.")
+			q.fail(http.StatusGone, t.syncResetCode(), "The sync state generation is not found. Start a new synchronization without a token.")
 			return
 		}
 		st = s
@@ -208,4 +214,11 @@ func (t *Tenant) serveFolderDelta(q *request) {
 		{linkKey, link},
 		{"value", items},
 	})
+}
+
+func (t *Tenant) syncResetCode() string {
+	if t.cfg.SyncResetCode != "" {
+		return t.cfg.SyncResetCode
+	}
+	return "SyncStateNotFound"
 }

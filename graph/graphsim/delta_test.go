@@ -271,3 +271,27 @@ func TestFolderDelta(t *testing.T) {
 	status, h, body := s.get(link)
 	wantError(t, status, h, body, 410, "SyncStateNotFound")
 }
+
+func TestDeltaIDTypeAndResetCode(t *testing.T) {
+	s, mb, _ := mailTenant(t, Config{Seed: 27, StrictDeltaIDType: true, SyncResetCode: "resyncRequired"}, 4)
+	start := "/v1.0/users/" + mb + "/mailFolders/inbox/messages/delta"
+	_, _, regular, _ := s.deltaRound(start)
+	_, _, immut, _ := s.deltaRound(start, immutable)
+	status, h, body := s.get(regular, immutable)
+	wantError(t, status, h, body, 410, "SyncStateInvalid")
+	status, h, body = s.get(immut)
+	wantError(t, status, h, body, 410, "SyncStateInvalid")
+	if status, _, body := s.get(immut, immutable); status != 200 {
+		t.Fatalf("same ID type: %d %s", status, body)
+	}
+	_ = s.tn.ExpireDeltaTokens(mb)
+	status, h, body = s.get(immut, immutable)
+	wantError(t, status, h, body, 410, "resyncRequired")
+
+	// By default links work with either ID type, as the Graph docs say.
+	lax, mb2, _ := mailTenant(t, Config{Seed: 27}, 4)
+	_, _, regular, _ = lax.deltaRound("/v1.0/users/" + mb2 + "/mailFolders/inbox/messages/delta")
+	if status, _, body := lax.get(regular, immutable); status != 200 {
+		t.Fatalf("lax: %d %s", status, body)
+	}
+}

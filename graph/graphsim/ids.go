@@ -155,6 +155,7 @@ type deltaState struct {
 	epoch       uint32 // the mailbox's token epoch when issued
 	nonce       uint32
 	delta       bool // a $deltatoken (start of the next round) rather than a $skiptoken
+	immutable   bool // issued to a request that preferred immutable IDs
 }
 
 const deltaStateLen = 4 + 4 + 4 + 4 + 1 + 4 + 8 + 8 + 4 + 4 + 1
@@ -171,11 +172,14 @@ func (t *Tenant) encodeDelta(s deltaState) string {
 	b = binary.BigEndian.AppendUint64(b, uint64(s.issued))
 	b = binary.BigEndian.AppendUint32(b, s.epoch)
 	b = binary.BigEndian.AppendUint32(b, s.nonce)
+	var flags byte
 	if s.delta {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		flags |= 1
 	}
+	if s.immutable {
+		flags |= 2
+	}
+	b = append(b, flags)
 	m := hmac.New(sha256.New, t.key)
 	m.Write(b)
 	b = append(b, m.Sum(nil)[:12]...)
@@ -203,6 +207,7 @@ func (t *Tenant) decodeDelta(tok string) (deltaState, bool) {
 	s.issued = int64(binary.BigEndian.Uint64(b[29:]))
 	s.epoch = binary.BigEndian.Uint32(b[37:])
 	s.nonce = binary.BigEndian.Uint32(b[41:])
-	s.delta = b[45] == 1
+	s.delta = b[45]&1 != 0
+	s.immutable = b[45]&2 != 0
 	return s, true
 }
