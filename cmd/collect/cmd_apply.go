@@ -217,11 +217,11 @@ func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) in
 		fmt.Fprintln(s.stderr)
 	}
 	if err != nil {
-		detail := capitalize(err.Error())
+		detail := sentence(err.Error())
 		if errors.Is(err, store.ErrDiskFull) {
-			detail += ". Free space on the disk of the output folder and run apply again: it continues where this run stopped"
+			detail += " Apply continues where this run stopped."
 		}
-		s.errorf("Apply stopped", "%s.", detail)
+		s.errorf("Apply stopped", "%s", detail)
 	}
 	verb := "Apply complete!"
 	if !res.Complete() || err != nil {

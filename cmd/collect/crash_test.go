@@ -269,3 +269,49 @@ func TestApplyThroughFaults(t *testing.T) {
 	sameCollection(t, collection(t, dir), collection(t, refDir))
 	mustRun(t, dir, env, "verify")
 }
+
+// TestApplyDiskFull fills a small file system under the output folder:
+// apply stops with a clear error, records nothing that is not on disk, and
+// completes once space is freed.
+func TestApplyDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	srv := busyTenant(t, 20, graphsim.Config{})
+	refDir, env := matterFor(t, srv)
+	mustRun(t, refDir, env, "apply", "-auto-approve", "-input=false")
+
+	dir, env := matterFor(t, srv)
+	mnt := filepath.Join(dir, "collection")
+	if err := os.MkdirAll(mnt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+
+	cmd := collectCmd(t, dir, env, "apply", "-auto-approve", "-input=false")
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != exitError {
+		t.Fatalf("apply on a full disk: exit %d, want %d\n%s", code, exitError, out)
+	}
+	for _, want := range []string{"disk", "full", "free space", "re-run apply", "continues where this run stopped"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the error does not say %q:\n%s", want, out)
+		}
+	}
+	// What is recorded verifies: nothing was recorded without its bytes.
+	if out := mustRun(t, dir, env, "verify"); !strings.Contains(out, "Verified:") {
+		t.Errorf("verify after the disk filled: %s", out)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("growing the tmpfs: %v %s", err, out)
+	}
+	mustRun(t, dir, env, "apply", "-auto-approve", "-input=false")
+	mustRun(t, dir, env, "verify")
+	sameCollection(t, collection(t, dir), collection(t, refDir))
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("temp files left: %v", l)
+	}
+}
