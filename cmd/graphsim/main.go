@@ -230,7 +230,7 @@ func printEndpoints(w io.Writer, s *graphsim.Server, o options) {
 	fmt.Fprintf(w, "  Client ID:      %s\n", c.ClientID)
 	fmt.Fprintf(w, "  Client secret:  %s\n", c.ClientSecret)
 	fmt.Fprintf(w, "  Counters:       %s/_sim/counters\n", s.URL)
-	fmt.Fprintf(w, "  Mailboxes:     ")
+	fmt.Fprintf(w, "  Users:         ")
 	for _, u := range s.Tenant.Users() {
 		fmt.Fprintf(w, " %s", u.UPN)
 	}

@@ -44,7 +44,10 @@ const graphResource = "https://graph.microsoft.com"
 func (q *request) entraError(status int, errCode string, aadsts int, desc string) {
 	now := q.t.now().UTC()
 	trace := q.requestID
-	corr := q.clientReq
+	corr := q.r.Header.Get("client-request-id") // Entra's correlation ID is the client's, or its own
+	if corr == "" {
+		corr = guid(mix(hashString(trace), 41), mix(hashString(trace), 42))
+	}
 	full := fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", aadsts, desc, trace, corr, now.Format("2006-01-02 15:04:05Z"))
 	q.writeJSON(status, jobj{
 		{"error", errCode},
