@@ -10,6 +10,14 @@
 //		graphtest.Run(t, graphtest.Harness{Open: func(t *testing.T, env graphtest.Env) graph.Source { ... }})
 //	}
 //
+// Politeness is checked on both sides of the wire: the simulator counts
+// requests in flight and requests that arrived early, and the Transport the
+// suite hands the Source records, per mailbox, requests open at once and
+// requests set off after a 429 or 503 arrived and before its Retry-After
+// elapsed. Up to three such requests per throttled answer are excused: a
+// client with four slots may have admitted them before it could read the
+// answer. With one request at a time no excuse applies.
+//
 // The suite imports only the standard library, graph and graphsim, so a
 // fake's tests never link the Graph SDK.
 package graphtest
