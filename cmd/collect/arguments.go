@@ -292,6 +292,10 @@ func ParseApply(args []string) (Apply, hcl.Diagnostics) {
 			fmt.Sprintf("collect apply takes at most one saved plan file, but got %q. Options come before the plan file.",
 				strings.Join(rest, " ")))...)
 	}
+	if a.JSON && a.PlanFile == "" && !a.AutoApprove {
+		diags = append(diags, errorDiag("Approval needed for -json",
+			"With -json, apply cannot ask for approval: add -auto-approve, or apply a saved plan file.")...)
+	}
 	diags = append(diags, checkCommon(a.Parallelism, a.LockTimeout)...)
 	return a, diags
 }

@@ -81,8 +81,8 @@ func runApply(s *streams, args []string) int {
 		return exitError
 	}
 	defer conn.close()
-	if conn.demo {
-		fmt.Fprintln(s.stdout, demoBanner)
+	if conn.demo && !opts.JSON {
+		fmt.Fprintln(s.stdout, demoBanner) // JSON output says "demo": true instead
 	}
 
 	p := saved

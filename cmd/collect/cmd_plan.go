@@ -53,7 +53,7 @@ func runPlan(s *streams, args []string) int {
 		return code
 	}
 	defer db.Close()
-	p, code := makePlan(s, m, db, targets, opts.Parallelism)
+	p, code := makePlan(s, m, db, targets, opts.Parallelism, opts.JSON)
 	if p == nil {
 		return code
 	}
@@ -87,15 +87,15 @@ func runPlan(s *streams, args []string) int {
 
 // makePlan connects to the matter's tenant and makes the plan. It returns
 // nil and an exit code when it cannot.
-func makePlan(s *streams, m *config.Matter, db *state.DB, targets []plan.Target, parallelism int) (*plan.Plan, int) {
+func makePlan(s *streams, m *config.Matter, db *state.DB, targets []plan.Target, parallelism int, asJSON bool) (*plan.Plan, int) {
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
 		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
 		return nil, exitError
 	}
 	defer conn.close()
-	if conn.demo {
-		fmt.Fprintln(s.stdout, demoBanner)
+	if conn.demo && !asJSON {
+		fmt.Fprintln(s.stdout, demoBanner) // JSON output says "demo": true instead
 	}
 	ctx, stop := interruptible(s, "Interrupted: stopping the plan.")
 	defer stop()
