@@ -69,13 +69,50 @@ func (o *Options) defaults() {
 	}
 }
 
-// Progress counts an apply's work as it goes; safe to read while it runs.
-type Progress struct {
+// Counters count work as it goes; safe to read while it runs.
+type Counters struct {
 	Planned    atomic.Int64
 	Collected  atomic.Int64
 	Bytes      atomic.Int64
 	Tombstoned atomic.Int64
 	Failed     atomic.Int64
+}
+
+// Progress counts an apply's work in total and per mailbox.
+type Progress struct {
+	Counters
+	mu        sync.Mutex
+	mailboxes []*MailboxProgress
+	byAddr    map[string]*MailboxProgress
+}
+
+// MailboxProgress is one mailbox's share of the work.
+type MailboxProgress struct {
+	Addr, ID string
+	Counters
+}
+
+// Mailbox returns the counters of one mailbox, creating them.
+func (p *Progress) Mailbox(addr, id string) *MailboxProgress {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byAddr == nil {
+		p.byAddr = map[string]*MailboxProgress{}
+	}
+	if m := p.byAddr[addr]; m != nil {
+		return m
+	}
+	m := &MailboxProgress{Addr: addr, ID: id}
+	p.byAddr[addr] = m
+	p.mailboxes = append(p.mailboxes, m)
+	return m
+}
+
+// Mailboxes lists the mailboxes in the order they were planned.
+func (p *Progress) Mailboxes() []*MailboxProgress {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*MailboxProgress(nil), p.mailboxes...)
 }
 
 // Result is what an apply did.
@@ -136,9 +173,11 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 
 	tracks := map[*plan.Folder]*folderTrack{}
 	for _, mb := range p.Mailboxes {
+		mp := opts.Progress.Mailbox(mb.Addr, mb.Resolved.ID)
 		for _, f := range mb.Folders {
 			tracks[f] = &folderTrack{plan: f, outstanding: len(f.Fetch)}
 			res.Planned += int64(len(f.Fetch))
+			mp.Planned.Add(int64(len(f.Fetch)))
 		}
 	}
 	opts.Progress.Planned.Store(res.Planned)
@@ -386,8 +425,10 @@ func fetchOne(ctx context.Context, mb *plan.Mailbox, it plan.Item, st *store.Sto
 		if err == nil {
 			return staged, nil
 		}
+		// A token refused twice in a row (revoked while requests were in
+		// flight) is worth another attempt too: each one asks for a fresh token.
 		k := graph.KindOf(err)
-		if !k.Retryable() || attempt == opts.FetchAttempts || ctx.Err() != nil {
+		if !(k.Retryable() || k == graph.KindTokenExpired) || attempt == opts.FetchAttempts || ctx.Err() != nil {
 			break
 		}
 		select {
@@ -500,6 +541,16 @@ func commit(db *state.DB, st *store.Store, man *store.Manifest, outcomes <-chan 
 		}
 		for _, o := range batch {
 			o.folder.outstanding--
+			mp := opts.Progress.Mailbox(o.mb.Addr, o.mb.Resolved.ID)
+			switch {
+			case o.err == nil:
+				mp.Collected.Add(1)
+				mp.Bytes.Add(o.native.Size)
+			case graph.KindOf(o.err) == graph.KindNotFound:
+				mp.Tombstoned.Add(1)
+			default:
+				mp.Failed.Add(1)
+			}
 		}
 		res.Collected += collected
 		res.Deduplicated += dedup

@@ -146,7 +146,7 @@ func runApply(s *streams, args []string) int {
 	progress := &apply.Progress{}
 	ctx, stop := interruptible(s, "Interrupted: finishing the messages in flight and recording what is on disk. Press Ctrl-C again to stop at once.")
 	defer stop()
-	stopProgress := startProgress(s, progress, opts.JSON)
+	stopProgress := startProgress(s, progress, opts.JSON, func() map[string]time.Duration { return conn.stats().ThrottledTime })
 	res, err := apply.Apply(ctx, p, db, st, conn.src, apply.Options{
 		RunID: newRunID(), Parallelism: opts.Parallelism, Concurrency: m.Tenant.MailboxConcurrency,
 		Progress: progress, ToolVersion: toolVersion(), User: userName, Host: host,

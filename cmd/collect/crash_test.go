@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -185,27 +187,39 @@ func leftovers(t *testing.T, dir string) []string {
 }
 
 // TestCrashSafety kills apply with SIGKILL at 20 seeded random moments,
-// then lets it finish: the collection must verify, hold every message of
-// a run that was never interrupted exactly once, and leave no temp file.
+// with new mail arriving before each run, then lets it finish: the
+// collection must verify, hold every message of the mailboxes exactly
+// once with the bytes the server serves, and leave no temp file.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills apply 20 times: skipped with -short")
 	}
 	srv := busyTenant(t, 40, graphsim.Config{Latency: 2 * time.Millisecond})
-	refDir, env := matterFor(t, srv)
-	mustRun(t, refDir, env, "apply", "-auto-approve", "-input=false")
-	want := collection(t, refDir)
-
+	tn := srv.Tenant
 	dir, env := matterFor(t, srv)
 	rng := rand.New(rand.NewPCG(2026, 11))
+	mailboxes := []string{"ann@" + simDomain, "bob@" + simDomain, "legal@" + simDomain}
+	folders := []string{"inbox", "sentitems", "archive"}
 	kills := 0
 	for i := range 20 {
+		mb := mailboxes[rng.IntN(len(mailboxes))]
+		fid, err := tn.FolderID(mb, folders[rng.IntN(len(folders))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range 15 {
+			if _, err := tn.Deliver(mb, fid, graphsim.MessageSpec{
+				Subject: fmt.Sprintf("Run %d message %d", i, j), Received: time.Date(2024, 8, 1+i, j, 0, 0, 0, time.UTC),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		cmd := collectCmd(t, dir, env, "apply", "-auto-approve", "-input=false")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		// A random moment of the run: during sign-in, planning, fetching or committing.
-		at := time.Duration(rng.IntN(900)+10) * time.Millisecond
+		at := time.Duration(rng.IntN(400)+5) * time.Millisecond
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -227,6 +241,24 @@ func TestCrashSafety(t *testing.T) {
 	mustRun(t, dir, env, "apply", "-auto-approve", "-input=false")
 	if out := mustRun(t, dir, env, "verify"); !strings.Contains(out, "Verified:") {
 		t.Errorf("verify: %s", out)
+	}
+	want := map[string]string{}
+	for _, mb := range mailboxes {
+		for _, f := range folders {
+			fid, _ := tn.FolderID(mb, f)
+			refs, err := tn.Messages(mb, fid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range refs {
+				b, err := tn.MIME(mb, r.ImmutableID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256(b)
+				want[mb+" "+r.ImmutableID] = hex.EncodeToString(sum[:])
+			}
+		}
 	}
 	sameCollection(t, collection(t, dir), want)
 	if l := leftovers(t, dir); len(l) > 0 {

@@ -21,6 +21,8 @@ func writeJSONLine(w io.Writer, v any) {
 
 type progressLine struct {
 	Type       string  `json:"type"`
+	Mailbox    string  `json:"address,omitempty"`
+	Throttled  float64 `json:"throttled_seconds"`
 	Planned    int64   `json:"planned"`
 	Collected  int64   `json:"collected"`
 	Tombstoned int64   `json:"tombstoned"`
@@ -33,7 +35,7 @@ type progressLine struct {
 // startProgress reports an apply's progress until the returned function
 // is called: a line redrawn in place on a terminal, a plain line every 10
 // seconds otherwise, and JSON lines with -json.
-func startProgress(s *streams, p *apply.Progress, asJSON bool) func() {
+func startProgress(s *streams, p *apply.Progress, asJSON bool, throttled func() map[string]time.Duration) func() {
 	tty := false
 	if f, ok := s.stderr.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
@@ -46,6 +48,7 @@ func startProgress(s *streams, p *apply.Progress, asJSON bool) func() {
 	}
 	start := time.Now()
 	done := make(chan struct{})
+	drawn := 0 // lines drawn on the terminal last time
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -55,20 +58,41 @@ func startProgress(s *streams, p *apply.Progress, asJSON bool) func() {
 		for {
 			select {
 			case <-done:
-				if tty && !asJSON {
-					fmt.Fprint(s.stderr, "\r\x1b[K")
+				if tty && !asJSON && drawn > 0 {
+					fmt.Fprintf(s.stderr, "\x1b[%dA\x1b[J", drawn)
 				}
 				return
 			case <-tick.C:
 			}
-			l := snapshot(p, time.Since(start))
+			elapsed := time.Since(start)
+			th := throttled()
+			total := snapshot(&p.Counters, elapsed)
+			var lines []progressLine
+			for _, mb := range p.Mailboxes() {
+				l := snapshot(&mb.Counters, elapsed)
+				l.Mailbox, l.Throttled = mb.Addr, th[mb.ID].Seconds()
+				total.Throttled += l.Throttled
+				lines = append(lines, l)
+			}
 			switch {
 			case asJSON:
-				writeJSONLine(s.stdout, l)
+				for _, l := range lines {
+					writeJSONLine(s.stdout, l)
+				}
+				writeJSONLine(s.stdout, total)
 			case tty:
-				fmt.Fprintf(s.stderr, "\r\x1b[K%s", progressText(l))
+				if drawn > 0 {
+					fmt.Fprintf(s.stderr, "\x1b[%dA\x1b[J", drawn)
+				}
+				drawn = 0
+				for _, l := range busiest(lines, 10) {
+					fmt.Fprintf(s.stderr, "  %s\n", progressText(l))
+					drawn++
+				}
+				fmt.Fprintln(s.stderr, progressText(total))
+				drawn++
 			default:
-				fmt.Fprintln(s.stderr, progressText(l))
+				fmt.Fprintln(s.stderr, progressText(total))
 			}
 		}
 	}()
@@ -78,7 +102,21 @@ func startProgress(s *streams, p *apply.Progress, asJSON bool) func() {
 	}
 }
 
-func snapshot(p *apply.Progress, elapsed time.Duration) progressLine {
+// busiest keeps the n mailboxes with the most work left, in plan order.
+func busiest(lines []progressLine, n int) []progressLine {
+	var out []progressLine
+	for _, l := range lines {
+		if l.Planned-l.Collected-l.Tombstoned-l.Failed > 0 {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+func snapshot(p *apply.Counters, elapsed time.Duration) progressLine {
 	l := progressLine{
 		Type: "progress", Planned: p.Planned.Load(), Collected: p.Collected.Load(),
 		Tombstoned: p.Tombstoned.Load(), Failed: p.Failed.Load(), Bytes: p.Bytes.Load(),
@@ -93,12 +131,19 @@ func snapshot(p *apply.Progress, elapsed time.Duration) progressLine {
 }
 
 func progressText(l progressLine) string {
-	t := fmt.Sprintf("Collecting: %s of %s messages, %s, %.0f/s", commas(l.Collected), commas(l.Planned), byteSize(l.Bytes), l.Rate)
+	who := "Collecting"
+	if l.Mailbox != "" {
+		who = l.Mailbox
+	}
+	t := fmt.Sprintf("%s: %s of %s messages, %s, %.0f/s", who, commas(l.Collected), commas(l.Planned), byteSize(l.Bytes), l.Rate)
 	if l.ETA > 0 {
 		t += fmt.Sprintf(", about %s left", (time.Duration(l.ETA) * time.Second).Round(time.Second))
 	}
 	if l.Failed > 0 {
 		t += fmt.Sprintf(", %s failed", commas(l.Failed))
+	}
+	if l.Throttled >= 1 {
+		t += fmt.Sprintf(", throttled %s", (time.Duration(l.Throttled) * time.Second).Round(time.Second))
 	}
 	return t
 }

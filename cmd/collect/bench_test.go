@@ -1,0 +1,593 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/collect-ediscovery/collect/graph/graphsim"
+)
+
+// The end-to-end benchmarks run the real collect binary as a separate
+// process against a simulated tenant served over HTTP, so that the
+// child's peak RSS (getrusage's ru_maxrss) is collect's own. They take
+// minutes; run them one at a time, for example:
+//
+//	go test ./cmd/collect -run '^$' -bench 'Plan' -benchtime 1x
+//
+// Metrics are reported per run of the binary, not per b.N iteration:
+// use -benchtime 1x.
+
+// benchWorld is a simulated tenant of mailboxes m000@, m001@, ..., served
+// on loopback.
+type benchWorld struct {
+	srv       *graphsim.Server
+	tn        *graphsim.Tenant
+	mailboxes []string
+}
+
+// newBenchWorld adds n user mailboxes and fills each inbox with fill.
+func newBenchWorld(tb testing.TB, cfg graphsim.Config, n int, fill func(tn *graphsim.Tenant, upn, inbox string) error) *benchWorld {
+	tb.Helper()
+	cfg.Seed, cfg.Domain = 2026, simDomain
+	tn := graphsim.New(cfg)
+	w := &benchWorld{tn: tn}
+	for i := range n {
+		upn := fmt.Sprintf("m%03d@%s", i, simDomain)
+		if _, err := tn.AddUser(graphsim.UserSpec{UPN: upn}); err != nil {
+			tb.Fatal(err)
+		}
+		inbox, err := tn.FolderID(upn, "inbox")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := fill(tn, upn, inbox); err != nil {
+			tb.Fatal(err)
+		}
+		w.mailboxes = append(w.mailboxes, upn)
+	}
+	srv, err := graphsim.Start(tn, "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	w.srv = srv
+	return w
+}
+
+// populated fills an inbox with count generated messages of natural size
+// (2 to 60 KB), large of them largeSize bytes.
+func populated(count, large int, largeSize int64) func(*graphsim.Tenant, string, string) error {
+	return func(tn *graphsim.Tenant, upn, inbox string) error {
+		return tn.Populate(upn, inbox, graphsim.Populate{
+			Count: count, Large: large, LargeSize: largeSize,
+			From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		})
+	}
+}
+
+// delivered fills an inbox with count messages of about size bytes each.
+func delivered(count int, size int64) func(*graphsim.Tenant, string, string) error {
+	return func(tn *graphsim.Tenant, upn, inbox string) error {
+		start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range count {
+			if _, err := tn.Deliver(upn, inbox, graphsim.MessageSpec{Size: size, Received: start.Add(time.Duration(i) * time.Minute)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// matter writes a matter naming every mailbox of the world into a new
+// folder, and returns it with the environment that reaches the simulator.
+func (w *benchWorld) matter(tb testing.TB) (string, []string) {
+	tb.Helper()
+	var b strings.Builder
+	b.WriteString(`matter "bench" {}
+
+variable "tenant_id" {
+  type = string
+}
+
+variable "client_id" {
+  type = string
+}
+
+tenant {
+  tenant_id = var.tenant_id
+  client_id = var.client_id
+  auth      = "client_secret"
+}
+
+output {
+  hashes = ["sha256"]
+}
+`)
+	for _, upn := range w.mailboxes {
+		fmt.Fprintf(&b, "\nmailbox %q {\n  address = %q\n}\n", strings.SplitN(upn, "@", 2)[0], upn)
+	}
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.collect.hcl"), []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	c := w.tn.Credentials()
+	env := append(os.Environ(),
+		"COLLECT_GRAPH_ENDPOINT="+w.srv.URL, "COLLECT_LOGIN_ENDPOINT="+w.srv.URL,
+		"COLLECT_CLIENT_SECRET="+c.ClientSecret,
+		"COLLECT_VAR_tenant_id="+c.TenantID, "COLLECT_VAR_client_id="+c.ClientID, "NO_COLOR=1")
+	return dir, env
+}
+
+// childRun is one run of the collect binary.
+type childRun struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+	code   int
+	stdout string
+	stderr string
+}
+
+func (r childRun) ms() float64 { return float64(r.wall) / float64(time.Millisecond) }
+func (r childRun) mb() float64 { return float64(r.maxRSS) / 1024 }
+
+// runCollect runs collect in dir and fails unless it exits with one of
+// the codes in ok (0 when none is given).
+func runCollect(tb testing.TB, dir string, env []string, ok []int, args ...string) childRun {
+	tb.Helper()
+	bin, err := exec.LookPath("collect")
+	if err != nil {
+		tb.Fatalf("the collect command is not set up: %v", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	r := childRun{wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String()}
+	if cmd.ProcessState == nil {
+		tb.Fatalf("collect %s did not start: %v", strings.Join(args, " "), err)
+	}
+	r.code = cmd.ProcessState.ExitCode()
+	r.maxRSS = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	if len(ok) == 0 {
+		ok = []int{0}
+	}
+	for _, c := range ok {
+		if r.code == c {
+			return r
+		}
+	}
+	tb.Fatalf("collect %s exited %d (want %v)\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, ok, tail(r.stdout), tail(r.stderr))
+	return r
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "..." + s[len(s)-4000:]
+	}
+	return s
+}
+
+// applyResult is the result line of apply -json.
+func applyResult(tb testing.TB, r childRun) applyReport {
+	tb.Helper()
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var rep applyReport
+		if json.Unmarshal(sc.Bytes(), &rep) == nil && rep.Type == "result" {
+			return rep
+		}
+	}
+	tb.Fatalf("apply -json printed no result:\n%s", tail(r.stdout))
+	return applyReport{}
+}
+
+// graphRequests counts the Graph requests in c: everything but sign-in.
+func graphRequests(c graphsim.Counters) int64 {
+	return c.Requests - c.ByRoute[graphsim.RouteToken] - c.ByRoute[graphsim.RouteDeviceCode]
+}
+
+func routeSummary(c graphsim.Counters) string {
+	var parts []string
+	for _, r := range sortedRoutes(c.ByRoute) {
+		parts = append(parts, fmt.Sprintf("%s=%d", r, c.ByRoute[r]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func sortedRoutes(m map[graphsim.Route]int64) []graphsim.Route {
+	var out []graphsim.Route
+	for r := range m {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// loadAverage is the 1-minute load average, for the record of a run.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+func manifestLines(tb testing.TB, dir string) int {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(dir, "collection", "manifest.jsonl"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// planDoc is the part of plan -json the benchmarks read.
+type planDoc struct {
+	Mailboxes []struct {
+		Resolved struct {
+			Address string `json:"address"`
+		} `json:"resolved"`
+		Folders []struct {
+			Path   string `json:"path"`
+			Cursor string `json:"cursor"`
+		} `json:"folders"`
+	} `json:"mailboxes"`
+	Counts struct {
+		ToCollect int64 `json:"to_collect"`
+		Seen      int64 `json:"seen"`
+	} `json:"counts"`
+}
+
+// BenchmarkPlan measures plan for 1 mailbox of 100,000 messages and for
+// 100 mailboxes of 1,000: the first plan against no state, then a re-plan
+// with nothing changed after a full apply, which must make one delta
+// request per folder and list the folders, nothing more.
+func BenchmarkPlan(b *testing.B) {
+	for _, shape := range []struct {
+		name                string
+		mailboxes, messages int
+	}{
+		{"1x100000", 1, 100000},
+		{"100x1000", 100, 1000},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			w := newBenchWorld(b, graphsim.Config{}, shape.mailboxes, populated(shape.messages, 0, 0))
+			total := int64(shape.mailboxes * shape.messages)
+			for range b.N {
+				dir, env := w.matter(b)
+				b.Logf("load average before: %s", loadAverage())
+
+				w.tn.ResetCounters()
+				first := runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false")
+				fc := w.tn.Counters()
+				if want := fmt.Sprintf("%s to collect", commas(int64(shape.messages))); !strings.Contains(first.stdout, want) {
+					b.Fatalf("first plan does not say %q:\n%s", want, tail(first.stdout))
+				}
+
+				ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
+				rep := applyResult(b, ap)
+				if !rep.Complete || rep.Collected != total {
+					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, total, rep.Complete)
+				}
+
+				w.tn.ResetCounters()
+				re := runCollect(b, dir, env, []int{exitOK}, "plan", "-detailed-exitcode", "-input=false", "-json")
+				rc := w.tn.Counters()
+				var doc planDoc
+				if err := json.Unmarshal([]byte(re.stdout), &doc); err != nil {
+					b.Fatalf("plan -json: %v\n%s", err, tail(re.stdout))
+				}
+				if doc.Counts.ToCollect != 0 {
+					b.Fatalf("re-plan after apply wants to collect %d messages", doc.Counts.ToCollect)
+				}
+				checkReplanRequests(b, doc, fc, rc)
+
+				b.ReportMetric(first.ms(), "plan-ms")
+				b.ReportMetric(first.mb(), "plan-MB")
+				b.ReportMetric(re.ms(), "replan-ms")
+				b.ReportMetric(re.mb(), "replan-MB")
+				b.ReportMetric(float64(graphRequests(fc)), "plan-reqs")
+				b.ReportMetric(float64(graphRequests(rc)), "replan-reqs")
+				b.ReportMetric(ap.wall.Seconds(), "apply-s")
+				b.ReportMetric(ap.mb(), "apply-MB")
+				b.Logf("first plan: %.0f ms, %.1f MB peak RSS; requests: %s", first.ms(), first.mb(), routeSummary(fc))
+				b.Logf("apply (-auto-approve, plans again): %.1f s, %.1f MB peak RSS, %d messages, %.1f MB",
+					ap.wall.Seconds(), ap.mb(), rep.Collected, float64(rep.Bytes)/(1<<20))
+				b.Logf("no-change re-plan: %.0f ms, %.1f MB peak RSS; requests: %s", re.ms(), re.mb(), routeSummary(rc))
+				b.Logf("load average after: %s", loadAverage())
+			}
+		})
+	}
+}
+
+// checkReplanRequests asserts that a re-plan with nothing changed made
+// exactly one delta request per folder in scope, and otherwise only the
+// requests that resolve the mailbox and list its folders, as many as the
+// first plan did.
+func checkReplanRequests(b *testing.B, doc planDoc, first, re graphsim.Counters) {
+	b.Helper()
+	for _, mb := range doc.Mailboxes {
+		mc, ok := re.Mailboxes[mb.Resolved.Address]
+		if !ok {
+			b.Fatalf("the re-plan made no request for %s", mb.Resolved.Address)
+		}
+		for _, f := range mb.Folders {
+			if f.Cursor == "" {
+				b.Errorf("%s %q was enumerated from scratch on the re-plan", mb.Resolved.Address, f.Path)
+			}
+		}
+		if got := mc.ByRoute[graphsim.RouteDelta]; got != int64(len(mb.Folders)) {
+			b.Errorf("%s: %d delta requests for %d folders on a no-change re-plan", mb.Resolved.Address, got, len(mb.Folders))
+		}
+		fc := first.Mailboxes[mb.Resolved.Address]
+		for _, r := range sortedRoutes(mc.ByRoute) {
+			if r == graphsim.RouteDelta {
+				continue
+			}
+			if mc.ByRoute[r] != fc.ByRoute[r] {
+				b.Errorf("%s: %d %s requests on the re-plan, %d on the first plan", mb.Resolved.Address, mc.ByRoute[r], r, fc.ByRoute[r])
+			}
+		}
+		for _, r := range []graphsim.Route{graphsim.RouteMessages, graphsim.RouteMessage, graphsim.RouteValue} {
+			if mc.ByRoute[r] != 0 {
+				b.Errorf("%s: %d %s requests on a re-plan", mb.Resolved.Address, mc.ByRoute[r], r)
+			}
+		}
+	}
+	if len(doc.Mailboxes) == 0 {
+		b.Fatal("the re-plan lists no mailbox")
+	}
+}
+
+// BenchmarkApplyThroughput collects 5,000 messages at zero latency from
+// 10 mailboxes, from a saved plan, and compares the rate with a baseline
+// that only writes, hashes (SHA-256) and syncs the same bytes, one syncfs
+// per 256 files, as the store's batches do. "natural" are generated
+// messages of 2 to 60 KB; "50KB" are messages of about 50 KB.
+func BenchmarkApplyThroughput(b *testing.B) {
+	const mailboxes, perMailbox = 10, 500
+	for _, shape := range []struct {
+		name string
+		fill func(*graphsim.Tenant, string, string) error
+	}{
+		{"natural", populated(perMailbox, 0, 0)},
+		{"50KB", delivered(perMailbox, 50<<10)},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			w := newBenchWorld(b, graphsim.Config{}, mailboxes, shape.fill)
+			for range b.N {
+				dir, env := w.matter(b)
+				runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-out=bench.plan")
+				b.Logf("load average before: %s", loadAverage())
+				w.tn.ResetCounters()
+				ap := runCollect(b, dir, env, nil, "apply", "-json", "-parallelism=10", "bench.plan")
+				c := w.tn.Counters()
+				rep := applyResult(b, ap)
+				if !rep.Complete || rep.Collected != mailboxes*perMailbox {
+					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, mailboxes*perMailbox, rep.Complete)
+				}
+				if n := manifestLines(b, dir); n != mailboxes*perMailbox {
+					b.Fatalf("the manifest has %d lines, want %d", n, mailboxes*perMailbox)
+				}
+				var valueBytes int64
+				for _, mc := range c.Mailboxes {
+					valueBytes += mc.ValueBytes
+				}
+				if valueBytes != rep.Bytes {
+					b.Errorf("the simulator served %d bytes, apply recorded %d", valueBytes, rep.Bytes)
+				}
+
+				base := baselineRate(b, w)
+				msgs := float64(rep.Collected) / ap.wall.Seconds()
+				mbs := float64(rep.Bytes) / (1 << 20) / ap.wall.Seconds()
+				b.ReportMetric(msgs, "msgs/s")
+				b.ReportMetric(mbs, "MB/s")
+				b.ReportMetric(float64(rep.Bytes)/float64(rep.Collected)/1024, "mean-KB")
+				b.ReportMetric(base.msgs, "baseline-msgs/s")
+				b.ReportMetric(base.mbs, "baseline-MB/s")
+				b.ReportMetric(msgs/base.msgs, "ratio")
+				b.ReportMetric(ap.mb(), "apply-MB")
+				b.Logf("apply: %d messages, %.1f MB (mean %.1f KB) in %.2f s: %.0f msgs/s, %.1f MB/s, peak RSS %.1f MB; requests: %s",
+					rep.Collected, float64(rep.Bytes)/(1<<20), float64(rep.Bytes)/float64(rep.Collected)/1024, ap.wall.Seconds(),
+					msgs, mbs, ap.mb(), routeSummary(c))
+				b.Logf("baseline (write+sha256+syncfs/256): %.0f msgs/s, %.1f MB/s; apply/baseline %.2f", base.msgs, base.mbs, msgs/base.msgs)
+				b.Logf("load average after: %s", loadAverage())
+			}
+		})
+	}
+}
+
+type rate struct{ msgs, mbs float64 }
+
+// baselineRate writes every message of the world to files with SHA-256,
+// GOMAXPROCS writers at once, with one syncfs per 256 files.
+func baselineRate(b *testing.B, w *benchWorld) rate {
+	b.Helper()
+	type job struct{ upn, id string }
+	var jobs []job
+	for _, upn := range w.mailboxes {
+		inbox, err := w.tn.FolderID(upn, "inbox")
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs, err := w.tn.Messages(upn, inbox)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range refs {
+			jobs = append(jobs, job{upn, r.ImmutableID})
+		}
+	}
+	dir := b.TempDir()
+	d, err := os.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	workers := runtime.GOMAXPROCS(0)
+	var total int64
+	start := time.Now()
+	for lo := 0; lo < len(jobs); lo += 256 {
+		batch := jobs[lo:min(lo+256, len(jobs))]
+		var mu sync.Mutex
+		var firstErr error
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					n, err := writeHashed(filepath.Join(dir, fmt.Sprintf("%06d.eml", lo+i)), w.tn, batch[i].upn, batch[i].id)
+					mu.Lock()
+					total += n
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for i := range batch {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		if firstErr != nil {
+			b.Fatal(firstErr)
+		}
+		if err := unix.Syncfs(int(d.Fd())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	el := time.Since(start).Seconds()
+	return rate{msgs: float64(len(jobs)) / el, mbs: float64(total) / (1 << 20) / el}
+}
+
+func writeHashed(path string, tn *graphsim.Tenant, upn, id string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	h := sha256.New()
+	buf := bufio.NewWriterSize(f, 128<<10)
+	n, err := tn.WriteMIME(upn, id, io.MultiWriter(buf, h))
+	if err == nil {
+		err = buf.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	_ = h.Sum(nil)
+	return n, err
+}
+
+// BenchmarkApplyLatency collects 20 mailboxes of 500 messages through 50 ms
+// of latency per request and Graph's 4 requests in flight per mailbox, and
+// compares the wall time with the ideal: requests / (4 × 20) × 50 ms.
+func BenchmarkApplyLatency(b *testing.B) {
+	const mailboxes, perMailbox, latency = 20, 500, 50 * time.Millisecond
+	w := newBenchWorld(b, graphsim.Config{Latency: latency, Limits: graphsim.Limits{MaxConcurrent: 4}},
+		mailboxes, populated(perMailbox, 0, 0))
+	for range b.N {
+		dir, env := w.matter(b)
+		runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-parallelism=20", "-out=bench.plan")
+		b.Logf("load average before: %s", loadAverage())
+		w.tn.ResetCounters()
+		ap := runCollect(b, dir, env, nil, "apply", "-json", "-parallelism=20", "bench.plan")
+		c := w.tn.Counters()
+		rep := applyResult(b, ap)
+		if !rep.Complete || rep.Collected != mailboxes*perMailbox {
+			b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, mailboxes*perMailbox, rep.Complete)
+		}
+		reqs := graphRequests(c)
+		ideal := time.Duration(float64(reqs) / (4 * mailboxes) * float64(latency))
+		ratio := ap.wall.Seconds() / ideal.Seconds()
+		maxInFlight := 0
+		for _, mc := range c.Mailboxes {
+			maxInFlight = max(maxInFlight, mc.MaxInFlight)
+		}
+		b.ReportMetric(ap.wall.Seconds(), "apply-s")
+		b.ReportMetric(ideal.Seconds(), "ideal-s")
+		b.ReportMetric(ratio, "ratio")
+		b.ReportMetric(float64(reqs), "reqs")
+		b.ReportMetric(float64(c.Throttled), "throttled")
+		b.Logf("apply: %.2f s for %d Graph requests (%s); ideal %.2f s; ratio %.3f (goal <= 1.15); %d throttled, max in flight per mailbox %d",
+			ap.wall.Seconds(), reqs, routeSummary(c), ideal.Seconds(), ratio, c.Throttled, maxInFlight)
+		b.Logf("load average after: %s", loadAverage())
+		if c.Throttled > 0 {
+			b.Errorf("apply was throttled %d times at 4 requests in flight per mailbox", c.Throttled)
+		}
+	}
+}
+
+// BenchmarkApplyPeakRSS measures apply -auto-approve's peak RSS while it
+// collects one 100 MB message, and while it collects many small ones (10
+// mailboxes, about 2 KB each). Goal: under 150 MB.
+func BenchmarkApplyPeakRSS(b *testing.B) {
+	cases := []struct {
+		name      string
+		mailboxes int
+		fill      func(*graphsim.Tenant, string, string) error
+		want      int64
+	}{
+		{"1x100MB", 1, populated(1, 1, 100<<20), 1},
+	}
+	for _, n := range []int{20000, 50000, 100000} {
+		cases = append(cases, struct {
+			name      string
+			mailboxes int
+			fill      func(*graphsim.Tenant, string, string) error
+			want      int64
+		}{fmt.Sprintf("small-%d", n), 10, delivered(n/10, 2<<10), int64(n)})
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			w := newBenchWorld(b, graphsim.Config{}, tc.mailboxes, tc.fill)
+			for range b.N {
+				dir, env := w.matter(b)
+				b.Logf("load average before: %s", loadAverage())
+				ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=10")
+				rep := applyResult(b, ap)
+				if !rep.Complete || rep.Collected != tc.want {
+					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, tc.want, rep.Complete)
+				}
+				b.ReportMetric(ap.mb(), "peak-MB")
+				b.ReportMetric(ap.wall.Seconds(), "apply-s")
+				b.ReportMetric(float64(rep.Bytes)/(1<<20), "collected-MB")
+				b.Logf("apply -auto-approve: %d messages, %.1f MB in %.1f s; peak RSS %.1f MB (goal < 150 MB)",
+					rep.Collected, float64(rep.Bytes)/(1<<20), ap.wall.Seconds(), ap.mb())
+				b.Logf("load average after: %s", loadAverage())
+			}
+		})
+	}
+}
