@@ -42,14 +42,21 @@
 // with Trace ID, Correlation ID and Timestamp, error_codes, timestamp,
 // trace_id, correlation_id, error_uri): AADSTS90002 unknown tenant,
 // AADSTS700016 unknown application, AADSTS7000215 wrong secret,
-// AADSTS7000218 no secret, AADSTS700027 certificate or federated
-// assertions (not modelled), AADSTS70003 other grant types, AADSTS1002012
+// AADSTS7000218 no secret, AADSTS700027 a certificate assertion whose
+// thumbprint is not registered (AddCertificate) or whose RS256 signature
+// does not verify, AADSTS700021 iss or sub not the client ID,
+// AADSTS700023 aud not the token endpoint, AADSTS700211/700213/700212 a
+// federated token whose issuer, subject or audience no federated
+// credential names (AddFederatedCredential), AADSTS700024 an assertion
+// out of its time range, AADSTS70003 other grant types, AADSTS1002012
 // scope without /.default, AADSTS500011 another resource; for device
 // codes AADSTS70016 authorization_pending, AADSTS70000
 // authorization_declined, AADSTS70020 expired_token, AADSTS65001 a scope
 // the app has no consent for; for refresh tokens AADSTS50173 revoked and
 // AADSTS700082 expired. Tenant.ApproveDeviceCodes and DenyDeviceCodes
-// decide what the "user" does at the prompt.
+// decide what the "user" does at the prompt; SetDeviceCodeTiming sets the
+// polling interval and code lifetime; FailSignIns makes every token
+// request answer a chosen AADSTS error (65001, 90094, 50020, ...).
 //
 // Access tokens are JWT-shaped and unsigned (alg "none") with tid, appid,
 // roles (app-only) or scp, oid and upn (user), iat, nbf and exp on the

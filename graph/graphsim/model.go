@@ -35,6 +35,7 @@ type Tenant struct {
 	approver     *user                    // who signs in at device code prompts; nil: nobody
 	approveAfter int                      // pending polls before the approval
 	denyDevice   bool
+	signin       signInConfig // certificates, federated credentials, injected sign-in errors
 	nonce        uint32
 	reqSeq       uint64
 

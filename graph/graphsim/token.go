@@ -87,6 +87,9 @@ func (t *Tenant) serveToken(q *request, tenant string) {
 		q.entraError(http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'. The simulator models client_credentials, device_code and refresh_token.", grant))
 		return
 	}
+	if t.injectedSignInError(q, f.Get("client_id")) {
+		return
+	}
 	a, ok := t.authenticateClient(q, grant != "client_credentials")
 	if !ok {
 		return
@@ -138,8 +141,7 @@ func (t *Tenant) authenticateClient(q *request, userFlow bool) (*app, bool) {
 	case secret == "" && userFlow && a.PublicClient:
 		return a, true
 	case secret == "" && f.Get("client_assertion") != "":
-		q.entraError(http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The simulator accepts only client secrets.")
-		return nil, false
+		return a, t.checkAssertion(q, a)
 	case secret == "":
 		q.entraError(http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return nil, false

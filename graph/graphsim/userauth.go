@@ -128,13 +128,14 @@ func (t *Tenant) serveDeviceCode(q *request, tenant string) {
 		q.entraError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		return
 	}
+	interval, life := t.deviceTiming()
 	t.mu.Lock()
 	t.tokenSeq++
 	n := t.tokenSeq
 	dc := &deviceCode{
 		code:     base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("DAQABAAEAAAD%016x%016x", mix(uint64(t.cfg.Seed), n, 21), mix(uint64(t.cfg.Seed), n, 22)))),
 		userCode: strings.ToUpper(fmt.Sprintf("%09x", mix(uint64(t.cfg.Seed), n, 23)%0xfffffffff)),
-		app:      a, scopes: scopes, exp: t.now().Add(deviceCodeLifetime),
+		app:      a, scopes: scopes, exp: t.now().Add(life),
 	}
 	t.deviceCodes[dc.code] = dc
 	t.mu.Unlock()
@@ -143,8 +144,8 @@ func (t *Tenant) serveDeviceCode(q *request, tenant string) {
 		{"user_code", dc.userCode},
 		{"device_code", dc.code},
 		{"verification_uri", uri},
-		{"expires_in", int(deviceCodeLifetime.Seconds())},
-		{"interval", 5},
+		{"expires_in", int(life.Seconds())},
+		{"interval", interval},
 		{"message", fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.", uri, dc.userCode)},
 	})
 }

@@ -35,40 +35,40 @@ const DefaultLoginURL = "https://login.microsoftonline.com"
 // token", the AADSTS code as Code and the trace ID as RequestID; the secret
 // never appears in them.
 func ClientCredentials(loginURL, tenant, clientID, secret string, httpClient *http.Client) (oauth2.TokenSource, error) {
-	if loginURL == "" {
-		loginURL = DefaultLoginURL
-	}
-	u, err := checkEndpoint(loginURL, "login URL")
+	return ClientSecret(Authority{LoginURL: loginURL, Tenant: tenant, ClientID: clientID, HTTPClient: httpClient}, secret)
+}
+
+// ClientSecret is ClientCredentials for any cloud: the scope asked is the
+// authority's Resource + "/.default".
+func ClientSecret(a Authority, secret string) (oauth2.TokenSource, error) {
+	a, err := a.check()
 	if err != nil {
 		return nil, err
 	}
-	if tenant == "" || clientID == "" || secret == "" {
+	if secret == "" {
 		return nil, errors.New("client credentials need a tenant, a client ID and a secret")
 	}
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: time.Minute}
-	}
 	cfg := &clientcredentials.Config{
-		ClientID:     clientID,
+		ClientID:     a.ClientID,
 		ClientSecret: secret,
-		TokenURL:     strings.TrimRight(u.String(), "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token",
-		Scopes:       []string{GraphScope},
+		TokenURL:     a.TokenURL(),
+		Scopes:       []string{a.AppScope()},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	return &secretTokens{cfg: cfg, http: httpClient, secret: secret}, nil
+	return &secretTokens{cfg: cfg, a: a, secret: secret}, nil
 }
 
 type secretTokens struct {
 	cfg    *clientcredentials.Config
-	http   *http.Client
+	a      Authority
 	secret string
 }
 
 func (s *secretTokens) Token() (*oauth2.Token, error) {
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.http)
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.a.HTTPClient)
 	tok, err := s.cfg.Token(ctx)
 	if err != nil {
-		return nil, tokenError(err, s.secret)
+		return nil, s.a.signInError(err, s.secret)
 	}
 	return tok, nil
 }
@@ -78,10 +78,12 @@ var aadstsCode = regexp.MustCompile(`AADSTS\d+`)
 // tokenError turns a token endpoint failure into a *graph.Error that keeps
 // what support needs (AADSTS code, trace ID) and scrubs the secret from
 // anything it carries.
-func tokenError(err error, secret string) error {
+func tokenError(err error, secrets ...string) error {
 	scrub := func(s string) string {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[secret]")
+		for _, secret := range secrets {
+			if secret != "" {
+				s = strings.ReplaceAll(s, secret, "[secret]")
+			}
 		}
 		return s
 	}

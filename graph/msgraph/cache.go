@@ -1,0 +1,134 @@
+package msgraph
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// TokenCache keeps delegated sign-ins on disk, one file per login
+// authority, tenant and app registration, holding the account that signed
+// in and its refresh token, and nothing else (never an access token). The
+// folder is created 0700 and the files 0600; a file that others may read
+// or write is refused, not used.
+type TokenCache struct {
+	Dir string // for example os.UserCacheDir()/collect/signin
+}
+
+// CachedSignIn is one cached delegated sign-in.
+type CachedSignIn struct {
+	Version      int       `json:"version"`
+	LoginURL     string    `json:"login_url"`
+	Tenant       string    `json:"tenant"`
+	ClientID     string    `json:"client_id"`
+	Account      string    `json:"account"`
+	RefreshToken string    `json:"refresh_token"`
+	SavedAt      time.Time `json:"saved_at"`
+}
+
+// ErrNotSignedIn is returned by Load when no sign-in is cached.
+var ErrNotSignedIn = errors.New("not signed in")
+
+// Path is the file that holds the sign-in for the authority.
+func (c TokenCache) Path(a Authority) string {
+	login := strings.ToLower(strings.TrimRight(a.LoginURL, "/"))
+	if login == "" {
+		login = strings.ToLower(DefaultLoginURL)
+	}
+	sum := sha256.Sum256([]byte(login + "\n" + strings.ToLower(a.Tenant) + "\n" + strings.ToLower(a.ClientID)))
+	return filepath.Join(c.Dir, "signin-"+hex.EncodeToString(sum[:12])+".json")
+}
+
+// Load reads the cached sign-in of the authority.
+func (c TokenCache) Load(a Authority) (*CachedSignIn, error) {
+	if c.Dir == "" {
+		return nil, errors.New("no token cache folder: set COLLECT_CACHE_DIR or a home folder")
+	}
+	p := c.Path(a)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w to tenant %s with app %s on this computer: run collect login", ErrNotSignedIn, a.Tenant, a.ClientID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the token cache: %v", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the token cache %s is not a regular file; remove it and run collect login", p)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("the token cache %s can be read or written by other users (mode %04o), so collect does not use it: "+
+			"remove it (collect logout) and run collect login, or restrict it with chmod 600", p, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the token cache: %v", err)
+	}
+	var rec CachedSignIn
+	if err := json.Unmarshal(b, &rec); err != nil || rec.RefreshToken == "" {
+		return nil, fmt.Errorf("the token cache %s is damaged: run collect login", p)
+	}
+	return &rec, nil
+}
+
+// Save writes the sign-in atomically with 0600 permissions.
+func (c TokenCache) Save(a Authority, rec CachedSignIn) error {
+	if c.Dir == "" {
+		return errors.New("no token cache folder: set COLLECT_CACHE_DIR or a home folder")
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return fmt.Errorf("create the token cache folder: %v", err)
+	}
+	rec.Version = 1
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(c.Dir, ".signin-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write the token cache: %v", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		f.Close()
+		return fmt.Errorf("write the token cache: %v", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write the token cache: %v", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write the token cache: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write the token cache: %v", err)
+	}
+	if err := os.Rename(tmp, c.Path(a)); err != nil {
+		return fmt.Errorf("write the token cache: %v", err)
+	}
+	return nil
+}
+
+// Remove deletes the cached sign-in; it reports whether there was one.
+func (c TokenCache) Remove(a Authority) (bool, error) {
+	if c.Dir == "" {
+		return false, nil
+	}
+	err := os.Remove(c.Path(a))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("remove the token cache: %v", err)
+	}
+	return true, nil
+}
