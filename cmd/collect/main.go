@@ -36,6 +36,9 @@ func commands() map[string]command {
 		"init":     {"Create the state file, and a starter matter in an empty folder", initHelp, runInit},
 		"state":    {"Show what the state records: state list, state show ADDR", stateHelp, runState},
 		"verify":   {"Re-hash every native against the state and the manifest", verifyHelp, runVerify},
+		"login":    {"Sign in a person for auth = \"device_code\" and cache the sign-in", loginHelp, runLogin},
+		"logout":   {"Remove the cached sign-in of the matter's tenant", logoutHelp, runLogout},
+		"doctor":   {"Check sign-in, permissions and every mailbox before collecting", doctorHelp, runDoctor},
 	}
 }
 

@@ -38,8 +38,9 @@ func TestScripts(t *testing.T) {
 			return setupSim(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sim":    simCmd,
-			"tamper": tamperCmd,
+			"sim":     simCmd,
+			"simauth": simAuthCmd,
+			"tamper":  tamperCmd,
 			// exitcode N cmd args... runs cmd and checks its exit status is
 			// exactly N: the exit codes are a documented contract.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

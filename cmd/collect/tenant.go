@@ -5,15 +5,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/graph/msgraph"
+	"golang.org/x/oauth2"
 )
 
-// cloudEndpoints are the sign-in and Graph roots of each Microsoft cloud.
+// cloudEndpoints are the sign-in and Graph roots of each Microsoft cloud;
+// the Graph root is also the resource whose permissions are asked for.
 var cloudEndpoints = map[string]struct{ login, graph string }{
 	config.CloudGlobal:   {"https://login.microsoftonline.com", "https://graph.microsoft.com"},
 	config.CloudUSGov:    {"https://login.microsoftonline.us", "https://graph.microsoft.us"},
@@ -30,10 +34,94 @@ type connection struct {
 	stats func() graph.Stats
 	demo  bool
 	close func()
+	// token is what the first access token says about itself (its
+	// claims, read without verifying them), for doctor.
+	token msgraph.TokenInfo
+	// authority is where collect signed in.
+	authority msgraph.Authority
 }
 
-// connect builds the Graph source a matter's tenant block describes. The
-// demo cloud starts the built-in simulated tenant on a loopback port.
+// signInTarget is where and how a matter signs in.
+type signInTarget struct {
+	authority msgraph.Authority
+	graphURL  string
+}
+
+// resolveTenant picks the login and Graph endpoints of the matter's cloud,
+// with the COLLECT_LOGIN_ENDPOINT and COLLECT_GRAPH_ENDPOINT overrides.
+func resolveTenant(s *streams, t config.Tenant) (signInTarget, error) {
+	ep, ok := cloudEndpoints[t.Cloud]
+	if !ok {
+		return signInTarget{}, fmt.Errorf("unknown cloud %q", t.Cloud)
+	}
+	resource := ep.graph
+	if v := s.getenv("COLLECT_GRAPH_ENDPOINT"); v != "" {
+		ep.graph = v
+	}
+	if v := s.getenv("COLLECT_LOGIN_ENDPOINT"); v != "" {
+		if err := checkLoopbackHTTP(v, "COLLECT_LOGIN_ENDPOINT"); err != nil {
+			return signInTarget{}, err
+		}
+		ep.login = v
+	}
+	if err := checkLoopbackHTTP(ep.graph, "COLLECT_GRAPH_ENDPOINT"); err != nil {
+		return signInTarget{}, err
+	}
+	return signInTarget{
+		authority: msgraph.Authority{LoginURL: ep.login, Tenant: t.TenantID, ClientID: t.ClientID, Resource: resource},
+		graphURL:  ep.graph,
+	}, nil
+}
+
+// tokenCache is the folder of cached delegated sign-ins:
+// COLLECT_CACHE_DIR, or collect/ in the user's cache folder.
+func tokenCache(s *streams) msgraph.TokenCache {
+	if v := s.getenv("COLLECT_CACHE_DIR"); v != "" {
+		return msgraph.TokenCache{Dir: v}
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return msgraph.TokenCache{}
+	}
+	return msgraph.TokenCache{Dir: filepath.Join(dir, "collect")}
+}
+
+// tokenSource builds the token source of the matter's auth mode. Secrets
+// come from the environment, never from the matter.
+func tokenSource(s *streams, t config.Tenant, a msgraph.Authority) (oauth2.TokenSource, error) {
+	switch t.Auth {
+	case "client_secret":
+		secret := s.getenv("COLLECT_CLIENT_SECRET")
+		if secret == "" {
+			return nil, fmt.Errorf("auth = \"client_secret\" needs the app's client secret in the environment variable " +
+				"COLLECT_CLIENT_SECRET (collect never reads a secret from the matter files)")
+		}
+		return msgraph.ClientSecret(a, secret)
+	case "client_certificate":
+		if t.CertificatePath == "" {
+			return nil, fmt.Errorf("auth = \"client_certificate\" needs certificate_path in the tenant block: a PEM file with the certificate and its private key")
+		}
+		b, err := os.ReadFile(t.CertificatePath)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the certificate file %s: %v", t.CertificatePath, err)
+		}
+		cert, err := msgraph.LoadCertificate(b, s.getenv("COLLECT_CERTIFICATE_PASSWORD"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", t.CertificatePath, err)
+		}
+		return msgraph.ClientCertificate(a, cert)
+	case "federated_token":
+		return msgraph.FederatedToken(a, s.getenv("COLLECT_FEDERATED_TOKEN_FILE"))
+	case "device_code":
+		return msgraph.UserTokens(a, tokenCache(s))
+	}
+	return nil, fmt.Errorf("auth = %q is not a sign-in mode collect knows: use device_code, client_secret, client_certificate or federated_token", t.Auth)
+}
+
+// connect signs in as the matter's tenant block says and builds its Graph
+// source. Sign-in happens here, once, so that a sign-in problem is one
+// error before any mailbox is read. The demo cloud starts the built-in
+// simulated tenant in this process.
 func connect(s *streams, m *config.Matter, version string) (*connection, error) {
 	t := m.Tenant
 	limits := graph.Limits{
@@ -50,8 +138,13 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 		if err != nil {
 			return nil, fmt.Errorf("start the demo tenant: %w", err)
 		}
-		tokens, err := msgraph.ClientCredentials(demoBaseURL, graphsim.DemoTenantID, graphsim.DemoClientID, graphsim.DemoClientSecret,
-			&http.Client{Transport: handlerTransport{tenant}})
+		a := msgraph.Authority{LoginURL: demoBaseURL, Tenant: graphsim.DemoTenantID, ClientID: graphsim.DemoClientID,
+			HTTPClient: &http.Client{Transport: handlerTransport{tenant}}}
+		tokens, err := msgraph.ClientSecret(a, graphsim.DemoClientSecret)
+		if err != nil {
+			return nil, err
+		}
+		tokens, info, err := msgraph.SignIn(tokens)
 		if err != nil {
 			return nil, err
 		}
@@ -60,45 +153,26 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 		if err != nil {
 			return nil, err
 		}
-		return &connection{src: c, stats: c.Stats, demo: true, close: func() {}}, nil
+		return &connection{src: c, stats: c.Stats, demo: true, close: func() {}, token: info, authority: a}, nil
 	}
 
-	ep, ok := cloudEndpoints[t.Cloud]
-	if !ok {
-		return nil, fmt.Errorf("unknown cloud %q", t.Cloud)
-	}
-	if v := s.getenv("COLLECT_GRAPH_ENDPOINT"); v != "" {
-		ep.graph = v
-	}
-	if v := s.getenv("COLLECT_LOGIN_ENDPOINT"); v != "" {
-		if err := checkLoopbackHTTP(v, "COLLECT_LOGIN_ENDPOINT"); err != nil {
-			return nil, err
-		}
-		ep.login = v
-	}
-	if err := checkLoopbackHTTP(ep.graph, "COLLECT_GRAPH_ENDPOINT"); err != nil {
-		return nil, err
-	}
-	switch t.Auth {
-	case "client_secret":
-	default:
-		return nil, fmt.Errorf("auth = %q is not available in this version of collect: use auth = \"client_secret\" "+
-			"with the secret in COLLECT_CLIENT_SECRET", t.Auth)
-	}
-	secret := s.getenv("COLLECT_CLIENT_SECRET")
-	if secret == "" {
-		return nil, fmt.Errorf("auth = \"client_secret\" needs the app's client secret in the environment variable " +
-			"COLLECT_CLIENT_SECRET (collect never reads a secret from the matter files)")
-	}
-	tokens, err := msgraph.ClientCredentials(ep.login, t.TenantID, t.ClientID, secret, nil)
+	target, err := resolveTenant(s, t)
 	if err != nil {
 		return nil, err
 	}
-	c, err := msgraph.New(msgraph.Config{BaseURL: ep.graph, Tokens: tokens, Version: version, Limits: limits, Logger: logger})
+	tokens, err := tokenSource(s, t, target.authority)
 	if err != nil {
 		return nil, err
 	}
-	return &connection{src: c, stats: c.Stats, close: func() {}}, nil
+	tokens, info, err := msgraph.SignIn(tokens)
+	if err != nil {
+		return nil, fmt.Errorf("cannot sign in to tenant %s as app %s (auth = %q): %w", t.TenantID, t.ClientID, t.Auth, err)
+	}
+	c, err := msgraph.New(msgraph.Config{BaseURL: target.graphURL, Tokens: tokens, Version: version, Limits: limits, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &connection{src: c, stats: c.Stats, close: func() {}, token: info, authority: target.authority}, nil
 }
 
 // checkLoopbackHTTP refuses plain http except to this machine: a token

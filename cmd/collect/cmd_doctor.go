@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/graph/msgraph"
+)
+
+const doctorHelp = `Usage: collect [global options] doctor [options]
+
+  A preflight to run before a collection, and in CI before apply. It
+  checks, against the live tenant and without writing anything:
+
+  - sign-in works, and the token's permissions (its scp or roles claim,
+    read without verifying it) include what collect needs
+  - every custodian and mailbox address resolves, by alias if needed
+    (shown as alias -> primary mailbox)
+  - every mailbox can be read, with one cheap request; a mailbox that
+    cannot says exactly what to ask the Exchange admin for
+  - how many messages each window holds, counted with the same delta
+    enumeration a first plan makes (every in-scope folder is listed, but
+    no message is fetched); a window with 0 messages is a warning
+
+  Each check prints one line, ok, warn or FAIL, and a failure the fix.
+
+Options:
+  -json              Print the report as JSON.
+  -no-counts         Skip counting the messages of each window (faster on
+                     large mailboxes).
+  -parallelism=N     Check N mailboxes at once (default 4).
+  -var 'name=value'  Set a variable. Repeatable.
+  -var-file=FILE     Set variables from a file.
+
+Exit status: 0 when every check passes (warnings included), 1 otherwise.
+`
+
+type doctorOptions struct {
+	JSON        bool
+	NoCounts    bool
+	Parallelism int
+	Vars        []config.VarOption
+}
+
+func parseDoctor(args []string) (doctorOptions, bool, error) {
+	o := doctorOptions{Parallelism: 4}
+	fs := newFlagSet("doctor")
+	fs.BoolVar(&o.JSON, "json", false, "")
+	fs.BoolVar(&o.NoCounts, "no-counts", false, "")
+	fs.IntVar(&o.Parallelism, "parallelism", 4, "")
+	addVarFlags(fs, &o.Vars)
+	if diags := parseFlags(fs, args); diags.HasErrors() {
+		return o, false, errors.New(diags[0].Detail)
+	}
+	if fs.NArg() > 0 {
+		return o, false, errors.New("collect doctor takes no arguments; run collect doctor -help")
+	}
+	if o.Parallelism < 1 {
+		return o, false, errors.New("-parallelism must be at least 1")
+	}
+	return o, true, nil
+}
+
+// doctorCheck is one line of the report.
+type doctorCheck struct {
+	Status    string `json:"status"` // ok, warn or FAIL
+	Check     string `json:"check"`  // sign-in, permissions, mailbox, window
+	Address   string `json:"address,omitempty"`
+	Message   string `json:"message"`
+	Fix       string `json:"fix,omitempty"`
+	Code      string `json:"code,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Messages  *int64 `json:"messages,omitempty"` // window checks: how many messages the window holds
+}
+
+type doctorReport struct {
+	FormatVersion string             `json:"format_version"`
+	OK            bool               `json:"ok"`
+	Matter        string             `json:"matter"`
+	Tenant        string             `json:"tenant_id"`
+	ClientID      string             `json:"client_id"`
+	Auth          string             `json:"auth"`
+	Cloud         string             `json:"cloud"`
+	Token         *msgraph.TokenInfo `json:"token,omitempty"`
+	CountMethod   string             `json:"count_method,omitempty"`
+	Checks        []doctorCheck      `json:"checks"`
+}
+
+const (
+	statusOK   = "ok"
+	statusWarn = "warn"
+	statusFail = "FAIL"
+)
+
+func runDoctor(s *streams, args []string) int {
+	opts, ok, err := parseDoctor(args)
+	if !ok {
+		s.errorf("Invalid option", "%s", sentence(err.Error()))
+		return exitError
+	}
+	m := loadMatter(s, opts.Vars)
+	if m == nil {
+		return exitError
+	}
+	t := m.Tenant
+	rep := &doctorReport{FormatVersion: "1", Matter: m.Name, Tenant: t.TenantID, ClientID: t.ClientID, Auth: t.Auth, Cloud: t.Cloud}
+	if !opts.NoCounts {
+		rep.CountMethod = "delta enumeration of every in-scope folder, as a first plan makes"
+	}
+	conn, err := connect(s, m, toolVersion())
+	if err != nil {
+		rep.add(doctorCheck{Status: statusFail, Check: "sign-in", Message: sentence(err.Error()), Fix: signInFix(err, t)})
+		var ge *graph.Error
+		if errors.As(err, &ge) {
+			rep.Checks[0].Code, rep.Checks[0].RequestID = ge.Code, ge.RequestID
+		}
+		return finishDoctor(s, rep, opts.JSON)
+	}
+	defer conn.close()
+	info := conn.token
+	rep.Token = &info
+	who := "app " + t.ClientID
+	if info.Delegated && info.User != "" {
+		who = info.User
+	}
+	rep.add(doctorCheck{Status: statusOK, Check: "sign-in", Message: fmt.Sprintf("signed in to tenant %s as %s (auth = %q)", t.TenantID, who, t.Auth)})
+	rep.add(permissionCheck(info, conn.authority))
+
+	ctx, stop := interruptible(s, "Interrupted: stopping doctor.")
+	defer stop()
+	results := make([][]doctorCheck, len(m.Mailboxes))
+	resolved := make([]graph.Mailbox, len(m.Mailboxes))
+	sem := make(chan struct{}, opts.Parallelism)
+	var wg sync.WaitGroup
+	for i, mb := range m.Mailboxes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], resolved[i] = checkMailbox(ctx, conn.src, mb, info, t, !opts.NoCounts)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		s.errorf("Interrupted", "doctor was stopped before every mailbox was checked.")
+		return exitError
+	}
+	seen := map[string]string{}
+	for i, mb := range m.Mailboxes {
+		if id := resolved[i].ID; id != "" {
+			if prev, dup := seen[id]; dup {
+				results[i] = append(results[i], doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr,
+					Message: fmt.Sprintf("%s and %s name the same mailbox %s", prev, mb.Addr, resolved[i].Address),
+					Fix:     "name each mailbox once in the matter, and list every custodian it belongs to in a mailbox block's custodians"})
+			}
+			seen[id] = mb.Addr
+		}
+		for _, c := range results[i] {
+			rep.add(c)
+		}
+	}
+	return finishDoctor(s, rep, opts.JSON)
+}
+
+func (r *doctorReport) add(c doctorCheck) { r.Checks = append(r.Checks, c) }
+
+func finishDoctor(s *streams, rep *doctorReport, asJSON bool) int {
+	rep.OK = true
+	fails, warns := 0, 0
+	for _, c := range rep.Checks {
+		switch c.Status {
+		case statusFail:
+			rep.OK = false
+			fails++
+		case statusWarn:
+			warns++
+		}
+	}
+	if asJSON {
+		if err := writeJSON(s.stdout, rep); err != nil {
+			return exitError
+		}
+	} else {
+		for _, c := range rep.Checks {
+			subject := c.Check
+			if c.Address != "" {
+				subject = c.Address
+			}
+			fmt.Fprintf(s.stdout, "%-4s  %s: %s\n", c.Status, subject, c.Message)
+			if c.Fix != "" {
+				fmt.Fprintf(s.stdout, "      fix: %s\n", c.Fix)
+			}
+		}
+		fmt.Fprintln(s.stdout)
+		switch {
+		case fails > 0:
+			fmt.Fprintf(s.stdout, "%d of %d checks failed. Fix them, then run collect doctor again.\n", fails, len(rep.Checks))
+		case warns > 0:
+			fmt.Fprintf(s.stdout, "All checks passed, with %d warning(s).\n", warns)
+		default:
+			fmt.Fprintln(s.stdout, "All checks passed.")
+		}
+	}
+	if !rep.OK {
+		return exitError
+	}
+	return exitOK
+}
+
+// signInFix is the next step after a failed sign-in, when the error does
+// not already spell it out.
+func signInFix(err error, t config.Tenant) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "collect login"), strings.Contains(msg, "admin consent"), strings.Contains(msg, "COLLECT_"):
+		return "" // the message says what to do
+	case t.Auth == "device_code":
+		return "run collect login"
+	}
+	return "check tenant_id, client_id and cloud in the tenant block, and the app's credentials in the environment"
+}
+
+// permission is one permission collect needs, with the ones that include it.
+type permission struct {
+	name, why string
+	covers    []string
+}
+
+func neededPermissions(delegated bool) []permission {
+	if delegated {
+		return []permission{
+			{"Mail.Read", "read the signed-in user's own mail", []string{"Mail.Read", "Mail.ReadWrite"}},
+			{"Mail.Read.Shared", "read the other mailboxes the user has Full Access to", []string{"Mail.Read.Shared", "Mail.ReadWrite.Shared"}},
+			{"User.Read.All", "resolve custodians by address and alias", []string{"User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}},
+		}
+	}
+	return []permission{
+		{"Mail.Read", "read the mailboxes", []string{"Mail.Read", "Mail.ReadWrite"}},
+		{"User.Read.All", "resolve custodians by address and alias", []string{"User.Read.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}},
+	}
+}
+
+func permissionCheck(info msgraph.TokenInfo, a msgraph.Authority) doctorCheck {
+	claim, kind := "roles", "application"
+	held := info.Roles
+	if info.Delegated {
+		claim, kind, held = "scp", "delegated", info.Scopes
+	}
+	if info.AppID == "" && len(held) == 0 {
+		return doctorCheck{Status: statusWarn, Check: "permissions",
+			Message: "the access token's permissions cannot be read (it is not a JWT); the mailbox checks below still show what works"}
+	}
+	var missing, why []string
+	for _, p := range neededPermissions(info.Delegated) {
+		if !info.Has(p.covers...) {
+			missing = append(missing, p.name)
+			why = append(why, fmt.Sprintf("%s (to %s)", p.name, p.why))
+		}
+	}
+	if len(missing) == 0 {
+		have := append([]string(nil), held...)
+		sort.Strings(have)
+		return doctorCheck{Status: statusOK, Check: "permissions",
+			Message: fmt.Sprintf("the token's %s claim holds %s", claim, strings.Join(have, ", "))}
+	}
+	return doctorCheck{Status: statusFail, Check: "permissions",
+		Message: fmt.Sprintf("the token's %s claim lacks the %s permission(s) %s", claim, kind, strings.Join(missing, ", ")),
+		Fix: fmt.Sprintf("add the %s permission(s) %s of Microsoft Graph to app %s (API permissions), then have an administrator grant admin consent at %s",
+			kind, strings.Join(why, ", "), a.ClientID, a.AdminConsentURL())}
+}
+
+// checkMailbox resolves one mailbox, checks it can be read, and counts
+// the messages of its windows.
+func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, info msgraph.TokenInfo, t config.Tenant, counts bool) ([]doctorCheck, graph.Mailbox) {
+	res, err := src.ResolveMailbox(ctx, mb.Email)
+	if err != nil {
+		return []doctorCheck{mailboxFailure(mb, res, err, info, t)}, res
+	}
+	msg := fmt.Sprintf("%s resolves to %s (%s), readable", mb.Email, res.Address, res.DisplayName)
+	if res.ResolvedVia == "alias" {
+		msg = fmt.Sprintf("%s -> %s (%s): an alias of the primary mailbox, readable", mb.Email, res.Address, res.DisplayName)
+	}
+	out := []doctorCheck{{Status: statusOK, Check: "mailbox", Address: mb.Addr, Message: msg}}
+	if !counts {
+		return out, res
+	}
+	return append(out, countWindows(ctx, src, mb, res)...), res
+}
+
+func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info msgraph.TokenInfo, t config.Tenant) doctorCheck {
+	c := doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr}
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		c.Code, c.RequestID = ge.Code, ge.RequestID
+	}
+	name := mb.Email
+	if res.Address != "" && !strings.EqualFold(res.Address, mb.Email) {
+		name = fmt.Sprintf("%s (-> %s)", mb.Email, res.Address)
+	}
+	target := mb.Email
+	if res.Address != "" {
+		target = res.Address
+	}
+	switch graph.KindOf(err) {
+	case graph.KindNotFound:
+		c.Message = fmt.Sprintf("no user, shared mailbox or alias in the tenant has the address %s", mb.Email)
+		c.Fix = "check the spelling in the matter; an alias must be one of the mailbox's smtp: proxy addresses; the account may have been deleted or renamed"
+	case graph.KindAccessDenied:
+		c.Message = fmt.Sprintf("%s exists but cannot be read (HTTP 403 %s)", name, c.Code)
+		if info.Delegated {
+			user := info.User
+			if user == "" {
+				user = "the signed-in user"
+			}
+			c.Fix = fmt.Sprintf("ask the Exchange admin to grant %s Full Access delegation on %s "+
+				"(Add-MailboxPermission -Identity %s -User %s -AccessRights FullAccess -AutoMapping $false); "+
+				"it can take up to 24 hours to apply", user, target, target, user)
+		} else {
+			c.Fix = fmt.Sprintf("ask the Exchange admin to include %s in the application access policy (or RBAC for Applications "+
+				"scope) of app %s, for example add it to the policy's mail-enabled security group, and check with "+
+				"Test-ApplicationAccessPolicy -Identity %s -AppId %s; it can take up to 24 hours to apply", target, t.ClientID, target, t.ClientID)
+		}
+	case graph.KindMailboxNotEnabled:
+		c.Message = fmt.Sprintf("%s has no Exchange Online mailbox Graph can read (HTTP 404 %s): it is on-premises, inactive, soft-deleted, unlicensed or a guest", name, c.Code)
+		c.Fix = "collect it with Microsoft Purview or the on-premises tools instead, and remove it from the matter (or leave it out with -target)"
+	default:
+		c.Message = fmt.Sprintf("%s cannot be checked: %s", name, err)
+		c.Fix = "run collect doctor again; if it persists, give Microsoft support the request ID"
+	}
+	return c
+}
+
+// countWindows enumerates the in-scope folders with delta, as a first plan
+// does, and counts the distinct messages in each window.
+func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res graph.Mailbox) []doctorCheck {
+	folders, err := src.ListFolders(ctx, res)
+	if err != nil {
+		return []doctorCheck{{Status: statusFail, Check: "window", Address: mb.Addr,
+			Message: fmt.Sprintf("cannot list the folders of %s: %v", res.Address, err),
+			Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}}
+	}
+	byID := make(map[string]graph.Folder, len(folders))
+	for _, f := range folders {
+		byID[f.ID] = f
+	}
+	seen := map[string]bool{}
+	perWindow := make([]int64, len(mb.Windows))
+	var total int64
+	for _, f := range folders {
+		var wellKnown []string
+		for cur, hops := f, 0; hops < 64; hops++ {
+			if cur.WellKnownName != "" {
+				wellKnown = append(wellKnown, cur.WellKnownName)
+			}
+			parent, ok := byID[cur.ParentID]
+			if !ok {
+				break
+			}
+			cur = parent
+		}
+		if !mb.Folders.Match(f.Path, wellKnown) {
+			continue
+		}
+		_, err := src.Delta(ctx, res, f, "", func(p graph.DeltaPage) error {
+			for _, msg := range p.Messages {
+				if seen[msg.ID] {
+					continue
+				}
+				seen[msg.ID] = true
+				total++
+				for i, w := range mb.Windows {
+					one := &config.Mailbox{Windows: []*config.Window{w}}
+					if one.InScope(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
+						perWindow[i]++
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return []doctorCheck{{Status: statusFail, Check: "window", Address: mb.Addr,
+				Message: fmt.Sprintf("cannot enumerate folder %q of %s: %v", f.Path, res.Address, err),
+				Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}}
+		}
+	}
+	emptyFix := "if you expect mail here, check that the collecting account has Full Access delegation on the mailbox " +
+		"(or that the app's access policy includes it) and the window's dates; changes can take up to 24 hours to apply"
+	var out []doctorCheck
+	if len(mb.Windows) == 0 {
+		n := total
+		c := doctorCheck{Status: statusOK, Check: "window", Address: mb.Addr, Messages: &n,
+			Message: fmt.Sprintf("whole mailbox: %d messages in scope", n)}
+		if n == 0 {
+			c.Status, c.Message, c.Fix = statusWarn, "whole mailbox: 0 messages in scope", emptyFix
+		}
+		return append(out, c)
+	}
+	for i, w := range mb.Windows {
+		n := perWindow[i]
+		c := doctorCheck{Status: statusOK, Check: "window", Address: mb.Addr, Messages: &n,
+			Message: fmt.Sprintf("window %q: %d messages", w.Name, n)}
+		if n == 0 {
+			c.Status, c.Message, c.Fix = statusWarn, fmt.Sprintf("window %q: 0 messages", w.Name), emptyFix
+		}
+		out = append(out, c)
+	}
+	return out
+}
