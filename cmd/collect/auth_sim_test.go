@@ -24,7 +24,8 @@ import (
 //	simauth expire-codes              device codes are expired when issued
 //	simauth revoke                    revoke every refresh token
 //	simauth fail CODE                 every token request answers AADSTS CODE; 0 stops
-//	simauth certfile NAME DEST        copy test certificate NAME (graph/msgraph/testdata) to DEST and register it for the app
+//	simauth certfile NAME DEST [unregistered]   copy test certificate NAME (graph/msgraph/testdata) to DEST and register it for the app
+//	simauth realtime                  move the tenant's fake clock to the wall clock (collect signs assertions on the wall clock)
 //	simauth federated ISSUER SUBJECT  trust a federated credential for the app
 //	simauth oidc FILE ISSUER SUBJECT MINUTES [AUDIENCE]   write a CI token to FILE, valid MINUTES on the tenant's clock
 //	simauth advance DURATION          move the tenant's clock forward
@@ -86,7 +87,17 @@ func simAuthCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		cert, err := x509.ParseCertificate(blk.Bytes)
 		ts.Check(err)
-		ts.Check(tn.AddCertificate(client, cert))
+		if len(args) < 4 || args[3] != "unregistered" {
+			ts.Check(tn.AddCertificate(client, cert))
+		}
+	case "realtime":
+		fc, ok := tn.Clock().(*graphsim.FakeClock)
+		if !ok {
+			ts.Fatalf("the tenant's clock is not a fake clock")
+		}
+		if d := time.Until(fc.Now()); d < 0 {
+			fc.Advance(-d)
+		}
 	case "federated":
 		need(2)
 		ts.Check(tn.AddFederatedCredential(client, graphsim.FederatedCredential{Issuer: args[1], Subject: args[2]}))
