@@ -1,0 +1,741 @@
+package graphsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/collect-ediscovery/collect/graph"
+)
+
+// SourceOptions tune an in-process Source.
+type SourceOptions struct {
+	// ClientID is the app the Source acts as: its roles and its mailbox
+	// access (SetMailboxAccess) apply. Empty: the tenant's default app.
+	ClientID string
+	// PageSize is the delta page size, as odata.maxpagesize would ask;
+	// 0: Config.DeltaPageSize.
+	PageSize int
+	// Retries is how many times a throttled or transient request is sent
+	// again inside the Source, after its Retry-After (or RetryWait,
+	// doubling) on the tenant's clock. 0: such errors are returned to the
+	// caller at once, as a transport that gave up would return them. A
+	// $value cut short is never retried here: bytes already went to the
+	// writer.
+	Retries   int
+	RetryWait time.Duration // default 5 ms
+	// MailboxConcurrency, when positive, holds the Source to that many
+	// requests in flight per mailbox and makes it wait out every
+	// Retry-After before sending the next request to the mailbox, as a
+	// polite client does.
+	MailboxConcurrency int
+}
+
+// Source is a graph.Source that reads the tenant model directly, without
+// HTTP or JSON: resolution, folders, delta rounds and $value have the
+// semantics of the HTTP routes (same tokens, same errors, same bytes,
+// same counters, same injected faults), at the cost of a function call.
+// IDs are always immutable IDs, as collect asks for them.
+//
+// Each page of a delta round, each $value and each folder listing counts
+// as one request in Counters and passes the per (app, mailbox) limits,
+// the hold, the latency and the fault injection of the mailbox, as an
+// HTTP request would.
+type Source struct {
+	t    *Tenant
+	opts SourceOptions
+	lim  *graph.Limiter
+}
+
+var _ graph.Source = (*Source)(nil)
+
+// Source returns an in-process graph.Source on the tenant.
+func (t *Tenant) Source(opts SourceOptions) *Source {
+	if opts.ClientID == "" {
+		opts.ClientID = t.defaultApp
+	}
+	if opts.RetryWait <= 0 {
+		opts.RetryWait = 5 * time.Millisecond
+	}
+	s := &Source{t: t, opts: opts}
+	if opts.MailboxConcurrency > 0 {
+		s.lim = graph.NewLimiter(graph.Limits{Concurrency: opts.MailboxConcurrency, Requests: -1}, t.clock)
+	}
+	return s
+}
+
+// ResolveMailbox finds the directory object an address names (UPN,
+// object ID, primary SMTP address or alias, case-insensitively) and opens
+// its mailbox, as the HTTP client does with GET /users/{address}, the
+// proxyAddresses search and GET .../mailFolders/inbox. When the mailbox
+// cannot be read, the Mailbox found is returned with the error.
+func (s *Source) ResolveMailbox(ctx context.Context, address string) (graph.Mailbox, error) {
+	const op = "resolve mailbox"
+	t := s.t
+	addr := strings.TrimSpace(address)
+	if err := ctx.Err(); err != nil {
+		return graph.Mailbox{}, canceled(op, err)
+	}
+	if addr == "" {
+		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindNotFound, Message: "empty mailbox address"}
+	}
+	t.mu.Lock()
+	a := t.apps[s.opts.ClientID]
+	if a == nil {
+		t.mu.Unlock()
+		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindAccessDenied, Status: http.StatusUnauthorized,
+			Code: "InvalidAuthenticationToken", Message: fmt.Sprintf("the app %s is not registered in the tenant", s.opts.ClientID)}
+	}
+	tok := &accessToken{clientID: a.ClientID, roles: a.Roles}
+	if !tok.has("User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All") {
+		t.mu.Unlock()
+		t.stats.recordLocal(nil, RouteUser, http.StatusForbidden, 0)
+		return graph.Mailbox{}, s.fail(op, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	}
+	u, found := t.byKey[strings.ToLower(addr)]
+	var mb graph.Mailbox
+	if found {
+		mb = mailboxOf(u, addr)
+	}
+	byDirectory := found && (eq(addr, u.ID) || eq(addr, u.UPN))
+	t.mu.Unlock()
+	if byDirectory {
+		t.stats.recordLocal(nil, RouteUser, http.StatusOK, 0)
+	} else {
+		// The directory answers 404 for anything but an ID or a UPN; the
+		// client then searches the proxy addresses.
+		t.stats.recordLocal(nil, RouteUser, http.StatusNotFound, 0)
+		t.stats.recordLocal(nil, RouteUsers, http.StatusOK, 0)
+		if !found || u.Mail == "" {
+			e := s.fail(op, http.StatusNotFound, "Request_ResourceNotFound", "")
+			e.Message = fmt.Sprintf("no user or shared mailbox has the address %s as UPN, primary address or alias: check the spelling, or whether the account was deleted or renamed", addr)
+			return graph.Mailbox{}, e
+		}
+	}
+	// Open the mailbox, as GET .../mailFolders/inbox does.
+	err := s.request(ctx, "open mailbox", mb.ID, RouteMailFolder, func(*mailbox, bool) (int64, error) { return 0, nil })
+	if err != nil {
+		var e *graph.Error
+		if errors.As(err, &e) {
+			switch e.Kind {
+			case graph.KindMailboxNotEnabled:
+				e.Message = fmt.Sprintf("%s (%s) has no Exchange Online mailbox Graph can read (on-premises, inactive, soft-deleted, unlicensed or guest): %s",
+					addr, mb.UserPrincipalName, e.Message)
+			case graph.KindAccessDenied:
+				e.Message = fmt.Sprintf("may not read the mailbox of %s: grant the app Mail.Read with admin consent (and check application access policies), or for a signed-in user grant Full Access delegation to the mailbox (may take up to 24 h to apply): %s",
+					addr, e.Message)
+			}
+		}
+		return mb, err
+	}
+	return mb, nil
+}
+
+// mailboxOf describes a directory user as the client sees it.
+func mailboxOf(u *user, asked string) graph.Mailbox {
+	mb := graph.Mailbox{ID: u.ID, UserPrincipalName: u.UPN, Address: strings.ToLower(u.Mail), DisplayName: u.DisplayName}
+	if u.Mail != "" {
+		for _, a := range u.Aliases {
+			if a != mb.Address {
+				mb.Aliases = append(mb.Aliases, strings.ToLower(a))
+			}
+		}
+	}
+	switch {
+	case eq(asked, u.UPN), eq(asked, u.ID):
+		mb.ResolvedVia = "upn"
+	case eq(asked, u.Mail):
+		mb.ResolvedVia = "mail"
+	default:
+		mb.ResolvedVia = "alias"
+	}
+	return mb
+}
+
+// ListFolders returns the folder tree under the top of the information
+// store, hidden folders included, each parent before its children and
+// siblings by name, then Recoverable Items/Deletions: what the HTTP
+// client gathers from mailFolders, childFolders and the well-known names.
+func (s *Source) ListFolders(ctx context.Context, mbx graph.Mailbox) ([]graph.Folder, error) {
+	t := s.t
+	var out []graph.Folder
+	err := s.request(ctx, "list folders", mbx.ID, RouteMailFolders, func(mb *mailbox, _ bool) (int64, error) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		out = out[:0]
+		var walk func(f *folder)
+		walk = func(f *folder) {
+			kids := make([]*folder, 0, len(f.children))
+			for _, c := range f.children {
+				kids = append(kids, mb.folders[c])
+			}
+			sort.SliceStable(kids, func(i, j int) bool { return strings.ToLower(kids[i].name) < strings.ToLower(kids[j].name) })
+			for _, k := range kids {
+				out = append(out, s.folderOf(mb, k))
+				walk(k)
+			}
+		}
+		walk(mb.folders[0])
+		for _, f := range mb.folders {
+			if f.wellKnown == "recoverableitemsdeletions" {
+				out = append(out, s.folderOf(mb, f))
+			}
+		}
+		return 0, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Source) folderOf(mb *mailbox, f *folder) graph.Folder {
+	fi := s.t.folderInfoLocked(mb, f)
+	return graph.Folder{
+		ID: fi.ID, ParentID: fi.ParentID, DisplayName: fi.DisplayName, Path: fi.Path,
+		WellKnownName: fi.WellKnownName, Hidden: fi.Hidden, ChildCount: fi.ChildCount, TotalCount: int64(fi.TotalCount),
+	}
+}
+
+// Delta runs one delta round of the folder's messages, a page per
+// request, with the tokens of the HTTP route: the returned cursor is the
+// round's $deltatoken (a deltaLink of the HTTP route is accepted too), and
+// an expired or invalidated token gives KindSyncStateGone.
+func (s *Source) Delta(ctx context.Context, mbx graph.Mailbox, f graph.Folder, cursor string, page func(graph.DeltaPage) error) (string, error) {
+	const op = "delta"
+	if f.ID == "" {
+		return "", &graph.Error{Op: op, Kind: graph.KindMalformedID, Message: "empty folder ID"}
+	}
+	tok, isDelta := "", false
+	if cursor != "" {
+		tok, isDelta = tokenOfLink(cursor), true
+	}
+	for {
+		var p graph.DeltaPage
+		var next string
+		var done bool
+		err := s.request(ctx, op, mbx.ID, RouteDelta, func(mb *mailbox, _ bool) (int64, error) {
+			var e *graph.Error
+			p, next, done, e = s.deltaPage(mb, f.ID, tok, isDelta)
+			if e != nil {
+				return 0, e
+			}
+			return 0, nil
+		})
+		if err != nil {
+			return "", err
+		}
+		if err := page(p); err != nil {
+			return "", err
+		}
+		if done {
+			return next, nil
+		}
+		tok, isDelta = next, false
+		if err := ctx.Err(); err != nil {
+			return "", canceled(op, err)
+		}
+	}
+}
+
+// deltaPage serves one page of a folder's message delta, as serveDelta
+// does for HTTP: removals of the round first, then items by serial, with
+// the same tokens, duplicates and expiry.
+func (s *Source) deltaPage(mb *mailbox, folderKey, tok string, isDelta bool) (graph.DeltaPage, string, bool, *graph.Error) {
+	t := s.t
+	const op = "delta"
+	size := t.cfg.DeltaPageSize
+	if s.opts.PageSize > 0 {
+		size = min(s.opts.PageSize, 1000)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var p graph.DeltaPage
+	if mb.full {
+		return p, "", false, s.failLocked(op, http.StatusInsufficientStorage, "ErrorQuotaExceeded", "Cannot save changes made to an item to store.")
+	}
+	f, e := s.folderLocked(mb, folderKey)
+	if e != nil {
+		return p, "", false, e
+	}
+	var st deltaState
+	if tok != "" {
+		d, ok := t.decodeDelta(tok)
+		if !ok || d.mbx != mb.idx || d.folder != f.idx || d.delta != isDelta {
+			return p, "", false, s.failLocked(op, http.StatusBadRequest, "ErrorInvalidUrlQuery",
+				"The delta or skip token is malformed or belongs to another folder. Follow @odata.nextLink and @odata.deltaLink verbatim.")
+		}
+		age := t.now().Sub(time.Unix(0, d.issued))
+		if t.expiredLinks[tok] || d.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && age > t.cfg.DeltaTokenMaxAge) {
+			return p, "", false, s.failLocked(op, http.StatusGone, t.syncResetCode(),
+				"The sync state generation is not found; generation="+strconv.FormatUint(uint64(d.round), 10)+". Start a new synchronization without a token.")
+		}
+		if t.cfg.StrictDeltaIDType && !d.immutable {
+			return p, "", false, s.failLocked(op, http.StatusGone, "SyncStateInvalid",
+				"The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
+		}
+		st = d
+		if st.delta {
+			st = deltaState{mbx: mb.idx, folder: f.idx, base: d.round, round: mb.seq, phase: 0, sel: d.sel}
+		}
+	} else {
+		st = deltaState{mbx: mb.idx, folder: f.idx, round: mb.seq, phase: 1}
+	}
+	inRound := func(m *message) bool {
+		return m.folder == f.idx && m.flags&flagGone == 0 && m.changeSeq > st.base && m.changeSeq <= st.round
+	}
+	n := 0
+	add := func(serial uint32) {
+		p.Messages = append(p.Messages, t.deltaMessageLocked(mb, serial))
+		n++
+	}
+	if st.phase == 1 && st.pos > 0 && t.cfg.DuplicateRate > 0 {
+		last := st.pos - 1
+		if int(last) < len(mb.msgs) && inRound(&mb.msgs[last]) &&
+			unit(mix(uint64(t.cfg.Seed), uint64(mb.idx), uint64(f.idx), uint64(st.round), uint64(last), 0xd0)) < t.cfg.DuplicateRate {
+			add(last)
+		}
+	}
+	next := st
+	done := false
+	if st.phase == 0 {
+		i := sort.Search(len(f.tombs), func(i int) bool { return f.tombs[i].seq > st.base })
+		i = max(i, int(st.pos))
+		for ; i < len(f.tombs) && f.tombs[i].seq <= st.round && n < size; i++ {
+			tb := f.tombs[i]
+			if inRound(&mb.msgs[tb.serial]) {
+				continue // back in the folder: reported as an item
+			}
+			p.Removed = append(p.Removed, graph.Removal{ID: t.messageID(immutableID, mb.idx, tb.serial, 0), Reason: reasonName(tb.reason)})
+			n++
+		}
+		if i < len(f.tombs) && f.tombs[i].seq <= st.round {
+			next.phase, next.pos = 0, uint32(i)
+		} else {
+			next.phase, next.pos = 1, 0
+		}
+	}
+	if next.phase == 1 && n < size {
+		j := sort.Search(len(f.serials), func(j int) bool { return f.serials[j] >= next.pos })
+		for ; j < len(f.serials) && n < size; j++ {
+			if sr := f.serials[j]; inRound(&mb.msgs[sr]) {
+				add(sr)
+				next.pos = sr + 1
+			}
+		}
+		for ; j < len(f.serials) && !inRound(&mb.msgs[f.serials[j]]); j++ {
+		}
+		done = j >= len(f.serials)
+	}
+	t.nonce++
+	next.issued, next.epoch, next.nonce, next.immutable = t.now().UnixNano(), mb.epoch, t.nonce, true
+	if done {
+		next = deltaState{mbx: mb.idx, folder: f.idx, round: st.round, sel: st.sel, delta: true,
+			issued: next.issued, epoch: next.epoch, nonce: next.nonce, immutable: true}
+	}
+	return p, t.encodeDelta(next), done, nil
+}
+
+// deltaMessageLocked is a message as a delta page reports it.
+func (t *Tenant) deltaMessageLocked(mb *mailbox, serial uint32) graph.Message {
+	m := &mb.msgs[serial]
+	md := t.metaLocked(mb, serial, false)
+	msg := graph.Message{
+		ID:             t.messageID(immutableID, mb.idx, serial, 0),
+		ParentFolderID: mb.folders[m.folder].id,
+		Subject:        md.subject,
+		From:           md.fromAddr,
+		Received:       time.Unix(m.received, 0).UTC(),
+		LastModified:   time.Unix(m.modified, 0).UTC(),
+		IsDraft:        m.flags&flagDraft != 0,
+	}
+	if md.msgID != "" {
+		msg.InternetMessageID = "<" + md.msgID + ">"
+	}
+	if !md.sent.IsZero() {
+		msg.Sent = md.sent.UTC().Truncate(time.Second)
+	}
+	return msg
+}
+
+// folderLocked finds the folder a key names (ID or well-known name), with
+// the errors of the HTTP routes.
+func (s *Source) folderLocked(mb *mailbox, key string) (*folder, *graph.Error) {
+	t := s.t
+	for _, f := range mb.folders {
+		if f.wellKnown != "" && eq(f.wellKnown, key) {
+			return f, nil
+		}
+	}
+	notFound := func() *graph.Error {
+		return s.failLocked("delta", http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+	}
+	for _, name := range absentWellKnown {
+		if eq(name, key) {
+			return nil, notFound()
+		}
+	}
+	m, idx, ok := t.parseFolderID(key)
+	if !ok {
+		if _, isMsg := t.parseMessageID(key); !isMsg {
+			return nil, s.failLocked("delta", http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
+		}
+	}
+	if !ok || m != mb.idx || int(idx) >= len(mb.folders) {
+		return nil, notFound()
+	}
+	return mb.folders[idx], nil
+}
+
+// FetchMIME writes the bytes $value serves. An injected truncation writes
+// half of them and fails with KindTransient, as a cut connection does.
+func (s *Source) FetchMIME(ctx context.Context, mbx graph.Mailbox, messageID string, w io.Writer) (int64, error) {
+	const op = "fetch $value"
+	if messageID == "" {
+		return 0, &graph.Error{Op: op, Kind: graph.KindMalformedID, Message: "empty message ID"}
+	}
+	t := s.t
+	var written int64
+	err := s.request(ctx, op, mbx.ID, RouteValue, func(mb *mailbox, cut bool) (int64, error) {
+		t.mu.Lock()
+		if _, ok := t.parseMessageID(messageID); !ok {
+			t.mu.Unlock()
+			return 0, s.fail(op, http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
+		}
+		sr, ok := t.lookupLocked(mb, messageID)
+		if !ok {
+			t.mu.Unlock()
+			return 0, s.fail(op, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		}
+		sn := t.snapLocked(mb, sr)
+		t.mu.Unlock()
+		l := sn.meta(true).layout
+		if cut {
+			// Content-Length announced, half sent, connection closed.
+			size := l.size()
+			cw := &countWriter{w: w}
+			_, _ = l.writeTo(&cutWriter{w: cw, left: size / 2})
+			written = cw.n
+			if cw.err != nil {
+				return cw.n, writeFailed(op, cw.n, cw.err)
+			}
+			return cw.n, &graph.Error{Op: op, Kind: graph.KindTransient, Status: http.StatusOK,
+				Message: fmt.Sprintf("message body has %d bytes, the server announced %d", cw.n, size)}
+		}
+		cw := &countWriter{w: w}
+		n, err := l.writeTo(cw)
+		written = cw.n
+		if err != nil {
+			return n, writeFailed(op, cw.n, err)
+		}
+		return n, nil
+	})
+	return written, err
+}
+
+func writeFailed(op string, n int64, err error) *graph.Error {
+	return &graph.Error{Op: op, Kind: graph.KindOther, Status: http.StatusOK,
+		Message: fmt.Sprintf("writing the message failed after %d bytes: %v", n, err), Err: err}
+}
+
+// countWriter counts what reached w and keeps its first error.
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n += int64(k)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return k, err
+}
+
+// errRefresh stands for a 401 an HTTP client answers by refreshing its
+// token once and sending the request again.
+var errRefresh = errors.New("graphsim: access token revoked")
+
+// request runs one request of a mailbox route with retries: see
+// SourceOptions.Retries. serve answers the request; cut asks it for an
+// injected truncated body.
+func (s *Source) request(ctx context.Context, op, key string, route Route, serve func(mb *mailbox, cut bool) (int64, error)) error {
+	wait := s.opts.RetryWait
+	refreshed := false
+	for attempt := 0; ; attempt++ {
+		err, retryable := s.once(ctx, op, key, route, serve)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, errRefresh) {
+			if refreshed {
+				return &graph.Error{Op: op, Kind: graph.KindTokenExpired, Status: http.StatusUnauthorized,
+					Code: "InvalidAuthenticationToken", Message: "Access token has expired or is not yet valid."}
+			}
+			refreshed = true
+			continue
+		}
+		var ge *graph.Error
+		if !retryable || attempt >= s.opts.Retries || !errors.As(err, &ge) || !ge.Kind.Retryable() {
+			return err
+		}
+		d := max(ge.RetryAfter, wait)
+		wait *= 2
+		select {
+		case <-ctx.Done():
+			return canceled(op, ctx.Err())
+		case <-s.t.clock.After(d):
+		}
+	}
+}
+
+// once sends one request: admission (the mailbox exists, has Exchange
+// Online, the app may read it), the per (app, mailbox) limits, injected
+// faults, the hold and latency, then serve. It reports whether a failure
+// may be retried as it is.
+func (s *Source) once(ctx context.Context, op, key string, route Route, serve func(mb *mailbox, cut bool) (int64, error)) (error, bool) {
+	t := s.t
+	if err := ctx.Err(); err != nil {
+		return canceled(op, err), false
+	}
+	if s.lim != nil {
+		release, err := s.lim.Acquire(ctx, strings.ToLower(key))
+		if err != nil {
+			return canceled(op, err), false
+		}
+		defer release()
+	}
+	status := http.StatusOK
+	var bytes int64
+	var mb *mailbox
+	defer func() { t.stats.recordLocal(mb, route, status, bytes) }()
+	failed := func(e *graph.Error) (error, bool) {
+		status = e.Status
+		if e.RetryAfter > 0 && s.lim != nil {
+			s.lim.Pause(strings.ToLower(key), t.now().Add(e.RetryAfter))
+		}
+		return e, true
+	}
+
+	t.mu.Lock()
+	u, ok := t.byKey[strings.ToLower(key)]
+	if ok && !eq(key, u.ID) && !eq(key, u.UPN) && !eq(key, u.Mail) {
+		ok = false
+	}
+	if !ok {
+		t.mu.Unlock()
+		return failed(s.fail(op, http.StatusNotFound, "ErrorInvalidUser", fmt.Sprintf("The requested user '%s' is invalid.", key)))
+	}
+	switch u.Kind {
+	case NoMailbox, InactiveMailbox:
+		t.mu.Unlock()
+		return failed(s.fail(op, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."))
+	case OnPremisesMailbox:
+		t.mu.Unlock()
+		return failed(s.fail(op, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox."))
+	}
+	a := t.apps[s.opts.ClientID]
+	tok := &accessToken{roles: nil}
+	if a != nil {
+		tok.roles = a.Roles
+	}
+	if a == nil || !tok.has("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All", "Mail.ReadBasic") {
+		t.mu.Unlock()
+		return failed(s.fail(op, http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
+	}
+	if a.denied[u.mbx] {
+		t.mu.Unlock()
+		return failed(s.fail(op, http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings."))
+	}
+
+	mb = u.mbx
+	// The per (app, mailbox) limits.
+	ls := mb.limiter[a.ClientID]
+	if ls == nil {
+		ls = &limitState{}
+		mb.limiter[a.ClientID] = ls
+	}
+	now := t.now()
+	if now.Before(ls.notBefore) {
+		t.stats.early(mb)
+	}
+	throttle := func(code, message string, d time.Duration) (error, bool) {
+		if nb := now.Add(d); d > 0 && nb.After(ls.notBefore) {
+			ls.notBefore = nb
+		}
+		t.mu.Unlock()
+		e := s.fail(op, http.StatusTooManyRequests, code, message)
+		e.RetryAfter = d
+		return failed(e)
+	}
+	lim := t.cfg.Limits
+	if lim.MaxConcurrent > 0 && ls.inFlight >= lim.MaxConcurrent {
+		return throttle("MailboxConcurrency", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
+	}
+	if lim.WindowRequests > 0 {
+		if ls.windowStart.IsZero() || !now.Before(ls.windowStart.Add(lim.Window)) {
+			ls.windowStart, ls.windowCount = now, 0
+		}
+		if ls.windowCount >= lim.WindowRequests {
+			return throttle("ApplicationThrottled", "Application is over its resource limit.", ls.windowStart.Add(lim.Window).Sub(now))
+		}
+		ls.windowCount++
+	}
+	ls.inFlight++
+	t.stats.inFlight(mb, ls.inFlight)
+	defer func() {
+		t.mu.Lock()
+		ls.inFlight--
+		t.mu.Unlock()
+	}()
+
+	// Injected faults, scripted first.
+	kind, ra := FaultKind(0), time.Duration(0)
+	for i, f := range mb.faults {
+		if (f.Route == "" || f.Route == route) && (f.Kind != FaultTruncate || route == RouteValue) {
+			kind, ra = f.Kind, f.RetryAfter
+			mb.faults = append(mb.faults[:i:i], mb.faults[i+1:]...)
+			break
+		}
+	}
+	if kind == 0 {
+		kind = t.randomFaultLocked(&request{mb: mb, route: route})
+	}
+	if ra <= 0 {
+		ra = t.cfg.Faults.RetryAfter
+	}
+	hold := mb.hold
+	t.mu.Unlock()
+	if kind != 0 {
+		t.stats.fault(mb)
+		var e *graph.Error
+		switch kind {
+		case FaultThrottle:
+			t.mu.Lock()
+			return throttle("TooManyRequests", "Please retry again later.", ra)
+		case FaultTooManyObjectsOpened:
+			t.mu.Lock()
+			return throttle("ErrorTooManyObjectsOpened", "Too many concurrent connections opened., Cannot open mailbox.", 0)
+		case FaultUnavailable:
+			t.mu.Lock()
+			if nb := now.Add(ra); nb.After(ls.notBefore) {
+				ls.notBefore = nb
+			}
+			t.mu.Unlock()
+			e = s.fail(op, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+			e.RetryAfter = ra
+		case FaultUnauthorized:
+			status = http.StatusUnauthorized
+			return errRefresh, true
+		case FaultServerError:
+			e = s.fail(op, http.StatusInternalServerError, "generalException", "An unspecified error has occurred.")
+		case FaultBadGateway:
+			e = s.fail(op, http.StatusBadGateway, "BadGateway", "The gateway received an invalid response.")
+		case FaultGatewayTimeout:
+			e = s.fail(op, http.StatusGatewayTimeout, "GatewayTimeout", "The request timed out at the gateway.")
+		case FaultReset:
+			status = 0
+			return &graph.Error{Op: op, Kind: graph.KindTransient, Message: "the connection was reset before a response",
+				Err: errors.New("connection reset by peer")}, true
+		case FaultTruncate:
+			if !s.wait(ctx, hold) {
+				return canceled(op, ctx.Err()), false
+			}
+			n, err := serve(mb, true)
+			bytes = n
+			var ge *graph.Error
+			if errors.As(err, &ge) && ge.Status != 0 {
+				status = ge.Status
+			}
+			return err, false
+		}
+		return failed(e)
+	}
+	if !s.wait(ctx, hold) {
+		return canceled(op, ctx.Err()), false
+	}
+	n, err := serve(mb, false)
+	bytes = n
+	if err != nil {
+		var ge *graph.Error
+		if errors.As(err, &ge) && ge.Status != 0 {
+			status = ge.Status
+		}
+		return err, false
+	}
+	return nil, false
+}
+
+// wait applies the mailbox's hold and the configured latency.
+func (s *Source) wait(ctx context.Context, h *Hold) bool {
+	if h != nil {
+		select {
+		case <-h.released:
+		default:
+			h.enter()
+			select {
+			case <-h.released:
+			case <-ctx.Done():
+				return false
+			}
+		}
+	}
+	if d := s.t.cfg.Latency; d > 0 {
+		select {
+		case <-s.t.clock.After(d):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// fail makes the classified error an HTTP answer with this status and
+// code would give, with a fresh request ID.
+func (s *Source) fail(op string, status int, code, message string) *graph.Error {
+	return &graph.Error{Op: op, Kind: graph.Classify(status, code), Status: status, Code: code, Message: message, RequestID: s.t.newRequestID()}
+}
+
+// failLocked is fail for a caller holding the tenant's lock.
+func (s *Source) failLocked(op string, status int, code, message string) *graph.Error {
+	t := s.t
+	t.reqSeq++
+	id := guid(mix(uint64(t.cfg.Seed), t.reqSeq, 11), mix(uint64(t.cfg.Seed), t.reqSeq, 12))
+	return &graph.Error{Op: op, Kind: graph.Classify(status, code), Status: status, Code: code, Message: message, RequestID: id}
+}
+
+func canceled(op string, err error) *graph.Error {
+	return &graph.Error{Op: op, Kind: graph.KindCanceled, Err: err}
+}
+
+// recordLocal counts a request of an in-process Source as record counts
+// an HTTP one. A reset connection is counted under status 0.
+func (s *stats) recordLocal(mb *mailbox, route Route, status int, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	s.byRoute[route]++
+	s.byStatus[status]++
+	if status == http.StatusTooManyRequests {
+		s.throttled++
+	}
+	if mb != nil {
+		c := s.mbLocked(mb)
+		c.Requests++
+		c.ByRoute[route]++
+		if status == http.StatusTooManyRequests {
+			c.Throttled++
+		}
+		if route == RouteValue {
+			c.ValueBytes += bytes
+		}
+	}
+}
