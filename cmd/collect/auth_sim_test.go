@@ -31,6 +31,7 @@ import (
 //	simauth advance DURATION          move the tenant's clock forward
 //	simauth user LOCAL KIND [ALIAS]   add a user LOCAL@sim.collect.invalid (KIND user, shared, onprem, inactive, nobox)
 //	simauth fullaccess DELEGATE MAILBOX
+//	simauth access MAILBOX allow|deny    whether the matter's app may read the mailbox (application access policy)
 //	simauth populate MAILBOX FOLDER N FROM TO   N messages received between two dates (YYYY-MM-DD)
 //	simauth cachemode MODE            chmod every file in $COLLECT_CACHE_DIR
 //
@@ -141,6 +142,9 @@ func simAuthCmd(ts *testscript.TestScript, neg bool, args []string) {
 	case "fullaccess":
 		need(2)
 		ts.Check(tn.GrantFullAccess(addr(args[1]), addr(args[2])))
+	case "access":
+		need(2)
+		ts.Check(tn.SetMailboxAccess(client, addr(args[1]), args[2] == "allow"))
 	case "populate":
 		need(5)
 		n, err := strconv.Atoi(args[3])
