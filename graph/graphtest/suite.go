@@ -28,6 +28,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -74,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("TruncatedBodies", func(t *testing.T) { testTruncated(t, h) })
 	t.Run("TokenExpiry", func(t *testing.T) { testTokenExpiry(t, h) })
 	t.Run("TransientFailures", func(t *testing.T) { testTransient(t, h) })
+	t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, h) })
 }
 
 const domain = "sim.collect.invalid"
@@ -779,5 +781,65 @@ func testTransient(t *testing.T, h Harness) {
 	}
 	if early := w.wire.report().Early; len(early) > 0 {
 		t.Errorf("requests sent before Retry-After elapsed: %v", early)
+	}
+}
+
+// testConcurrentUse runs every call on several mailboxes at once, as plan
+// and apply do: a Source must be safe for concurrent use (run under -race).
+func testConcurrentUse(t *testing.T, h Harness) {
+	names := []string{"ann", "bob", "cy", "dee"}
+	w := newWorld(t, h, graphsim.Config{}, 10, func(tn *graphsim.Tenant) {
+		for _, n := range names {
+			must(tn.AddUser(graphsim.UserSpec{UPN: addr(n), Aliases: []string{addr(n + ".alias")}}))
+			inbox := must(tn.FolderID(addr(n), "inbox"))
+			ok(t, tn.Populate(addr(n), inbox, graphsim.Populate{Count: 25}))
+		}
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, len(names)*2)
+	for _, n := range names {
+		for _, asked := range []string{addr(n), addr(n + ".alias")} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := context.Background()
+				mb, err := w.src.ResolveMailbox(ctx, asked)
+				if err != nil {
+					errs <- err
+					return
+				}
+				folders, err := w.src.ListFolders(ctx, mb)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, f := range folders {
+					if f.WellKnownName != "inbox" {
+						continue
+					}
+					var ids []string
+					if _, err := w.src.Delta(ctx, mb, f, "", func(p graph.DeltaPage) error {
+						for _, m := range p.Messages {
+							ids = append(ids, m.ID)
+						}
+						return nil
+					}); err != nil {
+						errs <- err
+						return
+					}
+					for _, id := range ids[:5] {
+						if _, err := w.src.FetchMIME(ctx, mb, id, io.Discard); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -75,7 +75,7 @@ type Client struct {
 	base      string // Graph root, no trailing slash
 	pageSize  int
 	adapter   *msgraphsdk.GraphRequestAdapter
-	users     *users.UsersRequestBuilder
+	root      string // base + "/v1.0"
 	transport *graph.Transport
 	log       *slog.Logger
 }
@@ -163,10 +163,17 @@ func New(cfg Config) (*Client, error) {
 		base:      base.String(),
 		pageSize:  cfg.PageSize,
 		adapter:   adapter,
-		users:     users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": root}, adapter),
+		root:      root,
 		transport: transport,
 		log:       cfg.Logger,
 	}, nil
+}
+
+// users returns a fresh request builder for every request: kiota writes
+// the base URL into a builder's path parameters when it sends, so one
+// builder shared between goroutines is a data race.
+func (c *Client) users() *users.UsersRequestBuilder {
+	return users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.root}, c.adapter)
 }
 
 // Stats returns the transport's counters: requests, retries, throttled

@@ -29,7 +29,7 @@ func (c *Client) Delta(ctx context.Context, mb graph.Mailbox, f graph.Folder, cu
 	if f.ID == "" {
 		return "", &graph.Error{Op: op, Kind: graph.KindMalformedID, Message: "empty folder ID"}
 	}
-	builder := c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId(f.ID).Messages().Delta()
+	builder := c.users().ByUserId(mb.ID).MailFolders().ByMailFolderId(f.ID).Messages().Delta()
 	cfg := func(first bool) *users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration {
 		h := abs.NewRequestHeaders()
 		h.Add("Prefer", "odata.maxpagesize="+strconv.Itoa(c.pageSize))

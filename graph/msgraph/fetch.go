@@ -38,7 +38,7 @@ func (c *Client) FetchMIME(ctx context.Context, mb graph.Mailbox, messageID stri
 		written, copyErr = copyBody(w, resp)
 		return nil, nil
 	})
-	_, err := c.users.ByUserId(mb.ID).Messages().ByMessageId(messageID).Content().Get(ctx,
+	_, err := c.users().ByUserId(mb.ID).Messages().ByMessageId(messageID).Content().Get(ctx,
 		&users.ItemMessagesItemValueContentRequestBuilderGetRequestConfiguration{
 			Options: []abs.RequestOption{handler},
 		})

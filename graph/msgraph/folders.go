@@ -40,7 +40,7 @@ func (c *Client) ListFolders(ctx context.Context, mb graph.Mailbox) ([]graph.Fol
 	if err != nil {
 		return nil, err
 	}
-	user := c.users.ByUserId(mb.ID)
+	user := c.users().ByUserId(mb.ID)
 	hidden := "true"
 	top := folderPage
 
@@ -126,7 +126,7 @@ func (c *Client) ListFolders(ctx context.Context, mb graph.Mailbox) ([]graph.Fol
 func (c *Client) childFolders(ctx context.Context, mb graph.Mailbox, id string) ([]models.MailFolderable, error) {
 	hidden := "true"
 	top := folderPage
-	b := c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId(id).ChildFolders()
+	b := c.users().ByUserId(mb.ID).MailFolders().ByMailFolderId(id).ChildFolders()
 	first, err := b.Get(ctx, &users.ItemMailFoldersItemChildFoldersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemMailFoldersItemChildFoldersRequestBuilderGetQueryParameters{
 			IncludeHiddenFolders: &hidden, Select: folderFields, Top: &top,
@@ -177,7 +177,7 @@ func (c *Client) wellKnownIDs(ctx context.Context, mb graph.Mailbox) (wellKnownS
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			found[i], errs[i] = c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId(name).Get(ctx,
+			found[i], errs[i] = c.users().ByUserId(mb.ID).MailFolders().ByMailFolderId(name).Get(ctx,
 				&users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
 					QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: folderFields},
 				})

@@ -30,7 +30,7 @@ func (c *Client) ResolveMailbox(ctx context.Context, address string) (graph.Mail
 	if addr == "" {
 		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindNotFound, Message: "empty mailbox address"}
 	}
-	user, err := c.users.ByUserId(addr).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+	user, err := c.users().ByUserId(addr).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userFields},
 	})
 	var mb graph.Mailbox
@@ -50,7 +50,7 @@ func (c *Client) ResolveMailbox(ctx context.Context, address string) (graph.Mail
 			Message: fmt.Sprintf("the directory entry for %s has no object ID", addr)}
 	}
 
-	_, err = c.users.ByUserId(mb.ID).MailFolders().ByMailFolderId("inbox").Get(ctx,
+	_, err = c.users().ByUserId(mb.ID).MailFolders().ByMailFolderId("inbox").Get(ctx,
 		&users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
 		})
@@ -77,7 +77,7 @@ func (c *Client) searchAlias(ctx context.Context, addr string) (graph.Mailbox, e
 	count := true
 	headers := abs.NewRequestHeaders()
 	headers.Add("ConsistencyLevel", "eventual")
-	resp, err := c.users.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+	resp, err := c.users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		Headers: headers,
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
 			Filter: &filter, Count: &count, Select: userFields,
