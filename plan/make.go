@@ -338,8 +338,8 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			}
 			if found && it.Collected() {
 				pf.AlreadyCollected++
-				if it.FolderID != "" && it.FolderID != pf.ID {
-					pf.Moves = append(pf.Moves, Move{ID: msg.ID, FromID: it.FolderID, FromPath: it.FolderPath})
+				if from := lastSeenIn(it); from != "" && from != pf.Path {
+					pf.Moves = append(pf.Moves, Move{ID: msg.ID, FromPath: from})
 				}
 				continue
 			}
@@ -359,12 +359,25 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			}
 			// Only a collected item seen last in this folder leaves a
 			// tombstone: a removal from another folder is half of a move.
-			if found && it.Collected() && (it.FolderID == "" || it.FolderID == pf.ID) {
+			if found && it.Collected() && (lastSeenIn(it) == "" || lastSeenIn(it) == pf.Path) {
 				d.removed[rm.ID] = removal{folder: pf, reason: rm.Reason}
 			}
 		}
 		return nil
 	})
+}
+
+// lastSeenIn is the display path of the folder an item was last seen in:
+// where it was collected, or where its last recorded move took it. The
+// state keeps the collection folder as it was (the manifest says where
+// the item was collected) and records moves as observations.
+func lastSeenIn(it state.Item) string {
+	for i := len(it.Observations) - 1; i >= 0; i-- {
+		if o := it.Observations[i]; o.Kind == state.Moved && o.ToFolder != "" {
+			return o.ToFolder
+		}
+	}
+	return it.FolderPath
 }
 
 func (d *differ) countWindows(msg graph.Message) {

@@ -101,10 +101,10 @@ type Tombstone struct {
 	Reason string `json:"reason"`
 }
 
-// Move is a collected item now seen in another folder.
+// Move is a collected item now seen in another folder than the one it
+// was last seen in.
 type Move struct {
 	ID       string `json:"id"`
-	FromID   string `json:"from_folder_id"`
 	FromPath string `json:"from_folder"`
 }
 
