@@ -602,3 +602,33 @@ custodian "ceo" {
 		t.Errorf("the readable mailbox plans %d messages, want 3", n)
 	}
 }
+
+func TestMovedThenDeletedIsTombstonedWhereItWasLastSeen(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 6, day("2024-02-01"), day("2024-03-01"))
+	w.matter(febToApril + `
+custodian "ann" {
+  name    = "Ann"
+  email   = "` + ann + `"
+  windows = [window.w]
+}
+`)
+	w.apply(w.plan())
+	id := w.all(ann, "inbox")[2]
+	if _, err := w.tn.Move(ann, id, w.folder(ann, "archive")); err != nil {
+		t.Fatal(err)
+	}
+	w.apply(w.plan())
+	if err := w.tn.Delete(ann, id); err != nil {
+		t.Fatal(err)
+	}
+	p := w.plan()
+	archive := folderPlan(t, mailboxPlan(t, p, ann), "Archive")
+	if len(archive.Tombstones) != 1 || archive.Tombstones[0].ID != id {
+		t.Errorf("a message moved to Archive and deleted there: archive tombstones %+v, want it", archive.Tombstones)
+	}
+	if c := p.Counts(); c.Tombstones != 1 || c.Moves != 0 || c.ToCollect != 0 {
+		t.Errorf("counts %+v, want exactly one tombstone", c)
+	}
+}
