@@ -40,12 +40,12 @@ type Source interface {
 
 // Mailbox is a resolved mailbox.
 type Mailbox struct {
-	ID                string   // directory object ID of the user or shared mailbox
-	UserPrincipalName string   // UPN as the directory has it
-	Address           string   // primary SMTP address, lower case
-	DisplayName       string   // as the directory has it
-	Aliases           []string // smtp: proxy addresses, lower case, without the prefix
-	ResolvedVia       string   // "upn", "mail" or "alias": how the asked address matched
+	ID                string   `json:"id"`                  // directory object ID of the user or shared mailbox
+	UserPrincipalName string   `json:"user_principal_name"` // UPN as the directory has it
+	Address           string   `json:"address"`             // primary SMTP address, lower case
+	DisplayName       string   `json:"display_name"`        // as the directory has it
+	Aliases           []string `json:"aliases,omitempty"`   // smtp: proxy addresses, lower case, without the prefix
+	ResolvedVia       string   `json:"resolved_via"`        // "upn", "mail" or "alias": how the asked address matched
 }
 
 // Folder is one mail folder of a mailbox.
