@@ -1,0 +1,477 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/state"
+	"github.com/collect-ediscovery/collect/store"
+)
+
+func TestEveryPlannedItemIsCollectedExactlyOnce(t *testing.T) {
+	w := newWorld(t, graphsim.Config{DuplicateRate: 0.1})
+	ann, bob := w.user("ann"), w.user("bob")
+	w.populate(ann, "inbox", 40)
+	w.populate(ann, "sentitems", 20)
+	w.populate(bob, "inbox", 15)
+	w.matter(ann, bob)
+	p := w.plan()
+	planned := p.Counts().ToCollect
+	if planned != 75 {
+		t.Fatalf("planned %d, want 75", planned)
+	}
+	res := w.apply(p)
+	if !res.Complete() || res.Collected != 75 || res.Planned != 75 || res.Failed != 0 || res.Remaining != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	items := w.items()
+	lines := w.manifest()
+	if len(items) != 75 || len(lines) != 75 {
+		t.Fatalf("%d state items, %d manifest lines; want 75 each", len(items), len(lines))
+	}
+	seen := map[string]bool{}
+	for i, it := range items {
+		if it.Seq != uint64(i+1) || lines[i].Seq != it.Seq || lines[i].GraphID != it.ID || lines[i].SHA256 != it.SHA256 {
+			t.Errorf("item %d: seq %d, manifest line seq %d (%s)", i, it.Seq, lines[i].Seq, lines[i].GraphID)
+		}
+		if seen[it.Mailbox+"/"+it.ID] {
+			t.Errorf("item %s recorded twice", it.ID)
+		}
+		seen[it.Mailbox+"/"+it.ID] = true
+		if it.MD5 == "" || lines[i].MD5 != it.MD5 {
+			t.Errorf("item %s: md5 %q, line %q", it.ID, it.MD5, lines[i].MD5)
+		}
+	}
+	for _, mb := range p.Mailboxes {
+		for _, f := range mb.Folders {
+			for _, it := range f.Fetch {
+				if !seen[mb.Resolved.ID+"/"+it.ID] {
+					t.Errorf("planned item %s of %s was not collected", it.ID, f.Path)
+				}
+			}
+		}
+	}
+	w.checkNatives(items, w.upns(ann, bob))
+	if rep := w.verify(); rep.Verified != rep.Natives || rep.Items != 75 || rep.ManifestLines != 75 {
+		t.Errorf("verify: %d items, %d of %d natives verified, %d lines", rep.Items, rep.Verified, rep.Natives, rep.ManifestLines)
+	}
+
+	// Every folder's cursor is stored with the window scope it was made for.
+	db := w.db()
+	err := db.View(func(r *state.ReadTx) error {
+		for _, mb := range p.Mailboxes {
+			for _, f := range mb.Folders {
+				sf, ok, err := r.Folder(mb.Resolved.ID, f.ID)
+				if err != nil {
+					return err
+				}
+				if !ok || sf.Cursor != f.NewCursor || sf.CursorIDType != state.IDTypeImmutable || sf.Scope != mb.Scope {
+					t.Errorf("folder %s of %s: stored %+v, want the plan's new cursor", f.Path, mb.Email, sf)
+				}
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Applying the same plan again, and a new plan, collect nothing.
+	before, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile))
+	again := w.apply(p)
+	if again.Collected != 0 || again.Failed != 0 {
+		t.Errorf("the same plan applied twice collected %d more (failed %d)", again.Collected, again.Failed)
+	}
+	p2 := w.plan()
+	if p2.HasChanges() {
+		t.Errorf("re-plan after apply has changes: %+v", p2.Counts())
+	}
+	if res := w.apply(p2); res.Collected != 0 || res.Planned != 0 {
+		t.Errorf("empty plan applied: %+v", res)
+	}
+	after, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile))
+	if !bytes.Equal(before, after) || len(w.items()) != 75 {
+		t.Error("re-applying changed the manifest or the state's items")
+	}
+	w.verify()
+}
+
+func TestMessageDeletedBeforeFetchIsATombstone(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 12)
+	w.matter(ann)
+	p := w.plan()
+	refs, _ := w.tn.Messages(ann, w.folder(ann, "inbox"))
+	gone := []string{refs[2].ImmutableID, refs[9].ImmutableID}
+	for _, id := range gone {
+		if err := w.tn.Delete(ann, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := w.apply(p)
+	if res.Tombstoned != 2 || res.Collected != 10 || res.Failed != 0 || !res.Complete() {
+		t.Fatalf("result %+v, want 10 collected and 2 tombstoned", res)
+	}
+	db := w.db()
+	annID := p.Mailboxes[0].Resolved.ID
+	err := db.View(func(r *state.ReadTx) error {
+		for _, id := range gone {
+			it, ok, err := r.Item(annID, id)
+			if err != nil {
+				return err
+			}
+			if !ok || it.Collected() || len(it.Observations) != 1 || it.Observations[0].Kind != state.DeletedBeforeCollection ||
+				it.Observations[0].FromFolder != "Inbox" || it.Observations[0].RunID != res.RunID {
+				t.Errorf("item %s: %+v, want a deleted-before-collection tombstone", id, it)
+			}
+			if _, failed, _ := r.Failure(annID, id); failed {
+				t.Errorf("item %s recorded as a failure", id)
+			}
+		}
+		inbox, _, err := r.Folder(annID, w.folder(ann, "inbox"))
+		if err != nil {
+			return err
+		}
+		if inbox.Cursor == "" {
+			t.Error("the folder's cursor was not advanced after a tombstone")
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("re-plan after tombstones: %+v", p.Counts())
+	}
+	w.verify()
+}
+
+func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann, bob := w.user("ann"), w.user("bob")
+	w.populate(ann, "inbox", 8)
+	w.populate(ann, "sentitems", 4)
+	w.populate(bob, "inbox", 6)
+	w.matter(ann, bob)
+	p := w.plan()
+	// Access to ann's mailbox is withdrawn between plan and apply.
+	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, ann, false); err != nil {
+		t.Fatal(err)
+	}
+	res := w.apply(p)
+	if res.Failed != 12 || res.Collected != 6 || res.Complete() {
+		t.Fatalf("result %+v, want ann's 12 failed and bob's 6 collected", res)
+	}
+	for _, f := range res.Failures {
+		if f.Code != "ErrorAccessDenied" || f.Mailbox != ann || f.GraphID == "" {
+			t.Errorf("failure %+v", f)
+		}
+	}
+	annID, bobID := p.Mailboxes[0].Resolved.ID, p.Mailboxes[1].Resolved.ID
+	db := w.db()
+	err := db.View(func(r *state.ReadTx) error {
+		for _, f := range p.Mailboxes[0].Folders {
+			sf, _, err := r.Folder(annID, f.ID)
+			if err != nil {
+				return err
+			}
+			if len(f.Fetch) > 0 && sf.Cursor != "" {
+				t.Errorf("ann's %s: cursor stored although its items failed", f.Path)
+			}
+			for _, it := range f.Fetch {
+				fl, ok, err := r.Failure(annID, it.ID)
+				if err != nil {
+					return err
+				}
+				if !ok || fl.Code != "ErrorAccessDenied" || fl.RunID != res.RunID {
+					t.Errorf("failure of %s: %+v", it.ID, fl)
+				}
+			}
+		}
+		sf, _, err := r.Folder(bobID, w.folder(bob, "inbox"))
+		if err != nil {
+			return err
+		}
+		if sf.Cursor == "" {
+			t.Error("bob's inbox cursor was not stored: one mailbox's failure held up another")
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Access restored: the re-plan picks the failed items up again.
+	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, ann, true); err != nil {
+		t.Fatal(err)
+	}
+	p2 := w.plan()
+	if c := p2.Counts(); c.ToCollect != 12 {
+		t.Fatalf("re-plan: %d to collect, want ann's 12", c.ToCollect)
+	}
+	res = w.apply(p2)
+	if !res.Complete() || res.Collected != 12 {
+		t.Fatalf("second apply %+v", res)
+	}
+	db = w.db()
+	_ = db.View(func(r *state.ReadTx) error {
+		return r.Failures(annID, func(f state.Failure) error {
+			t.Errorf("failure of %s still recorded after collection", f.ItemID)
+			return nil
+		})
+	})
+	db.Close()
+	w.verify()
+}
+
+func TestTransientFailureOfOneMessage(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 5)
+	w.populate(ann, "sentitems", 3)
+	w.matter(ann)
+	p := w.plan()
+	var faults []graphsim.Fault
+	for range 3 {
+		faults = append(faults, graphsim.Fault{Kind: graphsim.FaultServerError, Route: graphsim.RouteValue})
+	}
+	if err := w.tn.InjectFaults(ann, faults...); err != nil {
+		t.Fatal(err)
+	}
+	// One request at a time: the first message (of Inbox) meets every fault.
+	res, err := w.applyCtx(context.Background(), p, apply.Options{Concurrency: 1, Parallelism: 1, FetchAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 1 || res.Collected != 7 || len(res.Failures) != 1 || res.Failures[0].Code != "generalException" {
+		t.Fatalf("result %+v, failures %+v", res, res.Failures)
+	}
+	annID := p.Mailboxes[0].Resolved.ID
+	db := w.db()
+	_ = db.View(func(r *state.ReadTx) error {
+		for _, f := range p.Mailboxes[0].Folders {
+			sf, _, _ := r.Folder(annID, f.ID)
+			switch f.Path {
+			case "Inbox":
+				if sf.Cursor != "" {
+					t.Error("Inbox cursor stored with a failed item")
+				}
+			case "Sent Items":
+				if sf.Cursor == "" {
+					t.Error("Sent Items cursor not stored though all its items were collected")
+				}
+			}
+		}
+		return nil
+	})
+	db.Close()
+	p2 := w.plan()
+	if c := p2.Counts(); c.ToCollect != 1 {
+		t.Errorf("re-plan: %d to collect, want the failed one", c.ToCollect)
+	}
+	if res := w.apply(p2); res.Collected != 1 || !res.Complete() {
+		t.Errorf("retry: %+v", res)
+	}
+	w.verify()
+}
+
+func TestReconcileRestoresManifestLinesLostInACrash(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 20)
+	w.matter(ann)
+	w.apply(w.plan())
+	path := filepath.Join(w.m.Output.Path, store.ManifestFile)
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := func(n int) {
+		t.Helper()
+		lines := bytes.SplitAfter(full, []byte("\n"))
+		lines = lines[:len(lines)-1] // the empty piece after the last newline
+		if err := os.WriteFile(path, bytes.Join(lines[:len(lines)-n], nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The state committed; the process died before the manifest append.
+	cut(5)
+	st := w.store()
+	man, err := st.OpenManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := w.db()
+	added, err := apply.Reconcile(db, man)
+	man.Close()
+	db.Close()
+	if err != nil || added != 5 {
+		t.Fatalf("Reconcile added %d lines (%v), want 5", added, err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, full) {
+		t.Error("the reconciled manifest differs from the one written in one go")
+	}
+	// The next apply reconciles by itself before anything else.
+	cut(3)
+	if res := w.apply(w.plan()); res.Collected != 0 {
+		t.Errorf("apply after the crash collected %d", res.Collected)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, full) {
+		t.Error("apply did not restore the lines missing from the manifest")
+	}
+	w.verify()
+}
+
+func TestCanceledApplyLeavesAConsistentCollection(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann, bob := w.user("ann"), w.user("bob")
+	w.populate(ann, "inbox", 40)
+	w.populate(bob, "inbox", 40)
+	w.matter(ann, bob)
+	p := w.plan()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.src.before = func(n int) {
+		if n == 17 {
+			cancel()
+		}
+	}
+	res, err := w.applyCtx(ctx, p, apply.Options{BatchSize: 4})
+	w.src.before = nil
+	if !errors.Is(err, context.Canceled) || !res.Interrupted || res.Complete() {
+		t.Fatalf("canceled apply: err %v, result %+v", err, res)
+	}
+	items := w.items()
+	if int64(len(items)) != res.Collected || res.Collected == 0 || res.Collected >= 80 {
+		t.Fatalf("%d items in the state, the result says %d collected", len(items), res.Collected)
+	}
+	if lines := w.manifest(); len(lines) != len(items) {
+		t.Errorf("%d manifest lines for %d items", len(lines), len(items))
+	}
+	if res.Remaining != 80-res.Collected-res.Failed-res.Tombstoned {
+		t.Errorf("remaining %d of %+v", res.Remaining, res)
+	}
+	w.verify()
+	// The run record says how it ended.
+	run, err := w.store().ReadRun(res.RunID)
+	if err != nil || run.Complete || run.Counts.Collected != res.Collected {
+		t.Errorf("run record %+v (%v)", run, err)
+	}
+
+	p2 := w.plan()
+	if c := p2.Counts(); c.ToCollect != 80-res.Collected {
+		t.Errorf("re-plan: %d to collect, want the %d left", c.ToCollect, 80-res.Collected)
+	}
+	res2 := w.apply(p2)
+	if !res2.Complete() {
+		t.Fatalf("second apply %+v", res2)
+	}
+	items = w.items()
+	if len(items) != 80 {
+		t.Fatalf("%d items after the second apply, want 80", len(items))
+	}
+	ids := map[string]bool{}
+	for _, it := range items {
+		ids[it.ID] = true
+	}
+	if len(ids) != 80 {
+		t.Errorf("%d distinct items for 80 records", len(ids))
+	}
+	w.checkNatives(items, w.upns(ann, bob))
+	w.verify()
+}
+
+func TestIdenticalBytesInTwoMailboxesAreStoredOnce(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann, bob := w.user("ann"), w.user("bob")
+	raw := []byte("From: Someone <someone@example.com>\r\nTo: team@" + domain + "\r\nSubject: to both\r\n" +
+		"Date: Mon, 5 Feb 2024 10:00:00 +0000\r\nMessage-ID: <both@example.com>\r\n\r\nSame bytes.\r\n")
+	for _, who := range []string{ann, bob} {
+		if _, err := w.tn.Deliver(who, w.folder(who, "inbox"), graphsim.MessageSpec{MIME: raw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.populate(bob, "inbox", 3)
+	w.matter(ann, bob)
+	res := w.apply(w.plan())
+	if res.Collected != 5 || res.Deduplicated != 1 {
+		t.Fatalf("result %+v, want 5 collected, 1 deduplicated", res)
+	}
+	var shared []state.Item
+	for _, it := range w.items() {
+		if it.InternetMessageID == "<both@example.com>" {
+			shared = append(shared, it)
+		}
+	}
+	if len(shared) != 2 || shared[0].Mailbox == shared[1].Mailbox || shared[0].Native != shared[1].Native || shared[0].SHA256 != shared[1].SHA256 {
+		t.Fatalf("the shared message's records: %+v", shared)
+	}
+	var natives []string
+	_ = filepath.WalkDir(filepath.Join(w.m.Output.Path, store.NativesDir), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			natives = append(natives, p)
+		}
+		return nil
+	})
+	if len(natives) != 4 {
+		t.Errorf("%d natives on disk for 5 items with one shared, want 4", len(natives))
+	}
+	if run, err := w.store().ReadRun(res.RunID); err != nil || run.Counts.Deduplicated != 1 {
+		t.Errorf("run record counts %+v (%v)", run.Counts, err)
+	}
+	w.verify()
+}
+
+func TestRunRecordInStateAndOutput(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 9)
+	w.matter(ann)
+	p := w.plan()
+	res, err := w.applyCtx(context.Background(), p, apply.Options{RunID: "20240601T090000Z-abcd", ToolVersion: "1.2.3",
+		User: "examiner", Host: "lab-1", MatterHash: w.m.Hash(), PlanHash: "feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := w.db()
+	var run state.Run
+	var found bool
+	_ = db.View(func(r *state.ReadTx) error {
+		run, found, err = r.Run(res.RunID)
+		return err
+	})
+	db.Close()
+	if !found || run.Operation != "apply" || run.Counts["collected"] != 9 || run.Counts["planned"] != 9 ||
+		run.User != "examiner" || run.Finished.IsZero() || len(run.Failures) != 0 {
+		t.Errorf("state run record %+v", run)
+	}
+	rec, err := w.store().ReadRun(res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Complete || rec.Counts.Collected != 9 || rec.Counts.Planned != 9 || rec.Counts.Bytes != res.Bytes || res.Bytes == 0 ||
+		rec.MatterHash != w.m.Hash() || rec.PlanHash != "feed" || rec.Host != "lab-1" || rec.ToolVersion != "1.2.3" {
+		t.Errorf("runs/%s.json: %+v", res.RunID, rec)
+	}
+	names, _ := os.ReadDir(filepath.Join(w.m.Output.Path, store.RunsDir))
+	var got []string
+	for _, n := range names {
+		got = append(got, n.Name())
+	}
+	sort.Strings(got)
+	if len(got) != 1 || !strings.HasPrefix(got[0], res.RunID) {
+		t.Errorf("runs folder holds %q", got)
+	}
+}
