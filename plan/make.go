@@ -167,6 +167,10 @@ func mailboxError(err error, addr, email string) *Message {
 		msg.Detail = fmt.Sprintf("Access to %s was denied (%s). Ask the Exchange admin to grant the collecting account "+
 			"Full Access delegation on this mailbox, or, for an app, an application access policy that includes it. "+
 			"Changes can take up to 24 hours to apply.", email, err)
+	case graph.KindQuotaExceeded:
+		msg.Detail = fmt.Sprintf("The mailbox %s is over its storage quota, and Exchange refuses delta queries on a full "+
+			"mailbox (%s). Ask the Exchange admin to raise the quota or free space (for example by moving old items to "+
+			"an archive that is collected separately), then plan again.", email, err)
 	case graph.KindMailboxNotEnabled:
 		msg.Detail = fmt.Sprintf("%s exists but has no mailbox Graph can read: it may be on-premises, inactive, "+
 			"soft-deleted, or a guest (%s). Collect it with the on-premises tools or Microsoft Purview, and remove it "+
