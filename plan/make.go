@@ -199,6 +199,20 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		return nil
 	}
 	inScope := selectFolders(folders, w.cfg.Folders, w.folders)
+	for _, target := range w.folders {
+		// A folder target that selects nothing is a mistake to report,
+		// never an empty plan that looks like "no changes".
+		if len(selectFolders(folders, w.cfg.Folders, []string{target})) == 0 {
+			pm.Error = &Message{
+				Summary: fmt.Sprintf("No folder %q in %s", target, w.cfg.Email),
+				Detail: fmt.Sprintf("The target names the folder %q, but %s has no folder with that display path or "+
+					"well-known name that the matter's folder filter keeps. Name a folder by its path from the mailbox root, "+
+					"such as \"Inbox/Projects\", or by a well-known name, such as \"sentitems\"; collect plan without "+
+					"-target lists the folders in scope.", target, w.cfg.Email),
+			}
+			return nil
+		}
+	}
 
 	known := map[string]state.Folder{}
 	collectedBefore := false

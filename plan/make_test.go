@@ -632,3 +632,44 @@ custodian "ann" {
 		t.Errorf("counts %+v, want exactly one tombstone", c)
 	}
 }
+
+func TestFolderTargetThatNamesNoFolderIsAnError(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.mkdir(ann, "inbox", "Projects")
+	w.populate(ann, "inbox", 4, day("2024-02-01"), day("2024-03-01"))
+	m := w.matter(`
+custodian "ann" {
+  name  = "Ann"
+  email = "` + ann + `"
+  folders {
+    exclude = ["Archive"]
+  }
+}
+`)
+	for _, tc := range []struct {
+		target string
+		ok     bool
+	}{
+		{`custodian.ann.mailbox.primary["Inbox/Projetcs"]`, false}, // a typo
+		{`custodian.ann.mailbox.primary["Archive"]`, false},        // excluded by the matter
+		{`custodian.ann.mailbox.primary["inbox/projects"]`, true},  // paths match case-insensitively
+		{`custodian.ann.mailbox.primary["sentitems"]`, true},       // a well-known name
+	} {
+		tg, err := plan.ParseTarget(tc.target, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := w.plan(tg)
+		if tc.ok {
+			if !p.Applyable() || len(p.Mailboxes[0].Folders) == 0 {
+				t.Errorf("%s: errors %+v, %d folders", tc.target, p.Errors, len(p.Mailboxes[0].Folders))
+			}
+			continue
+		}
+		if p.Applyable() || len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Detail, tg.Folder) {
+			t.Errorf("%s: a folder target that selects nothing plans %d folders with errors %+v; want an error naming the folder",
+				tc.target, len(p.Mailboxes[0].Folders), p.Errors)
+		}
+	}
+}
