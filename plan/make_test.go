@@ -377,7 +377,9 @@ custodian "ann" {
 	if c := p.Counts(); c.ToCollect != 1 || c.Tombstones != 1 || c.Moves != 1 {
 		t.Errorf("counts %+v, want 1 to collect, 1 tombstone, 1 move", c)
 	}
-	w.apply(p)
+	if res := w.apply(p); res.Collected != 1 || res.Observations != 2 {
+		t.Errorf("apply of the changes: %d collected, %d observations; want 1 and the move and the tombstone", res.Collected, res.Observations)
+	}
 	if p := w.plan(); p.HasChanges() {
 		t.Errorf("after applying the changes, a re-plan still has %+v", p.Counts())
 	}
