@@ -87,6 +87,7 @@ type doctorReport struct {
 	ClientID      string             `json:"client_id"`
 	Auth          string             `json:"auth"`
 	Cloud         string             `json:"cloud"`
+	Demo          bool               `json:"demo,omitempty"`
 	Token         *msgraph.TokenInfo `json:"token,omitempty"`
 	CountMethod   string             `json:"count_method,omitempty"`
 	Checks        []doctorCheck      `json:"checks"`
@@ -123,13 +124,20 @@ func runDoctor(s *streams, args []string) int {
 		return finishDoctor(s, rep, opts.JSON)
 	}
 	defer conn.close()
+	if conn.demo {
+		rep.Demo = true
+		rep.Tenant, rep.ClientID = conn.authority.Tenant, conn.authority.ClientID
+		if !opts.JSON {
+			fmt.Fprintln(s.stdout, demoBanner)
+		}
+	}
 	info := conn.token
 	rep.Token = &info
-	who := "app " + t.ClientID
+	who := "app " + rep.ClientID
 	if info.Delegated && info.User != "" {
 		who = info.User
 	}
-	rep.add(doctorCheck{Status: statusOK, Check: "sign-in", Message: fmt.Sprintf("signed in to tenant %s as %s (auth = %q)", t.TenantID, who, t.Auth)})
+	rep.add(doctorCheck{Status: statusOK, Check: "sign-in", Message: fmt.Sprintf("signed in to tenant %s as %s (auth = %q)", rep.Tenant, who, t.Auth)})
 	rep.add(permissionCheck(info, conn.authority))
 
 	ctx, stop := interruptible(s, "Interrupted: stopping doctor.")
@@ -329,7 +337,7 @@ func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info msgra
 		}
 	case graph.KindMailboxNotEnabled:
 		c.Message = fmt.Sprintf("%s has no Exchange Online mailbox Graph can read (HTTP 404 %s): it is on-premises, inactive, soft-deleted, unlicensed or a guest", name, c.Code)
-		c.Fix = "collect it with Microsoft Purview or the on-premises tools instead, and remove it from the matter (or leave it out with -target)"
+		c.Fix = "collect it with Microsoft Purview or the on-premises tools instead, and remove it from the matter (or leave it out of plan and apply with -target)"
 	default:
 		c.Message = fmt.Sprintf("%s cannot be checked: %s", name, err)
 		c.Fix = "run collect doctor again; if it persists, give Microsoft support the request ID"

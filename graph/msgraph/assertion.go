@@ -93,7 +93,7 @@ func LoadCertificate(pemData []byte, password string) (*Certificate, error) {
 			}
 			k, err := x509.ParsePKCS8PrivateKey(der)
 			if err != nil {
-				return nil, fmt.Errorf("the decrypted private key cannot be read: %v", err)
+				return nil, errors.New("the private key could not be decrypted: COLLECT_CERTIFICATE_PASSWORD is not its password")
 			}
 			key = k
 		case "EC PRIVATE KEY":
