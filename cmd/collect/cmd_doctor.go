@@ -246,7 +246,7 @@ func neededPermissions(delegated bool) []permission {
 		return []permission{
 			{"Mail.Read", "read the signed-in user's own mail", []string{"Mail.Read", "Mail.ReadWrite"}},
 			{"Mail.Read.Shared", "read the other mailboxes the user has Full Access to", []string{"Mail.Read.Shared", "Mail.ReadWrite.Shared"}},
-			{"User.Read.All", "resolve custodians by address and alias", []string{"User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}},
+			{"User.Read.All", "resolve custodians by address and alias", []string{"User.Read.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}},
 		}
 	}
 	return []permission{

@@ -103,6 +103,9 @@ func runLogin(s *streams, args []string) int {
 	if account == "" {
 		account = "(unknown account)"
 	}
+	if prev, err := cache.Load(a); err == nil && prev.Account != account {
+		fmt.Fprintf(s.stdout, "This replaces the sign-in of %s for this tenant and app.\n", prev.Account)
+	}
 	if err := cache.Save(a, msgraph.CachedSignIn{
 		LoginURL: a.LoginURL, Tenant: a.Tenant, ClientID: a.ClientID, Account: account,
 		RefreshToken: tok.RefreshToken, SavedAt: time.Now().UTC(),

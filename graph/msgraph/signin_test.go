@@ -528,3 +528,33 @@ func TestUserScopesCarryTheCloudsResource(t *testing.T) {
 		t.Error("plain http to a remote login host was accepted")
 	}
 }
+
+func TestSignInHandsOutItsFirstTokenOnce(t *testing.T) {
+	s := newSignInSim(t)
+	src, err := ClientSecret(s.authority(), s.creds.ClientSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primedSrc, info, err := SignIn(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Delegated || info.AppID != s.creds.ClientID || info.TenantID != s.creds.TenantID || !info.Has("User.Read.All") {
+		t.Errorf("info = %+v", info)
+	}
+	requests := func() int64 { return s.tn.Counters().ByRoute[graphsim.RouteToken] }
+	before := requests()
+	first, err := primedSrc.Token()
+	if err != nil || requests() != before {
+		t.Fatalf("the first token was fetched again: %v, %d requests", err, requests()-before)
+	}
+	second, err := primedSrc.Token()
+	if err != nil || requests() != before+1 || second.AccessToken == first.AccessToken {
+		t.Fatalf("the second token did not come from the endpoint: %v", err)
+	}
+	// A failed sign-in is reported at once.
+	s.tn.FailSignIns(65001)
+	if _, _, err := SignIn(src); err == nil || !strings.Contains(err.Error(), "adminconsent") {
+		t.Fatalf("SignIn with consent missing: %v", err)
+	}
+}
