@@ -312,6 +312,9 @@ type differ struct {
 	// read: one that shows up in another folder was moved, not removed.
 	removed      map[string]removal
 	windowCounts map[string]int64
+	// round holds the IDs the current folder's round added to seen, to
+	// forget them if the round has to start over.
+	round []string
 }
 
 func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, pf *Folder) error {
@@ -320,11 +323,18 @@ func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, p
 			return d.page(pf, page)
 		})
 	}
+	d.round = d.round[:0]
 	newCursor, err := round(pf.Cursor)
 	if graph.KindOf(err) == graph.KindSyncStateGone && pf.Cursor != "" {
 		// The server forgot the cursor: enumerate the folder again. What
-		// the state holds is not fetched twice.
+		// the state holds is not fetched twice. What the pages read
+		// before the 410 reported is forgotten, so that the new round
+		// plans it again (the new cursor will be past it).
 		pf.Reset = true
+		for _, id := range d.round {
+			delete(d.seen, id)
+		}
+		d.round = d.round[:0]
 		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
 		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
 		newCursor, err = round("")
@@ -347,6 +357,7 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 				continue
 			}
 			d.seen[msg.ID] = true
+			d.round = append(d.round, msg.ID)
 			delete(d.removed, msg.ID)
 			pf.Seen++
 			d.countWindows(msg)

@@ -1,11 +1,13 @@
 package plan_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/plan"
 )
@@ -674,4 +676,82 @@ custodian "ann" {
 				tc.target, len(p.Mailboxes[0].Folders), p.Errors)
 		}
 	}
+}
+
+// expireMidRound expires the mailbox's delta tokens after the first page
+// of the first round of the folder that starts from a cursor.
+type expireMidRound struct {
+	*countingSource
+	tn      *graphsim.Tenant
+	mailbox string
+	folder  string
+	done    bool
+}
+
+func (e *expireMidRound) Delta(ctx context.Context, mb graph.Mailbox, f graph.Folder, cursor string, page func(graph.DeltaPage) error) (string, error) {
+	first := cursor != "" && f.ID == e.folder && !e.done
+	return e.countingSource.Delta(ctx, mb, f, cursor, func(p graph.DeltaPage) error {
+		if err := page(p); err != nil {
+			return err
+		}
+		if first {
+			first, e.done = false, true
+			return e.tn.ExpireDeltaTokens(e.mailbox)
+		}
+		return nil
+	})
+}
+
+func TestSyncStateGoneMidRoundLosesNothing(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 5, day("2024-02-01"), day("2024-02-10"))
+	w.matter(febToApril + `
+custodian "ann" {
+  name    = "Ann"
+  email   = "` + ann + `"
+  windows = [window.w]
+}
+`)
+	w.apply(w.plan())
+	old := w.all(ann, "inbox")
+	w.populate(ann, "inbox", 30, day("2024-02-10"), day("2024-03-01"))
+	if err := w.tn.Delete(ann, old[0]); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []string
+	for _, id := range w.all(ann, "inbox") {
+		if !sliceHas(old, id) {
+			fresh = append(fresh, id)
+		}
+	}
+	src := &expireMidRound{countingSource: w.src, tn: w.tn, mailbox: ann, folder: w.folder(ann, "inbox")}
+	db := w.open(true)
+	p, err := plan.Make(context.Background(), w.m, db, src, plan.Options{})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.done {
+		t.Fatal("the tokens were not expired mid-round")
+	}
+	inbox := folderPlan(t, mailboxPlan(t, p, ann), "Inbox")
+	if !inbox.Reset {
+		t.Fatal("the folder was not enumerated again after the 410")
+	}
+	if got := fetchIDs(inbox); !same(got, sortedIDs(fresh...)) {
+		t.Errorf("after a 410 in the middle of a round the plan fetches %d messages, want all %d new ones", len(got), len(fresh))
+	}
+	if inbox.Seen != 34 || inbox.AlreadyCollected != 4 {
+		t.Errorf("seen %d, already collected %d; want 34 and 4", inbox.Seen, inbox.AlreadyCollected)
+	}
+}
+
+func sliceHas(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
