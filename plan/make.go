@@ -235,11 +235,13 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 	}
 
 	d := &differ{db: db, mb: mb, cfg: w.cfg, seen: map[string]bool{}, removed: map[string]removal{},
-		windowCounts: map[string]int64{}}
+		windowCounts: map[string]int64{}, present: map[string]bool{}, rescanned: map[string]*Folder{}}
 	fromScratch := true
 	for _, f := range inScope {
 		pf := &Folder{ID: f.ID, Path: f.Path, WellKnown: f.WellKnownName}
-		if sf, ok := known[f.ID]; ok && sf.Cursor != "" && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope {
+		sf, hadRound := known[f.ID]
+		hadRound = hadRound && sf.Cursor != ""
+		if hadRound && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope {
 			pf.Cursor = sf.Cursor
 			fromScratch = false
 		}
@@ -251,6 +253,9 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 			pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
 			pm.Error.Summary = fmt.Sprintf("Cannot read folder %q of %s", f.Path, w.cfg.Email)
 			return nil
+		}
+		if hadRound && (pf.Reset || pf.Cursor == "") {
+			d.rescanned[pf.Path] = pf
 		}
 	}
 	if err := d.finish(pm); err != nil {
@@ -315,6 +320,12 @@ type differ struct {
 	// round holds the IDs the current folder's round added to seen, to
 	// forget them if the round has to start over.
 	round []string
+	// present holds every ID the rounds listed, in a window or not, and
+	// rescanned the folders enumerated from scratch although a round of
+	// them had completed before (by path): a collected item last seen in
+	// one of those and listed nowhere is gone, though no delta said so.
+	present   map[string]bool
+	rescanned map[string]*Folder
 }
 
 func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, pf *Folder) error {
@@ -349,6 +360,7 @@ func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, p
 func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 	return d.db.View(func(r *state.ReadTx) error {
 		for _, msg := range page.Messages {
+			d.present[msg.ID] = true
 			if d.seen[msg.ID] {
 				continue
 			}
@@ -409,6 +421,20 @@ func lastSeenIn(it state.Item) string {
 	return it.FolderPath
 }
 
+// goneAlready reports whether the item's last recorded whereabouts is a
+// removal: it was tombstoned after its last move.
+func goneAlready(it state.Item) bool {
+	for i := len(it.Observations) - 1; i >= 0; i-- {
+		switch it.Observations[i].Kind {
+		case state.RemovedOnServer:
+			return true
+		case state.Moved:
+			return false
+		}
+	}
+	return false
+}
+
 func (d *differ) countWindows(msg graph.Message) {
 	for _, w := range d.cfg.Windows {
 		one := &config.Mailbox{Windows: []*config.Window{w}}
@@ -419,6 +445,24 @@ func (d *differ) countWindows(msg graph.Message) {
 }
 
 func (d *differ) finish(pm *Mailbox) error {
+	if len(d.rescanned) > 0 {
+		err := d.db.View(func(r *state.ReadTx) error {
+			return r.ItemsOfMailbox(d.mb.ID, func(it state.Item) error {
+				if !it.Collected() || d.present[it.ID] || goneAlready(it) {
+					return nil
+				}
+				if pf := d.rescanned[lastSeenIn(it)]; pf != nil {
+					if _, ok := d.removed[it.ID]; !ok {
+						d.removed[it.ID] = removal{folder: pf, reason: "not listed when the folder was enumerated again"}
+					}
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
 	ids := make([]string, 0, len(d.removed))
 	for id := range d.removed {
 		ids = append(ids, id)

@@ -755,3 +755,66 @@ func sliceHas(s []string, v string) bool {
 	}
 	return false
 }
+
+// A message deleted while the folder's cursor could not be used (the
+// server forgot it, or the window changed) is not in any delta removal:
+// the full enumeration that replaces the cursor round shows it missing.
+func TestDeletionMissedByAFullEnumerationIsStillATombstone(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 10, day("2024-02-01"), day("2024-03-01"))
+	custodian := `
+custodian "ann" {
+  name    = "Ann"
+  email   = "` + ann + `"
+  windows = [window.w]
+}
+`
+	w.matter(febToApril + custodian)
+	w.apply(w.plan())
+	ids := w.all(ann, "inbox")
+	if err := w.tn.Delete(ann, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	// Moved out of Inbox into Archive during the gap: a move, not a tombstone.
+	if _, err := w.tn.Move(ann, ids[1], w.folder(ann, "archive")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.tn.ExpireDeltaTokens(ann); err != nil {
+		t.Fatal(err)
+	}
+	p := w.plan()
+	mb := mailboxPlan(t, p, ann)
+	inbox := folderPlan(t, mb, "Inbox")
+	if !inbox.Reset || len(inbox.Tombstones) != 1 || inbox.Tombstones[0].ID != ids[0] {
+		t.Fatalf("after a reset: tombstones %+v, want the message deleted meanwhile", inbox.Tombstones)
+	}
+	if mv := folderPlan(t, mb, "Archive").Moves; len(mv) != 1 || mv[0].ID != ids[1] {
+		t.Errorf("after a reset: archive moves %+v, want the moved message", mv)
+	}
+	w.apply(p)
+	// Recorded once: another reset does not tombstone it again.
+	if err := w.tn.ExpireDeltaTokens(ann); err != nil {
+		t.Fatal(err)
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("a second reset reports %+v again", p.Counts())
+	}
+
+	// The same through a window change, which also enumerates again; a
+	// narrowed window keeps out-of-window mail without tombstoning it.
+	if err := w.tn.Delete(ann, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	w.matter(`
+window "w" {
+  start = "2024-02-15"
+  end   = "2024-04-01"
+}
+` + custodian)
+	p = w.plan()
+	c := p.Counts()
+	if tb := folderPlan(t, mailboxPlan(t, p, ann), "Inbox").Tombstones; c.Tombstones != 1 || len(tb) != 1 || tb[0].ID != ids[2] || c.ToCollect != 0 {
+		t.Errorf("window changed after a deletion: %+v, tombstones %+v; want only the deleted message", c, tb)
+	}
+}
