@@ -29,7 +29,7 @@ type SourceOptions struct {
 	// $value cut short is never retried here: bytes already went to the
 	// writer.
 	Retries   int
-	RetryWait time.Duration // default 5 ms
+	RetryWait time.Duration // default 5 ms, doubling up to 1 s
 	// MailboxConcurrency, when positive, holds the Source to that many
 	// requests in flight per mailbox and makes it wait out every
 	// Retry-After before sending the next request to the mailbox, as a
@@ -65,7 +65,9 @@ func (t *Tenant) Source(opts SourceOptions) *Source {
 	}
 	s := &Source{t: t, opts: opts}
 	if opts.MailboxConcurrency > 0 {
-		s.lim = graph.NewLimiter(graph.Limits{Concurrency: opts.MailboxConcurrency, Requests: -1}, t.clock)
+		// No window on the client side: the simulator's window answers
+		// 429 ApplicationThrottled, as Graph does, and the pause follows.
+		s.lim = graph.NewLimiter(graph.Limits{Concurrency: opts.MailboxConcurrency, Requests: 1 << 30}, t.clock)
 	}
 	return s
 }
@@ -488,7 +490,7 @@ func (s *Source) request(ctx context.Context, op, key string, route Route, serve
 			return err
 		}
 		d := max(ge.RetryAfter, wait)
-		wait *= 2
+		wait = min(2*wait, time.Second)
 		select {
 		case <-ctx.Done():
 			return canceled(op, ctx.Err())
