@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -359,6 +360,19 @@ func mailboxFatal(k graph.Kind) bool {
 	return k == graph.KindAccessDenied || k == graph.KindMailboxNotEnabled
 }
 
+// itemGone reports whether a fetch failed because the message itself is
+// gone: a tombstone, not a failure. A 404 about the mailbox (the user was
+// deleted or renamed since the plan) is a failure of every item of it,
+// so that nothing is recorded as deleted and no cursor moves past them.
+func itemGone(err error) bool {
+	return graph.KindOf(err) == graph.KindNotFound && !userGone(err)
+}
+
+func userGone(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && strings.EqualFold(ge.Code, "ErrorInvalidUser")
+}
+
 func fetchMailbox(ctx context.Context, mb *plan.Mailbox, tracks map[*plan.Folder]*folderTrack, st *store.Store, src graph.Source, opts Options, out chan<- outcome) {
 	type job struct {
 		track *folderTrack
@@ -377,7 +391,7 @@ func fetchMailbox(ctx context.Context, mb *plan.Mailbox, tracks map[*plan.Folder
 					o.err = *fe
 				} else {
 					o.staged, o.err = fetchOne(ctx, mb, j.item, st, src, opts)
-					if o.err != nil && mailboxFatal(graph.KindOf(o.err)) {
+					if o.err != nil && (mailboxFatal(graph.KindOf(o.err)) || userGone(o.err)) {
 						fatal.CompareAndSwap(nil, &o.err)
 					}
 				}
@@ -499,7 +513,7 @@ func commit(db *state.DB, st *store.Store, man *store.Manifest, outcomes <-chan 
 							dedup++
 						}
 					}
-				case graph.KindOf(o.err) == graph.KindNotFound:
+				case itemGone(o.err):
 					if err := tx.AddObservation(id, o.item.ID, state.Observation{
 						Kind: state.DeletedBeforeCollection, At: now, RunID: opts.RunID,
 						FromFolder: o.folder.plan.Path, Reason: o.err.Error(),
@@ -546,7 +560,7 @@ func commit(db *state.DB, st *store.Store, man *store.Manifest, outcomes <-chan 
 			case o.err == nil:
 				mp.Collected.Add(1)
 				mp.Bytes.Add(o.native.Size)
-			case graph.KindOf(o.err) == graph.KindNotFound:
+			case itemGone(o.err):
 				mp.Tombstoned.Add(1)
 			default:
 				mp.Failed.Add(1)
@@ -627,7 +641,7 @@ func seal(st *store.Store, batch []outcome) error {
 
 func batchFailedIn(batch []outcome, t *folderTrack) bool {
 	for _, o := range batch {
-		if o.folder == t && o.err != nil && graph.KindOf(o.err) != graph.KindNotFound {
+		if o.folder == t && o.err != nil && !itemGone(o.err) {
 			return true
 		}
 	}

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
@@ -473,5 +476,59 @@ func TestRunRecordInStateAndOutput(t *testing.T) {
 	sort.Strings(got)
 	if len(got) != 1 || !strings.HasPrefix(got[0], res.RunID) {
 		t.Errorf("runs folder holds %q", got)
+	}
+}
+
+// userGone answers every fetch of one mailbox as Exchange does once the
+// user was deleted: 404 ErrorInvalidUser.
+type userGone struct {
+	*hookSource
+	mailboxID string
+}
+
+func (u userGone) FetchMIME(ctx context.Context, mb graph.Mailbox, id string, w io.Writer) (int64, error) {
+	if mb.ID == u.mailboxID {
+		return 0, &graph.Error{Op: "fetch $value", Kind: graph.Classify(404, "ErrorInvalidUser"), Status: 404,
+			Code: "ErrorInvalidUser", Message: "The requested user '" + mb.ID + "' is invalid."}
+	}
+	return u.hookSource.FetchMIME(ctx, mb, id, w)
+}
+
+// A mailbox that disappears between plan and apply is a failure of its
+// items, not a tombstone per message: the messages were not deleted, and
+// the folder's cursor must not move past them.
+func TestMailboxGoneBetweenPlanAndApplyFailsItsItems(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann, bob := w.user("ann"), w.user("bob")
+	w.populate(ann, "inbox", 6)
+	w.populate(bob, "inbox", 4)
+	w.matter(ann, bob)
+	p := w.plan()
+	annID := p.Mailboxes[0].Resolved.ID
+	db := w.db()
+	res, err := apply.Apply(context.Background(), p, db, w.store(), userGone{w.src, annID}, apply.Options{RunID: "gone", Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Tombstoned != 0 || res.Failed != 6 || res.Collected != 4 || res.Complete() {
+		t.Errorf("result %+v: want ann's 6 items failed, none tombstoned", res)
+	}
+	_ = db.View(func(r *state.ReadTx) error {
+		sf, _, err := r.Folder(annID, w.folder(ann, "inbox"))
+		if err == nil && sf.Cursor != "" {
+			t.Error("the cursor of a mailbox that could not be read was stored")
+		}
+		return r.ItemsOfMailbox(annID, func(it state.Item) error {
+			if len(it.Observations) > 0 {
+				t.Errorf("item %s observed %+v", it.ID, it.Observations)
+			}
+			return nil
+		})
+	})
+	db.Close()
+	for _, f := range res.Failures {
+		if f.Code != "ErrorInvalidUser" {
+			t.Errorf("failure %+v", f)
+		}
 	}
 }
