@@ -32,6 +32,12 @@ type Source interface {
 	// of KindSyncStateGone; the caller restarts without a cursor.
 	Delta(ctx context.Context, mailbox Mailbox, folder Folder, cursor string, page func(DeltaPage) error) (newCursor string, err error)
 
+	// List pages through the folder's messages without delta, for a
+	// mailbox whose delta queries are refused (a full mailbox answers
+	// ErrorQuotaExceeded). It reports the messages there now, never the
+	// ones that left, and gives no cursor.
+	List(ctx context.Context, mailbox Mailbox, folder Folder, page func(DeltaPage) error) error
+
 	// FetchMIME streams the message's native MIME ($value) to w without
 	// holding it whole in memory, and returns the number of bytes written.
 	// A body cut short is an error of KindTransient, never a short success.

@@ -117,6 +117,15 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 		}
 		resolved[pm.Resolved.ID] = pm.Addr
 		p.Warnings = append(p.Warnings, emptyWindowWarnings(w.cfg, pm)...)
+		if listed := listedFolders(pm); listed > 0 {
+			p.Warnings = append(p.Warnings, Message{
+				Addr:    pm.Addr,
+				Summary: "Mailbox over its quota: folders listed without delta",
+				Detail: fmt.Sprintf("%s is full and refuses delta queries, so %d folders were listed in full instead. "+
+					"Nothing is missed, but each plan lists them again until the mailbox has room; ask the Exchange admin "+
+					"to raise its quota.", pm.Resolved.Address, listed),
+			})
+		}
 	}
 	if len(opts.Targets) == 0 {
 		orphans, err := findOrphans(db, m, resolved)
@@ -168,9 +177,8 @@ func mailboxError(err error, addr, email string) *Message {
 			"Full Access delegation on this mailbox, or, for an app, an application access policy that includes it. "+
 			"Changes can take up to 24 hours to apply.", email, err)
 	case graph.KindQuotaExceeded:
-		msg.Detail = fmt.Sprintf("The mailbox %s is over its storage quota, and Exchange refuses delta queries on a full "+
-			"mailbox (%s). Ask the Exchange admin to raise the quota or free space (for example by moving old items to "+
-			"an archive that is collected separately), then plan again.", email, err)
+		msg.Detail = fmt.Sprintf("The mailbox %s is over its storage quota (%s). Ask the Exchange admin to raise the "+
+			"quota or free space, then plan again.", email, err)
 	case graph.KindMailboxNotEnabled:
 		msg.Detail = fmt.Sprintf("%s exists but has no mailbox Graph can read: it may be on-premises, inactive, "+
 			"soft-deleted, or a guest (%s). Collect it with the on-premises tools or Microsoft Purview, and remove it "+
@@ -254,7 +262,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 			pm.Error.Summary = fmt.Sprintf("Cannot read folder %q of %s", f.Path, w.cfg.Email)
 			return nil
 		}
-		if hadRound && (pf.Reset || pf.Cursor == "") {
+		if hadRound && (pf.Reset || pf.Cursor == "" || pf.Listed) {
 			d.rescanned[pf.Path] = pf
 		}
 	}
@@ -350,6 +358,20 @@ func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, p
 		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
 		newCursor, err = round("")
 	}
+	if graph.KindOf(err) == graph.KindQuotaExceeded {
+		// Exchange refuses delta queries on a full mailbox: list the
+		// folder instead. A listing has no cursor and reports no removals,
+		// so the stored cursor stays for when the mailbox has room again,
+		// and what the state holds but the listing lacks is tombstoned.
+		pf.Listed = true
+		for _, id := range d.round {
+			delete(d.seen, id)
+		}
+		d.round = d.round[:0]
+		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
+		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
+		newCursor, err = "", src.List(ctx, d.mb, f, func(page graph.DeltaPage) error { return d.page(pf, page) })
+	}
 	if err != nil {
 		return err
 	}
@@ -400,12 +422,23 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			}
 			// Only a collected item seen last in this folder leaves a
 			// tombstone: a removal from another folder is half of a move.
-			if found && it.Collected() && (lastSeenIn(it) == "" || lastSeenIn(it) == pf.Path) {
+			// One already tombstoned (by a full listing, say) is not again.
+			if found && it.Collected() && !goneAlready(it) && (lastSeenIn(it) == "" || lastSeenIn(it) == pf.Path) {
 				d.removed[rm.ID] = removal{folder: pf, reason: rm.Reason}
 			}
 		}
 		return nil
 	})
+}
+
+func listedFolders(pm *Mailbox) int {
+	n := 0
+	for _, f := range pm.Folders {
+		if f.Listed {
+			n++
+		}
+	}
+	return n
 }
 
 // lastSeenIn is the display path of the folder an item was last seen in:

@@ -818,3 +818,61 @@ window "w" {
 		t.Errorf("window changed after a deletion: %+v, tombstones %+v; want only the deleted message", c, tb)
 	}
 }
+
+// A full mailbox refuses delta: every folder is listed in full instead,
+// nothing in scope is missed, a collected message missing from the listing
+// is tombstoned, and the stored cursors are kept for later.
+func TestFullMailboxIsListedInstead(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 30, day("2024-01-01"), day("2024-05-01"))
+	w.matter(febToApril + `
+custodian "ann" {
+  email   = "` + ann + `"
+  windows = [window.w]
+}
+`)
+	w.apply(w.plan())
+	if err := w.tn.SetQuotaExceeded(ann, true); err != nil {
+		t.Fatal(err)
+	}
+	newOnes, err := w.tn.Deliver(ann, w.folder(ann, "inbox"), graphsim.MessageSpec{Received: day("2024-03-03")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := w.inWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))[0]
+	if err := w.tn.Delete(ann, gone); err != nil {
+		t.Fatal(err)
+	}
+	p := w.plan()
+	if !p.Complete() {
+		t.Fatalf("a full mailbox makes the plan incomplete: %+v", p.Errors)
+	}
+	inbox := folderPlan(t, mailboxPlan(t, p, ann), "Inbox")
+	if !inbox.Listed || inbox.NewCursor != "" {
+		t.Errorf("inbox: listed %v, new cursor %q; want listed with no cursor", inbox.Listed, inbox.NewCursor)
+	}
+	if ids := fetchIDs(inbox); len(ids) != 1 || ids[0] != newOnes.ImmutableID {
+		t.Errorf("to collect %v, want only the new message %s", ids, newOnes.ImmutableID)
+	}
+	if len(inbox.Tombstones) != 1 || inbox.Tombstones[0].ID != gone {
+		t.Errorf("tombstones %+v, want the deleted %s", inbox.Tombstones, gone)
+	}
+	warned := false
+	for _, m := range p.Warnings {
+		warned = warned || strings.Contains(m.Summary, "over its quota")
+	}
+	if !warned {
+		t.Errorf("no warning about the full mailbox: %+v", p.Warnings)
+	}
+	w.apply(p)
+	// With room again, the kept cursor carries on: nothing is planned twice.
+	if err := w.tn.SetQuotaExceeded(ann, false); err != nil {
+		t.Fatal(err)
+	}
+	again := folderPlan(t, mailboxPlan(t, w.plan(), ann), "Inbox")
+	if again.Listed || len(again.Fetch) != 0 || len(again.Tombstones) != 0 {
+		t.Errorf("after the quota is raised: listed %v, %d to collect, %d tombstones; want a delta round with nothing new",
+			again.Listed, len(again.Fetch), len(again.Tombstones))
+	}
+}

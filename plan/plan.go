@@ -73,7 +73,10 @@ type Folder struct {
 	NewCursor string `json:"new_cursor,omitempty"`
 	// Reset is set when the server no longer knew the stored cursor and
 	// the folder was enumerated from scratch.
-	Reset      bool        `json:"reset,omitempty"`
+	Reset bool `json:"reset,omitempty"`
+	// Listed is set when the mailbox refused delta (it is full) and the
+	// folder was listed in full instead; there is then no new cursor.
+	Listed     bool        `json:"listed,omitempty"`
 	Fetch      []Item      `json:"fetch,omitempty"`
 	Tombstones []Tombstone `json:"tombstones,omitempty"`
 	Moves      []Move      `json:"moves,omitempty"`

@@ -40,8 +40,11 @@ func renderPlan(s *streams, p *plan.Plan) {
 				sign = "~"
 			}
 			note := ""
-			if f.Reset {
+			switch {
+			case f.Reset:
 				note = " (the server reset its delta cursor: enumerated again)"
+			case f.Listed:
+				note = " (listed in full: the mailbox is over its quota)"
 			}
 			lines = append(lines, fmt.Sprintf("  %s %s[%s]: %s%s", s.paint(sign), mb.Addr, strconv.Quote(f.Path), strings.Join(parts, ", "), note))
 		}

@@ -246,6 +246,51 @@ func (s *Source) Delta(ctx context.Context, mbx graph.Mailbox, f graph.Folder, c
 	}
 }
 
+// List pages through the folder's messages as the plain listing route
+// does, a page per request; a full mailbox still answers it.
+func (s *Source) List(ctx context.Context, mbx graph.Mailbox, f graph.Folder, page func(graph.DeltaPage) error) error {
+	const op = "list messages"
+	size := s.t.cfg.DeltaPageSize
+	if s.opts.PageSize > 0 {
+		size = min(s.opts.PageSize, 1000)
+	}
+	for pos := 0; ; {
+		var p graph.DeltaPage
+		done := false
+		err := s.request(ctx, op, mbx.ID, RouteMessages, func(mb *mailbox, _ bool) (int64, error) {
+			t := s.t
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			fo, e := s.folderLocked(mb, f.ID)
+			if e != nil {
+				return 0, e
+			}
+			for n := 0; pos < len(fo.serials) && n < size; pos++ {
+				sr := fo.serials[pos]
+				if m := &mb.msgs[sr]; m.folder != fo.idx || m.flags&flagGone != 0 {
+					continue
+				}
+				p.Messages = append(p.Messages, t.deltaMessageLocked(mb, sr))
+				n++
+			}
+			done = pos >= len(fo.serials)
+			return 0, nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := page(p); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return canceled(op, err)
+		}
+	}
+}
+
 // deltaPage serves one page of a folder's message delta, as serveDelta
 // does for HTTP: removals of the round first, then items by serial, with
 // the same tokens, duplicates and expiry.

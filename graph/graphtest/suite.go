@@ -478,6 +478,7 @@ func testSyncStateGone(t *testing.T, h Harness) {
 func testQuota(t *testing.T, h Harness) {
 	w := newWorld(t, h, graphsim.Config{}, 10, func(tn *graphsim.Tenant) {
 		must(tn.AddUser(graphsim.UserSpec{UPN: addr("ann")}))
+		ok(t, tn.Populate(addr("ann"), must(tn.FolderID(addr("ann"), "inbox")), graphsim.Populate{Count: 23}))
 	})
 	mb := w.resolve(t, addr("ann"))
 	if err := w.tn.SetQuotaExceeded(addr("ann"), true); err != nil {
@@ -486,6 +487,38 @@ func testQuota(t *testing.T, h Harness) {
 	_, _, err := w.round(t, mb, w.folder(t, mb, "inbox"), "")
 	if graph.KindOf(err) != graph.KindQuotaExceeded {
 		t.Errorf("full mailbox: kind %v (%v), want quota exceeded", graph.KindOf(err), err)
+	}
+	// The plain listing still works, across pages, and reports every message.
+	inbox := w.folder(t, mb, "inbox")
+	want := map[string]bool{}
+	for _, r := range must(w.tn.Messages(addr("ann"), inbox.ID)) {
+		want[r.ImmutableID] = true
+	}
+	got := map[string]bool{}
+	pages := 0
+	if err := w.src.List(context.Background(), mb, inbox, func(p graph.DeltaPage) error {
+		pages++
+		for _, m := range p.Messages {
+			if m.ID == "" || m.Received.IsZero() {
+				t.Errorf("listed message without ID or received time: %+v", m)
+			}
+			got[m.ID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("List on a full mailbox: %v", err)
+	}
+	if len(got) != len(want) || len(want) != 23 {
+		t.Errorf("List reported %d messages, the folder holds %d (want 23)", len(got), len(want))
+	}
+	for id := range want {
+		if !got[id] {
+			t.Errorf("List missed %s", id)
+			break
+		}
+	}
+	if pages < 3 {
+		t.Errorf("23 messages came in %d pages of 10", pages)
 	}
 }
 
