@@ -654,8 +654,16 @@ func writeHashed(path string, tn *graphsim.Tenant, upn, id string) (int64, error
 // of latency per request and Graph's 4 requests in flight per mailbox, and
 // compares the wall time with the ideal: requests / (4 × 20) × 50 ms.
 func BenchmarkApplyLatency(b *testing.B) {
+	// "graph" is the goal's setting; "unenforced" lets the simulator
+	// accept any number in flight (collect still sends at most 4 per
+	// mailbox), which tells the cost of 429s apart from the rest.
+	b.Run("graph", func(b *testing.B) { benchApplyLatency(b, 4) })
+	b.Run("unenforced", func(b *testing.B) { benchApplyLatency(b, -1) })
+}
+
+func benchApplyLatency(b *testing.B, maxConcurrent int) {
 	const mailboxes, perMailbox, latency = 20, 500, 50 * time.Millisecond
-	w := newBenchWorld(b, graphsim.Config{Latency: latency, Limits: graphsim.Limits{MaxConcurrent: 4}},
+	w := newBenchWorld(b, graphsim.Config{Latency: latency, Limits: graphsim.Limits{MaxConcurrent: maxConcurrent}},
 		mailboxes, populated(perMailbox, 0, 0))
 	for range b.N {
 		dir, env := w.matter(b)
@@ -680,11 +688,12 @@ func BenchmarkApplyLatency(b *testing.B) {
 		b.ReportMetric(ratio, "ratio")
 		b.ReportMetric(float64(reqs), "reqs")
 		b.ReportMetric(float64(c.Throttled), "throttled")
-		b.Logf("apply: %.2f s for %d Graph requests (%s); ideal %.2f s; ratio %.3f (goal <= 1.15); %d throttled, max in flight per mailbox %d",
-			ap.wall.Seconds(), reqs, routeSummary(c), ideal.Seconds(), ratio, c.Throttled, maxInFlight)
+		b.ReportMetric(ap.cpu.Seconds(), "apply-cpu-s")
+		b.Logf("apply: %.2f s (child CPU %.2f s) for %d Graph requests (%s); ideal %.2f s; ratio %.3f (goal <= 1.15); %d throttled, max in flight per mailbox %d",
+			ap.wall.Seconds(), ap.cpu.Seconds(), reqs, routeSummary(c), ideal.Seconds(), ratio, c.Throttled, maxInFlight)
 		b.Logf("load average after: %s", loadAverage())
-		if c.Throttled > 0 {
-			b.Errorf("apply was throttled %d times at 4 requests in flight per mailbox", c.Throttled)
+		if maxInFlight > 4 {
+			b.Errorf("apply had %d requests of one mailbox in flight, more than Graph's 4", maxInFlight)
 		}
 	}
 }
