@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -361,16 +360,11 @@ func mailboxFatal(k graph.Kind) bool {
 }
 
 // itemGone reports whether a fetch failed because the message itself is
-// gone: a tombstone, not a failure. A 404 about the mailbox (the user was
-// deleted or renamed since the plan) is a failure of every item of it,
-// so that nothing is recorded as deleted and no cursor moves past them.
+// gone: a tombstone, not a failure. A mailbox gone since the plan (the
+// user was deleted) is classified apart, as not enabled: a failure of
+// every item of it, so that no cursor moves past them.
 func itemGone(err error) bool {
-	return graph.KindOf(err) == graph.KindNotFound && !userGone(err)
-}
-
-func userGone(err error) bool {
-	var ge *graph.Error
-	return errors.As(err, &ge) && strings.EqualFold(ge.Code, "ErrorInvalidUser")
+	return graph.KindOf(err) == graph.KindNotFound
 }
 
 func fetchMailbox(ctx context.Context, mb *plan.Mailbox, tracks map[*plan.Folder]*folderTrack, st *store.Store, src graph.Source, opts Options, out chan<- outcome) {
@@ -391,7 +385,7 @@ func fetchMailbox(ctx context.Context, mb *plan.Mailbox, tracks map[*plan.Folder
 					o.err = *fe
 				} else {
 					o.staged, o.err = fetchOne(ctx, mb, j.item, st, src, opts)
-					if o.err != nil && (mailboxFatal(graph.KindOf(o.err)) || userGone(o.err)) {
+					if o.err != nil && mailboxFatal(graph.KindOf(o.err)) {
 						fatal.CompareAndSwap(nil, &o.err)
 					}
 				}

@@ -109,7 +109,9 @@ func Classify(status int, code string) Kind {
 	switch strings.ToLower(code) {
 	case "syncstatenotfound", "resyncrequired", "syncstateinvalid":
 		return KindSyncStateGone
-	case "mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "extensionerror":
+	case "mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "extensionerror",
+		// The user behind the mailbox was deleted or renamed since it was resolved.
+		"errorinvaliduser":
 		return KindMailboxNotEnabled
 	case "erroritemnotfound", "itemnotfound", "request_resourcenotfound", "resourcenotfound":
 		return KindNotFound

@@ -163,6 +163,7 @@ func TestNotRetried(t *testing.T) {
 	}{
 		{"access denied", step{status: 403, body: graphErr("ErrorAccessDenied")}, KindAccessDenied},
 		{"not enabled", step{status: 404, body: graphErr("MailboxNotEnabledForRESTAPI")}, KindMailboxNotEnabled},
+		{"user gone", step{status: 404, body: graphErr("ErrorInvalidUser")}, KindMailboxNotEnabled},
 		{"sync gone", step{status: 410, body: graphErr("SyncStateNotFound")}, KindSyncStateGone},
 		{"item gone", step{status: 404, body: graphErr("ErrorItemNotFound")}, KindNotFound},
 		{"no body", step{status: 404, header: map[string]string{"request-id": "hdr-rid"}}, KindNotFound},
