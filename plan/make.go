@@ -206,11 +206,11 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
 		return nil
 	}
-	inScope := selectFolders(folders, w.cfg.Folders, w.folders)
+	inScope := SelectFolders(folders, w.cfg.Folders, w.folders)
 	for _, target := range w.folders {
 		// A folder target that selects nothing is a mistake to report,
 		// never an empty plan that looks like "no changes".
-		if len(selectFolders(folders, w.cfg.Folders, []string{target})) == 0 {
+		if len(SelectFolders(folders, w.cfg.Folders, []string{target})) == 0 {
 			pm.Error = &Message{
 				Summary: fmt.Sprintf("No folder %q in %s", target, w.cfg.Email),
 				Detail: fmt.Sprintf("The target names the folder %q, but %s has no folder with that display path or "+
@@ -275,9 +275,9 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 	return nil
 }
 
-// selectFolders keeps the folders the matter's filter and any -target
-// folder addresses put in scope.
-func selectFolders(all []graph.Folder, filter config.FolderFilter, targets []string) []graph.Folder {
+// SelectFolders keeps the folders the matter's filter and any -target
+// folder addresses (nil: none) put in scope, sorted by path.
+func SelectFolders(all []graph.Folder, filter config.FolderFilter, targets []string) []graph.Folder {
 	byID := make(map[string]graph.Folder, len(all))
 	for _, f := range all {
 		byID[f.ID] = f

@@ -11,6 +11,7 @@ import (
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/msgraph"
+	"github.com/collect-ediscovery/collect/plan"
 )
 
 const doctorHelp = `Usage: collect [global options] doctor [options]
@@ -354,28 +355,10 @@ func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res
 			Message: fmt.Sprintf("cannot list the folders of %s: %v", res.Address, err),
 			Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}}
 	}
-	byID := make(map[string]graph.Folder, len(folders))
-	for _, f := range folders {
-		byID[f.ID] = f
-	}
 	seen := map[string]bool{}
 	perWindow := make([]int64, len(mb.Windows))
 	var total int64
-	for _, f := range folders {
-		var wellKnown []string
-		for cur, hops := f, 0; hops < 64; hops++ {
-			if cur.WellKnownName != "" {
-				wellKnown = append(wellKnown, cur.WellKnownName)
-			}
-			parent, ok := byID[cur.ParentID]
-			if !ok {
-				break
-			}
-			cur = parent
-		}
-		if !mb.Folders.Match(f.Path, wellKnown) {
-			continue
-		}
+	for _, f := range plan.SelectFolders(folders, mb.Folders, nil) {
 		_, err := src.Delta(ctx, res, f, "", func(p graph.DeltaPage) error {
 			for _, msg := range p.Messages {
 				if seen[msg.ID] {
