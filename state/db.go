@@ -266,6 +266,10 @@ func createFile(path string, opts Options, sch schema) error {
 	if err != nil {
 		return fmt.Errorf("make the lineage of a new state file: %w", err)
 	}
+	// The matter may put the state in a folder of its own.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create the folder of state file %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
 	if err != nil {
 		return fmt.Errorf("create state file %s: %w", path, err)

@@ -731,3 +731,12 @@ func TestItemsInFolderSkipsHashCollisions(t *testing.T) {
 		return nil
 	})
 }
+
+func TestCreateMakesTheStateFolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "matter", "state", "collect.state")
+	db := mustOpen(t, path, testOptions(newClock()))
+	defer db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the state file was not created in a new folder: %v", err)
+	}
+}
