@@ -41,32 +41,27 @@ func (t *Tenant) serveDelta(q *request, key string) {
 	var st deltaState
 	skip, dtok := v.Get("$skiptoken"), v.Get("$deltatoken")
 	if skip != "" || dtok != "" {
-		tok := skip
-		if tok == "" {
-			tok = dtok
+		var why deltaResume
+		if skip != "" && dtok != "" {
+			why = resumeMalformed
+		} else {
+			st, why = t.resumeDeltaLocked(mb, f, skip+dtok, dtok != "", p.immutable)
 		}
-		s, ok := t.decodeDelta(tok)
-		if !ok || s.mbx != mb.idx || s.folder != f.idx || s.delta != (dtok != "") || (skip != "" && dtok != "") {
+		switch why {
+		case resumeMalformed:
 			t.mu.Unlock()
 			q.fail(http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed or belongs to another folder. Follow @odata.nextLink and @odata.deltaLink verbatim.")
 			return
-		}
-		age := t.now().Sub(time.Unix(0, s.issued))
-		if t.expiredLinks[tok] || s.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && age > t.cfg.DeltaTokenMaxAge) {
+		case resumeGone:
 			t.mu.Unlock()
 			q.w.Header().Set("Location", initial)
-			q.fail(http.StatusGone, t.syncResetCode(), "The sync state generation is not found; generation="+strconv.FormatUint(uint64(s.round), 10)+". Start a new synchronization without a token.")
+			q.fail(http.StatusGone, t.syncResetCode(), "The sync state generation is not found; generation="+strconv.FormatUint(uint64(st.round), 10)+". Start a new synchronization without a token.")
 			return
-		}
-		if t.cfg.StrictDeltaIDType && s.immutable != p.immutable {
+		case resumeIDType:
 			t.mu.Unlock()
 			q.w.Header().Set("Location", initial)
 			q.fail(http.StatusGone, "SyncStateInvalid", "The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
 			return
-		}
-		st = s
-		if st.delta {
-			st = deltaState{mbx: mb.idx, folder: f.idx, base: s.round, round: mb.seq, phase: 0, sel: s.sel}
 		}
 	} else {
 		sel, bad, ok := parseMessageSelect(v.Get("$select"))
@@ -77,61 +72,24 @@ func (t *Tenant) serveDelta(q *request, key string) {
 		}
 		st = deltaState{mbx: mb.idx, folder: f.idx, round: mb.seq, phase: 1, sel: sel}
 	}
-	inRound := func(m *message) bool {
-		return m.folder == f.idx && m.flags&flagGone == 0 && m.changeSeq > st.base && m.changeSeq <= st.round
-	}
+	step := t.stepDeltaLocked(mb, f, st, page, p.immutable)
 	items := []jobj{}
-	// A replay: the last item of the previous page comes again.
-	if st.phase == 1 && st.pos > 0 && t.cfg.DuplicateRate > 0 {
-		last := st.pos - 1
-		if int(last) < len(mb.msgs) && inRound(&mb.msgs[last]) &&
-			unit(mix(uint64(t.cfg.Seed), uint64(mb.idx), uint64(f.idx), uint64(st.round), uint64(last), 0xd0)) < t.cfg.DuplicateRate {
-			items = append(items, t.messageJSON(mb, last, st.sel, p.immutable, true))
-		}
+	if step.replay >= 0 {
+		items = append(items, t.messageJSON(mb, uint32(step.replay), st.sel, p.immutable, true))
 	}
-	next := st
-	done := false
-	if st.phase == 0 {
-		i := sort.Search(len(f.tombs), func(i int) bool { return f.tombs[i].seq > st.base })
-		i = max(i, int(st.pos))
-		for ; i < len(f.tombs) && f.tombs[i].seq <= st.round && len(items) < page; i++ {
-			tb := f.tombs[i]
-			if m := &mb.msgs[tb.serial]; inRound(m) {
-				continue // it is back in the folder and reported as an item
-			}
-			items = append(items, jobj{
-				{"@odata.type", "#microsoft.graph.message"},
-				{"id", t.publicMessageID(mb, tb.serial, tb.gen, p.immutable)},
-				{"@removed", jobj{{"reason", reasonName(tb.reason)}}},
-			})
-		}
-		if i < len(f.tombs) && f.tombs[i].seq <= st.round {
-			next.phase, next.pos = 0, uint32(i)
-		} else {
-			next.phase, next.pos = 1, 0
-		}
+	for _, tb := range step.removed {
+		items = append(items, jobj{
+			{"@odata.type", "#microsoft.graph.message"},
+			{"id", t.publicMessageID(mb, tb.serial, tb.gen, p.immutable)},
+			{"@removed", jobj{{"reason", reasonName(tb.reason)}}},
+		})
 	}
-	if next.phase == 1 && len(items) < page {
-		j := sort.Search(len(f.serials), func(j int) bool { return f.serials[j] >= next.pos })
-		for ; j < len(f.serials) && len(items) < page; j++ {
-			if s := f.serials[j]; inRound(&mb.msgs[s]) {
-				items = append(items, t.messageJSON(mb, s, st.sel, p.immutable, true))
-				next.pos = s + 1
-			}
-		}
-		for ; j < len(f.serials) && !inRound(&mb.msgs[f.serials[j]]); j++ {
-		}
-		done = j >= len(f.serials)
+	for _, s := range step.items {
+		items = append(items, t.messageJSON(mb, s, st.sel, p.immutable, true))
 	}
-	t.nonce++
-	next.issued, next.epoch, next.nonce, next.immutable = t.now().UnixNano(), mb.epoch, t.nonce, p.immutable
-	linkKey, link := "@odata.nextLink", ""
-	if done {
-		next = deltaState{mbx: mb.idx, folder: f.idx, round: st.round, sel: st.sel, delta: true,
-			issued: next.issued, epoch: next.epoch, nonce: next.nonce, immutable: p.immutable}
-		linkKey, link = "@odata.deltaLink", initial+"?$deltatoken="+t.encodeDelta(next)
-	} else {
-		link = initial + "?$skiptoken=" + t.encodeDelta(next)
+	linkKey, link := "@odata.nextLink", initial+"?$skiptoken="+t.encodeDelta(step.next)
+	if step.done {
+		linkKey, link = "@odata.deltaLink", initial+"?$deltatoken="+t.encodeDelta(step.next)
 	}
 	t.mu.Unlock()
 	if p.maxPage > 0 {
@@ -221,4 +179,103 @@ func (t *Tenant) syncResetCode() string {
 		return t.cfg.SyncResetCode
 	}
 	return "SyncStateNotFound"
+}
+
+// deltaResume is why a delta or skip token cannot continue a round.
+type deltaResume int
+
+const (
+	resumeOK        deltaResume = iota
+	resumeMalformed             // not a token of this folder, or the wrong kind
+	resumeGone                  // expired, invalidated, or from before a reset
+	resumeIDType                // issued under another Prefer IdType (StrictDeltaIDType)
+)
+
+// resumeDeltaLocked turns a token into the state of the round it
+// continues: a skip token resumes a round, a delta token starts the next
+// one from where its round ended.
+func (t *Tenant) resumeDeltaLocked(mb *mailbox, f *folder, tok string, isDelta, immutable bool) (deltaState, deltaResume) {
+	d, ok := t.decodeDelta(tok)
+	if !ok || d.mbx != mb.idx || d.folder != f.idx || d.delta != isDelta {
+		return d, resumeMalformed
+	}
+	age := t.now().Sub(time.Unix(0, d.issued))
+	if t.expiredLinks[tok] || d.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && age > t.cfg.DeltaTokenMaxAge) {
+		return d, resumeGone
+	}
+	if t.cfg.StrictDeltaIDType && d.immutable != immutable {
+		return d, resumeIDType
+	}
+	if d.delta {
+		return deltaState{mbx: mb.idx, folder: f.idx, base: d.round, round: mb.seq, phase: 0, sel: d.sel}, resumeOK
+	}
+	return d, resumeOK
+}
+
+// deltaStep is one page of a folder's message delta, as serials: the HTTP
+// route renders it as JSON, the in-process Source as graph types.
+type deltaStep struct {
+	replay  int64    // serial of the previous page's last item, sent again; -1 for none
+	removed []tomb   // removals, in order
+	items   []uint32 // messages, in order
+	next    deltaState
+	done    bool
+}
+
+// stepDeltaLocked serves one page of at most size entries from st:
+// removals of the round first, then the items by serial, with the seeded
+// replays; it returns the state the next page (or round) starts from.
+func (t *Tenant) stepDeltaLocked(mb *mailbox, f *folder, st deltaState, size int, immutable bool) deltaStep {
+	inRound := func(m *message) bool {
+		return m.folder == f.idx && m.flags&flagGone == 0 && m.changeSeq > st.base && m.changeSeq <= st.round
+	}
+	step := deltaStep{replay: -1}
+	n := 0
+	if st.phase == 1 && st.pos > 0 && t.cfg.DuplicateRate > 0 {
+		last := st.pos - 1
+		if int(last) < len(mb.msgs) && inRound(&mb.msgs[last]) &&
+			unit(mix(uint64(t.cfg.Seed), uint64(mb.idx), uint64(f.idx), uint64(st.round), uint64(last), 0xd0)) < t.cfg.DuplicateRate {
+			step.replay = int64(last)
+			n++
+		}
+	}
+	next := st
+	if st.phase == 0 {
+		i := sort.Search(len(f.tombs), func(i int) bool { return f.tombs[i].seq > st.base })
+		i = max(i, int(st.pos))
+		for ; i < len(f.tombs) && f.tombs[i].seq <= st.round && n < size; i++ {
+			tb := f.tombs[i]
+			if inRound(&mb.msgs[tb.serial]) {
+				continue // it is back in the folder and reported as an item
+			}
+			step.removed = append(step.removed, tb)
+			n++
+		}
+		if i < len(f.tombs) && f.tombs[i].seq <= st.round {
+			next.phase, next.pos = 0, uint32(i)
+		} else {
+			next.phase, next.pos = 1, 0
+		}
+	}
+	if next.phase == 1 && n < size {
+		j := sort.Search(len(f.serials), func(j int) bool { return f.serials[j] >= next.pos })
+		for ; j < len(f.serials) && n < size; j++ {
+			if s := f.serials[j]; inRound(&mb.msgs[s]) {
+				step.items = append(step.items, s)
+				next.pos = s + 1
+				n++
+			}
+		}
+		for ; j < len(f.serials) && !inRound(&mb.msgs[f.serials[j]]); j++ {
+		}
+		step.done = j >= len(f.serials)
+	}
+	t.nonce++
+	next.issued, next.epoch, next.nonce, next.immutable = t.now().UnixNano(), mb.epoch, t.nonce, immutable
+	if step.done {
+		next = deltaState{mbx: mb.idx, folder: f.idx, round: st.round, sel: st.sel, delta: true,
+			issued: next.issued, epoch: next.epoch, nonce: next.nonce, immutable: immutable}
+	}
+	step.next = next
+	return step
 }

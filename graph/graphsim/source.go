@@ -313,80 +313,33 @@ func (s *Source) deltaPage(mb *mailbox, folderKey, tok string, isDelta bool) (gr
 	}
 	var st deltaState
 	if tok != "" {
-		d, ok := t.decodeDelta(tok)
-		if !ok || d.mbx != mb.idx || d.folder != f.idx || d.delta != isDelta {
+		var why deltaResume
+		st, why = t.resumeDeltaLocked(mb, f, tok, isDelta, true)
+		switch why {
+		case resumeMalformed:
 			return p, "", false, s.failLocked(op, http.StatusBadRequest, "ErrorInvalidUrlQuery",
 				"The delta or skip token is malformed or belongs to another folder. Follow @odata.nextLink and @odata.deltaLink verbatim.")
-		}
-		age := t.now().Sub(time.Unix(0, d.issued))
-		if t.expiredLinks[tok] || d.epoch != mb.epoch || (t.cfg.DeltaTokenMaxAge > 0 && age > t.cfg.DeltaTokenMaxAge) {
+		case resumeGone:
 			return p, "", false, s.failLocked(op, http.StatusGone, t.syncResetCode(),
-				"The sync state generation is not found; generation="+strconv.FormatUint(uint64(d.round), 10)+". Start a new synchronization without a token.")
-		}
-		if t.cfg.StrictDeltaIDType && !d.immutable {
+				"The sync state generation is not found; generation="+strconv.FormatUint(uint64(st.round), 10)+". Start a new synchronization without a token.")
+		case resumeIDType:
 			return p, "", false, s.failLocked(op, http.StatusGone, "SyncStateInvalid",
 				"The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
-		}
-		st = d
-		if st.delta {
-			st = deltaState{mbx: mb.idx, folder: f.idx, base: d.round, round: mb.seq, phase: 0, sel: d.sel}
 		}
 	} else {
 		st = deltaState{mbx: mb.idx, folder: f.idx, round: mb.seq, phase: 1}
 	}
-	inRound := func(m *message) bool {
-		return m.folder == f.idx && m.flags&flagGone == 0 && m.changeSeq > st.base && m.changeSeq <= st.round
+	step := t.stepDeltaLocked(mb, f, st, size, true)
+	if step.replay >= 0 {
+		p.Messages = append(p.Messages, t.deltaMessageLocked(mb, uint32(step.replay)))
 	}
-	n := 0
-	add := func(serial uint32) {
-		p.Messages = append(p.Messages, t.deltaMessageLocked(mb, serial))
-		n++
+	for _, tb := range step.removed {
+		p.Removed = append(p.Removed, graph.Removal{ID: t.messageID(immutableID, mb.idx, tb.serial, 0), Reason: reasonName(tb.reason)})
 	}
-	if st.phase == 1 && st.pos > 0 && t.cfg.DuplicateRate > 0 {
-		last := st.pos - 1
-		if int(last) < len(mb.msgs) && inRound(&mb.msgs[last]) &&
-			unit(mix(uint64(t.cfg.Seed), uint64(mb.idx), uint64(f.idx), uint64(st.round), uint64(last), 0xd0)) < t.cfg.DuplicateRate {
-			add(last)
-		}
+	for _, sr := range step.items {
+		p.Messages = append(p.Messages, t.deltaMessageLocked(mb, sr))
 	}
-	next := st
-	done := false
-	if st.phase == 0 {
-		i := sort.Search(len(f.tombs), func(i int) bool { return f.tombs[i].seq > st.base })
-		i = max(i, int(st.pos))
-		for ; i < len(f.tombs) && f.tombs[i].seq <= st.round && n < size; i++ {
-			tb := f.tombs[i]
-			if inRound(&mb.msgs[tb.serial]) {
-				continue // back in the folder: reported as an item
-			}
-			p.Removed = append(p.Removed, graph.Removal{ID: t.messageID(immutableID, mb.idx, tb.serial, 0), Reason: reasonName(tb.reason)})
-			n++
-		}
-		if i < len(f.tombs) && f.tombs[i].seq <= st.round {
-			next.phase, next.pos = 0, uint32(i)
-		} else {
-			next.phase, next.pos = 1, 0
-		}
-	}
-	if next.phase == 1 && n < size {
-		j := sort.Search(len(f.serials), func(j int) bool { return f.serials[j] >= next.pos })
-		for ; j < len(f.serials) && n < size; j++ {
-			if sr := f.serials[j]; inRound(&mb.msgs[sr]) {
-				add(sr)
-				next.pos = sr + 1
-			}
-		}
-		for ; j < len(f.serials) && !inRound(&mb.msgs[f.serials[j]]); j++ {
-		}
-		done = j >= len(f.serials)
-	}
-	t.nonce++
-	next.issued, next.epoch, next.nonce, next.immutable = t.now().UnixNano(), mb.epoch, t.nonce, true
-	if done {
-		next = deltaState{mbx: mb.idx, folder: f.idx, round: st.round, sel: st.sel, delta: true,
-			issued: next.issued, epoch: next.epoch, nonce: next.nonce, immutable: true}
-	}
-	return p, t.encodeDelta(next), done, nil
+	return p, t.encodeDelta(step.next), step.done, nil
 }
 
 // deltaMessageLocked is a message as a delta page reports it.
