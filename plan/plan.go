@@ -194,16 +194,3 @@ func (p *Plan) HasChanges() bool {
 	c := p.Counts()
 	return c.ToCollect+c.Tombstones+c.Moves > 0
 }
-
-// CursorChanges counts folders whose cursor apply would store.
-func (p *Plan) CursorChanges() int {
-	n := 0
-	for _, m := range p.Mailboxes {
-		for _, f := range m.Folders {
-			if f.NewCursor != "" && f.NewCursor != f.Cursor {
-				n++
-			}
-		}
-	}
-	return n
-}
