@@ -189,7 +189,8 @@ func (p *Plan) Complete() bool { return len(p.Errors) == 0 }
 func (p *Plan) Applyable() bool { return p.Complete() }
 
 // HasChanges reports whether applying the plan would change anything:
-// messages to collect, observations to record, or cursors to advance.
+// messages to collect, or observations to record. New delta cursors do
+// not count: every round returns one, and apply stores them anyway.
 func (p *Plan) HasChanges() bool {
 	c := p.Counts()
 	return c.ToCollect+c.Tombstones+c.Moves > 0
