@@ -336,14 +336,11 @@ func valueKind(t cty.Type) string {
 	return t.FriendlyName()
 }
 
+// typeName names a wanted type: a list says what it holds.
 func typeName(t cty.Type) string {
 	switch {
-	case t == cty.String:
-		return "a string"
-	case t == cty.Number:
-		return "a number"
-	case t == cty.Bool:
-		return "true or false"
+	case t.IsPrimitiveType():
+		return valueKind(t)
 	case t.IsListType():
 		return "a list of " + t.ElementType().FriendlyNameForConstraint() + "s"
 	}

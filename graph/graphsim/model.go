@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -604,8 +605,8 @@ func (t *Tenant) Populate(mailbox, folderID string, p Populate) error {
 		largeSize = 20 << 20
 	}
 	span := to.Sub(from)
-	mb.msgs = growMessages(mb.msgs, p.Count)
-	f.serials = growSerials(f.serials, p.Count)
+	mb.msgs = slices.Grow(mb.msgs, p.Count)
+	f.serials = slices.Grow(f.serials, p.Count)
 	for i := 0; i < p.Count; i++ {
 		h := mix(uint64(t.cfg.Seed), uint64(mb.idx), uint64(len(mb.msgs)), 0x9090)
 		step := span / time.Duration(p.Count)
@@ -625,24 +626,6 @@ func (t *Tenant) Populate(mailbox, folderID string, p Populate) error {
 		t.appendLocked(mb, f, m)
 	}
 	return nil
-}
-
-func growMessages(s []message, n int) []message {
-	if cap(s)-len(s) < n {
-		ns := make([]message, len(s), len(s)+n)
-		copy(ns, s)
-		return ns
-	}
-	return s
-}
-
-func growSerials(s []uint32, n int) []uint32 {
-	if cap(s)-len(s) < n {
-		ns := make([]uint32, len(s), len(s)+n)
-		copy(ns, s)
-		return ns
-	}
-	return s
 }
 
 // AddFixtures adds every .eml file under dir (recursively, in path order)

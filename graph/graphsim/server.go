@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -449,6 +450,13 @@ func (t *Tenant) wait(q *request) bool {
 	t.mu.Lock()
 	h := q.mb.hold
 	t.mu.Unlock()
+	return t.holdAndDelay(q.r.Context(), h)
+}
+
+// holdAndDelay waits while h (if any) holds the mailbox's requests, then
+// for the configured latency; it reports false when ctx ends first. The
+// HTTP routes and the in-process Source both wait here.
+func (t *Tenant) holdAndDelay(ctx context.Context, h *Hold) bool {
 	if h != nil {
 		select {
 		case <-h.released:
@@ -456,15 +464,15 @@ func (t *Tenant) wait(q *request) bool {
 			h.enter()
 			select {
 			case <-h.released:
-			case <-q.r.Context().Done():
+			case <-ctx.Done():
 				return false
 			}
 		}
 	}
-	if t.cfg.Latency > 0 {
+	if d := t.cfg.Latency; d > 0 {
 		select {
-		case <-t.clock.After(t.cfg.Latency):
-		case <-q.r.Context().Done():
+		case <-t.clock.After(d):
+		case <-ctx.Done():
 			return false
 		}
 	}

@@ -646,7 +646,7 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 			return &graph.Error{Op: op, Kind: graph.KindTransient, Message: "the connection was reset before a response",
 				Err: errors.New("connection reset by peer")}, true
 		case FaultTruncate:
-			if !s.wait(ctx, hold) {
+			if !s.t.holdAndDelay(ctx, hold) {
 				return canceled(op, ctx.Err()), false
 			}
 			n, err := serve(mb, true)
@@ -659,7 +659,7 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 		}
 		return failed(e)
 	}
-	if !s.wait(ctx, hold) {
+	if !s.t.holdAndDelay(ctx, hold) {
 		return canceled(op, ctx.Err()), false
 	}
 	n, err := serve(mb, false)
@@ -672,30 +672,6 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 		return err, false
 	}
 	return nil, false
-}
-
-// wait applies the mailbox's hold and the configured latency.
-func (s *Source) wait(ctx context.Context, h *Hold) bool {
-	if h != nil {
-		select {
-		case <-h.released:
-		default:
-			h.enter()
-			select {
-			case <-h.released:
-			case <-ctx.Done():
-				return false
-			}
-		}
-	}
-	if d := s.t.cfg.Latency; d > 0 {
-		select {
-		case <-s.t.clock.After(d):
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
 }
 
 // fail makes the classified error an HTTP answer with this status and
