@@ -471,6 +471,7 @@ func commit(db *state.DB, st *store.Store, man *store.Manifest, outcomes <-chan 
 			entries, failures = entries[:0], failures[:0]
 			collected, dedup, tomb, failed, bytes, cursors = 0, 0, 0, 0, 0, 0
 			done := map[*folderTrack]int{}
+			mailboxes := map[string]state.Mailbox{}
 			for _, o := range batch {
 				id := o.mb.Resolved.ID
 				switch {
@@ -491,13 +492,18 @@ func commit(db *state.DB, st *store.Store, man *store.Manifest, outcomes <-chan 
 						return err
 					}
 					if !(found && already.Collected()) {
+						// The line is built from the record as stored, so
+						// that it is the line verify expects from the state.
 						it, _, err := tx.Item(id, o.item.ID)
 						if err != nil {
 							return err
 						}
-						smb, _, err := tx.Mailbox(id)
-						if err != nil {
-							return err
+						smb, ok := mailboxes[id]
+						if !ok {
+							if smb, _, err = tx.Mailbox(id); err != nil {
+								return err
+							}
+							mailboxes[id] = smb
 						}
 						it.Seq = seq
 						entries = append(entries, Entry(smb, it))
