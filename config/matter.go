@@ -192,18 +192,24 @@ func (m *Mailbox) InScope(received, sent, lastModified time.Time, draft bool) bo
 		return true
 	}
 	for _, w := range m.Windows {
-		t := received
-		switch {
-		case draft:
-			t = lastModified
-		case w.Date == DateSent:
-			t = sent
-		}
-		if w.Contains(t) {
+		if w.Places(received, sent, lastModified, draft) {
 			return true
 		}
 	}
 	return false
+}
+
+// Places reports whether a message with the given times falls in the
+// window, by the window's date field; a draft by its last modified time.
+func (w *Window) Places(received, sent, lastModified time.Time, draft bool) bool {
+	t := received
+	switch {
+	case draft:
+		t = lastModified
+	case w.Date == DateSent:
+		t = sent
+	}
+	return w.Contains(t)
 }
 
 // Output says where natives, the manifest and run records go.

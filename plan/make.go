@@ -470,8 +470,7 @@ func goneAlready(it state.Item) bool {
 
 func (d *differ) countWindows(msg graph.Message) {
 	for _, w := range d.cfg.Windows {
-		one := &config.Mailbox{Windows: []*config.Window{w}}
-		if one.InScope(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
+		if w.Places(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
 			d.windowCounts[w.Name]++
 		}
 	}

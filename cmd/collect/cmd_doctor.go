@@ -367,8 +367,7 @@ func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res
 				seen[msg.ID] = true
 				total++
 				for i, w := range mb.Windows {
-					one := &config.Mailbox{Windows: []*config.Window{w}}
-					if one.InScope(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
+					if w.Places(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
 						perWindow[i]++
 					}
 				}
