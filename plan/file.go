@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // Document is the JSON form of a plan, in a plan file and in plan -json:
@@ -29,36 +30,15 @@ func (p *Plan) Doc() Document {
 // Write saves the plan to path atomically (a reader sees the whole file
 // or none), readable by the owner only: it names custodians and subjects.
 func Write(path string, p *Plan) (hash string, err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".plan-*")
-	if err != nil {
-		return "", fmt.Errorf("save the plan: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
 	h := sha256.New()
-	w := bufio.NewWriter(io.MultiWriter(tmp, h))
-	enc := json.NewEncoder(w)
-	if err = enc.Encode(p.Doc()); err != nil {
-		return "", fmt.Errorf("save the plan: %w", err)
-	}
-	if err = w.Flush(); err != nil {
-		return "", fmt.Errorf("save the plan: %w", err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", fmt.Errorf("save the plan: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return "", fmt.Errorf("save the plan: %w", err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o600); err != nil {
-		return "", fmt.Errorf("save the plan: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	err = durable.Write(path, 0o600, func(f io.Writer) error {
+		w := bufio.NewWriter(io.MultiWriter(f, h))
+		if err := json.NewEncoder(w).Encode(p.Doc()); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+	if err != nil {
 		return "", fmt.Errorf("save the plan: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/durable"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -312,7 +313,7 @@ func createFile(path string, opts Options, sch schema) error {
 	if err := os.Link(tmpPath, path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create state file %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("create state file %s: %w", path, err)
 	}
 	return nil

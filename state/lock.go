@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // Holder is who holds the write lock on a state file, as recorded in the
@@ -47,19 +48,7 @@ func writeLockFile(path string, h Holder) error {
 		return err
 	}
 	lf := LockFilePath(path)
-	tmp, err := os.CreateTemp(filepath.Dir(lf), filepath.Base(lf)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("record the lock holder: %w", err)
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), lf)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := durable.WriteFile(lf, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("record the lock holder in %s: %w", lf, err)
 	}
 	return nil

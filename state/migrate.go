@@ -2,11 +2,10 @@ package state
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
+	"io"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/durable"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -82,42 +81,10 @@ func (db *DB) migrate(sch schema, found int, now time.Time) error {
 // backup writes a consistent copy of the file to dst, durably, never
 // replacing an existing file.
 func (db *DB) backup(dst string) error {
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(f)
-		return err
+	return durable.Options{NoReplace: true}.Write(dst, 0o600, func(w io.Writer) error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			_, err := tx.WriteTo(w)
+			return err
+		})
 	})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(dst))
-	}
-	if err != nil {
-		os.Remove(dst)
-	}
-	return err
-}
-
-// syncDir makes a new directory entry durable. Windows cannot sync a
-// directory handle, and makes entries durable with the file itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // CleanReport lists the leftover temp files Clean removed.
@@ -60,7 +62,7 @@ func (s *Store) Clean() (CleanReport, error) {
 			rep.Bytes += size
 		}
 		if removed {
-			if err := syncDir(dir); err != nil {
+			if err := durable.SyncDir(dir); err != nil {
 				errs = append(errs, fmt.Errorf("store: syncing %s: %w", sub, err))
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // ManifestEntry is one line of manifest.jsonl: one collected item. The field
@@ -136,7 +138,7 @@ func openManifest(path string, perm fs.FileMode) (*Manifest, error) {
 		return nil, diskFull(fmt.Errorf("store: opening manifest %s: %w", path, err), filepath.Dir(path), "create", path, "the manifest was not opened")
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("store: syncing the folder of %s: %w", path, err)
 		}

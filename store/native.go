@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // Native describes a message stored in the output folder.
@@ -156,12 +158,12 @@ func (s *Store) place(tmp string, n *Native) error {
 		return err
 	}
 	if created {
-		if err := syncDir(filepath.Dir(shardDir)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(shardDir)); err != nil {
 			err = diskFull(fmt.Errorf("store: syncing %s: %w", NativesDir, err), s.dir, "sync", NativesDir, lostMessage)
 			return s.takeBack(n, err)
 		}
 	}
-	if err := syncDir(shardDir); err != nil {
+	if err := durable.SyncDir(shardDir); err != nil {
 		err = diskFull(fmt.Errorf("store: syncing %s: %w", s.rel(shardDir), err), s.dir, "sync", s.rel(shardDir), lostMessage)
 		return s.takeBack(n, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // RunRecord is runs/<run-id>.json: what one run did, for the chain of custody.
@@ -107,45 +109,33 @@ func (s *Store) ReadRun(runID string) (RunRecord, error) {
 }
 
 // writeFileAtomic writes rel (slash-separated, relative to the output folder)
-// through a temp file in the same folder: write, fsync, rename, fsync folder.
-func (s *Store) writeFileAtomic(rel string, data []byte, lost string) (err error) {
+// durably, through a temp file in the same folder that Clean leaves alone
+// while it is being written.
+func (s *Store) writeFileAtomic(rel string, data []byte, lost string) error {
 	target := s.abs(rel)
-	dir := filepath.Dir(target)
-	tmp := filepath.Join(dir, TempPrefix+filepath.Base(target)+"-"+randText())
-	relTmp := s.rel(tmp)
+	tmp := filepath.Join(filepath.Dir(target), TempPrefix+filepath.Base(target)+"-"+randText())
 	s.mu.Lock()
 	s.inFlight[tmp] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
-		if err != nil {
-			if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-				err = errors.Join(err, fmt.Errorf("removing %s (Clean removes it on the next run): %w", relTmp, rerr))
-			}
-		}
 		s.mu.Lock()
 		delete(s.inFlight, tmp)
 		s.mu.Unlock()
 	}()
-	f, err := s.create(tmp, s.filePerm)
-	if err != nil {
-		return diskFull(fmt.Errorf("store: creating %s: %w", relTmp, err), s.dir, "create", relTmp, lost)
+	opts := durable.Options{Temp: tmp, Create: func(name string, perm fs.FileMode) (durable.File, error) {
+		return s.create(name, perm)
+	}}
+	err := opts.WriteFile(target, data, s.filePerm)
+	var step *durable.Error
+	if !errors.As(err, &step) {
+		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return diskFull(fmt.Errorf("store: writing %s: %w", relTmp, err), s.dir, "write", relTmp, lost)
+	op := step.Op
+	switch op {
+	case "close", "chmod":
+		op = "write"
+	case "sync folder":
+		op = "sync"
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return diskFull(fmt.Errorf("store: syncing %s: %w", relTmp, err), s.dir, "sync", relTmp, lost)
-	}
-	if err := f.Close(); err != nil {
-		return diskFull(fmt.Errorf("store: closing %s: %w", relTmp, err), s.dir, "write", relTmp, lost)
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		return diskFull(fmt.Errorf("store: renaming %s to %s: %w", relTmp, rel, err), s.dir, "rename", rel, lost)
-	}
-	if err := syncDir(dir); err != nil {
-		return diskFull(fmt.Errorf("store: syncing %s: %w", s.rel(dir), err), s.dir, "sync", s.rel(dir), lost)
-	}
-	return nil
+	return diskFull(fmt.Errorf("store: %s %s: %w", step.Op, s.rel(step.Path), err), s.dir, op, s.rel(step.Path), lost)
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // Names inside the output folder.
@@ -111,7 +113,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, diskFull(fmt.Errorf("store: creating %s: %w", p, err), abs, "mkdir", sub, "the output folder was not created")
 		}
 		if created {
-			if err := syncDir(filepath.Dir(p)); err != nil {
+			if err := durable.SyncDir(filepath.Dir(p)); err != nil {
 				return nil, fmt.Errorf("store: syncing %s: %w", filepath.Dir(p), err)
 			}
 		}

@@ -2,7 +2,11 @@
 
 package store
 
-import "os"
+import (
+	"os"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
+)
 
 // syncData makes the bytes of the given files durable, one by one.
 func syncData(_ string, files []string) error {
@@ -23,7 +27,7 @@ func syncData(_ string, files []string) error {
 // syncNames makes renames and new entries in the given folders durable.
 func syncNames(_ string, dirs []string) error {
 	for _, d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := durable.SyncDir(d); err != nil {
 			return err
 		}
 	}

@@ -1,11 +1,11 @@
 //go:build !windows
 
-package store
+package durable
 
 import "os"
 
-// syncDir makes the entries of a folder (a rename or a new file) durable.
-func syncDir(path string) error {
+// SyncDir makes the entries of a folder (a rename, a new file) durable.
+func SyncDir(path string) error {
 	d, err := os.Open(path)
 	if err != nil {
 		return err
