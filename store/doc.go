@@ -11,10 +11,11 @@
 //	runs/<run-id>.json       one record per run (who, when, tool, matter, counts, failures)
 //	runs/.partial-*          run records being written; swept by Clean
 //
-// Durability: a native is written to a temp file in the same file system,
-// hashed while it streams, fsynced, made read-only, renamed to its final name
-// and the folder is fsynced, before WriteNative returns. Only then may the
-// caller record it in the state. Identical bytes are stored once.
+// Durability: Stage writes a native to a temp file in the same file system,
+// hashed while it streams and made read-only; Seal makes a batch of them
+// durable (one sync of the bytes), renames each to its final name and syncs
+// the folders. Only after Seal may the caller record them in the state.
+// Identical bytes are stored once.
 //
 // Append-only: nothing in this package deletes or rewrites a native or a
 // complete manifest line. The only bytes ever cut are a torn final manifest

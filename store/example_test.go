@@ -33,13 +33,19 @@ func Example() {
 	defer m.Close()
 
 	body := "From: bob@globex.com\r\nSubject: pricing\r\n\r\nsee attached\r\n"
-	native, err := s.WriteNative(context.Background(), int64(len(body)), func(w io.Writer) (int64, error) {
+	staged, err := s.Stage(context.Background(), int64(len(body)), func(w io.Writer) (int64, error) {
 		// In apply this is the streamed GET /users/{id}/messages/{id}/$value.
 		return io.Copy(w, strings.NewReader(body))
 	})
 	if err != nil {
 		panic(err) // errors.Is(err, store.ErrDiskFull): stop, tell the user to free space
 	}
+	// A batch of staged messages is sealed at once: two file-system syncs.
+	natives, errs := s.Seal([]*store.Staged{staged})
+	if errs[0] != nil {
+		panic(errs[0])
+	}
+	native := natives[0]
 
 	// ... commit the item to the state here (it gets seq 1) ...
 	item := store.ManifestEntry{

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"io/fs"
 	"os"
@@ -53,6 +54,17 @@ func streamOf(b []byte) store.Produce {
 	return func(w io.Writer) (int64, error) {
 		return io.CopyBuffer(w, struct{ io.Reader }{bytes.NewReader(b)}, make([]byte, 1000))
 	}
+}
+
+// writeNative stores one message the way the store writes every native:
+// staged, then sealed as a batch of one.
+func writeNative(ctx context.Context, s *store.Store, expectedSize int64, produce store.Produce) (store.Native, error) {
+	st, err := s.Stage(ctx, expectedSize, produce)
+	if err != nil {
+		return store.Native{}, err
+	}
+	natives, errs := s.Seal([]*store.Staged{st})
+	return natives[0], errs[0]
 }
 
 // treeFiles lists every file (not folder) under dir, slash-separated and relative.
@@ -118,5 +130,8 @@ func (f *quotaFile) Sync() error {
 	}
 	return f.f.Sync()
 }
+
+// syncData fails Seal's flush with syncErr when it is set.
+func (q *quota) syncData(string, []string) error { return q.syncErr }
 
 func (f *quotaFile) Close() error { return f.f.Close() }

@@ -92,7 +92,7 @@ func TestEvidenceIsAppendOnly(t *testing.T) {
 		prev = now
 	}
 	collect := func(body []byte) {
-		n, err := s.WriteNative(ctx, int64(len(body)), streamOf(body))
+		n, err := writeNative(ctx, s, int64(len(body)), streamOf(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestEvidenceIsAppendOnly(t *testing.T) {
 		}
 	})
 	step("failed download of stored bytes", func() {
-		_, err := s.WriteNative(ctx, -1, func(w io.Writer) (int64, error) {
+		_, err := writeNative(ctx, s, -1, func(w io.Writer) (int64, error) {
 			n, _ := w.Write(bodies[0])
 			return int64(n), errors.New("stream reset")
 		})
@@ -124,7 +124,7 @@ func TestEvidenceIsAppendOnly(t *testing.T) {
 		}
 	})
 	step("truncated download of stored bytes", func() {
-		if _, err := s.WriteNative(ctx, int64(len(bodies[1])+1), streamOf(bodies[1])); !errors.Is(err, store.ErrSizeMismatch) {
+		if _, err := writeNative(ctx, s, int64(len(bodies[1])+1), streamOf(bodies[1])); !errors.Is(err, store.ErrSizeMismatch) {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -132,7 +132,7 @@ func TestEvidenceIsAppendOnly(t *testing.T) {
 		q.mu.Lock()
 		q.left = 3
 		q.mu.Unlock()
-		if _, err := s.WriteNative(ctx, -1, streamOf(bodies[2])); !errors.Is(err, store.ErrDiskFull) {
+		if _, err := writeNative(ctx, s, -1, streamOf(bodies[2])); !errors.Is(err, store.ErrDiskFull) {
 			t.Fatalf("got %v", err)
 		}
 		q.mu.Lock()

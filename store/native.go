@@ -15,8 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // Native describes a message stored in the output folder.
@@ -37,40 +35,9 @@ type Produce func(w io.Writer) (int64, error)
 
 const lostMessage = "nothing was recorded for this message"
 
-// WriteNative stores the bytes written by produce as a native and returns
-// once they are durable. expectedSize is the announced body size, or -1
-// when unknown. On any error nothing is left in the output folder.
-func (s *Store) WriteNative(ctx context.Context, expectedSize int64, produce Produce) (Native, error) {
-	if err := ctx.Err(); err != nil {
-		return Native{}, err
-	}
-	tmp := filepath.Join(s.dir, filepath.FromSlash(TempDir), TempPrefix+randText())
-	s.mu.Lock()
-	s.inFlight[tmp] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.inFlight, tmp)
-		s.mu.Unlock()
-	}()
-
-	n, err := s.writeFile(ctx, tmp, expectedSize, produce, true)
-	if err == nil {
-		err = s.place(tmp, &n)
-	}
-	if err != nil {
-		// The temp file is never evidence; removing it is how a failure leaves nothing behind.
-		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = errors.Join(err, fmt.Errorf("removing the partial file %s failed (Clean removes it on the next run): %w", s.rel(tmp), rerr))
-		}
-		return Native{}, err
-	}
-	return n, nil
-}
-
-// writeFile writes and hashes the temp file, and syncs it when sync is
-// set; it does everything but the placing and the cleanup of tmp on failure.
-func (s *Store) writeFile(ctx context.Context, tmp string, expectedSize int64, produce Produce, sync bool) (Native, error) {
+// writeFile writes and hashes the temp file without syncing it (Seal syncs
+// a batch at once); it leaves the cleanup of tmp on failure to the caller.
+func (s *Store) writeFile(ctx context.Context, tmp string, expectedSize int64, produce Produce) (Native, error) {
 	relTmp := s.rel(tmp)
 	f, err := s.create(tmp, 0o600)
 	if err != nil {
@@ -121,11 +88,6 @@ func (s *Store) writeFile(ctx context.Context, tmp string, expectedSize int64, p
 	if err := buf.Flush(); err != nil {
 		return Native{}, diskFull(fmt.Errorf("store: writing %s: %w", relTmp, err), s.dir, "write", relTmp, lostMessage)
 	}
-	if sync {
-		if err := f.Sync(); err != nil {
-			return Native{}, diskFull(fmt.Errorf("store: syncing %s: %w", relTmp, err), s.dir, "sync", relTmp, lostMessage)
-		}
-	}
 	closed = true
 	if err := f.Close(); err != nil {
 		return Native{}, diskFull(fmt.Errorf("store: closing %s: %w", relTmp, err), s.dir, "write", relTmp, lostMessage)
@@ -145,85 +107,38 @@ func (s *Store) writeFile(ctx context.Context, tmp string, expectedSize int64, p
 	return n, nil
 }
 
-// place renames the finished, synced temp file to its content address, or
-// discards it when identical bytes are already there, and makes the name
-// durable.
+// place puts a staged temp file at its content address, or drops it when
+// identical bytes are already stored, without syncing: Seal syncs the batch.
 func (s *Store) place(tmp string, n *Native) error {
 	lock := &s.shards[hexByte(n.SHA256)]
 	lock.Lock()
 	defer lock.Unlock()
-	shardDir := filepath.Dir(s.abs(n.Path))
-	created, err := s.placeLocked(tmp, n)
-	if err != nil {
-		return err
-	}
-	if created {
-		if err := durable.SyncDir(filepath.Dir(shardDir)); err != nil {
-			err = diskFull(fmt.Errorf("store: syncing %s: %w", NativesDir, err), s.dir, "sync", NativesDir, lostMessage)
-			return s.takeBack(n, err)
-		}
-	}
-	if err := durable.SyncDir(shardDir); err != nil {
-		err = diskFull(fmt.Errorf("store: syncing %s: %w", s.rel(shardDir), err), s.dir, "sync", s.rel(shardDir), lostMessage)
-		return s.takeBack(n, err)
-	}
-	return nil
-}
-
-// takeBack removes a native just renamed whose name could not be made
-// durable: it is recorded nowhere, so it is not evidence yet.
-func (s *Store) takeBack(n *Native, err error) error {
-	if n.Deduplicated {
-		return err
-	}
-	if rerr := os.Remove(s.abs(n.Path)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-		err = errors.Join(err, fmt.Errorf("store: removing the unsynced %s: %w", n.Path, rerr))
-	}
-	return err
-}
-
-// placeUnsynced puts a staged temp file at its content address without
-// syncing; Seal syncs the whole batch afterwards.
-func (s *Store) placeUnsynced(tmp string, n *Native) error {
-	lock := &s.shards[hexByte(n.SHA256)]
-	lock.Lock()
-	defer lock.Unlock()
-	_, err := s.placeLocked(tmp, n)
-	return err
-}
-
-// placeLocked renames tmp to the native's name, or drops it when identical
-// bytes are already stored. It reports whether it created the shard folder.
-// The caller holds the shard's lock.
-func (s *Store) placeLocked(tmp string, n *Native) (bool, error) {
 	target := s.abs(n.Path)
 	shardDir := filepath.Dir(target)
-	created, err := mkdir(shardDir, s.dirPerm)
-	if err != nil {
-		return false, diskFull(fmt.Errorf("store: creating %s: %w", s.rel(shardDir), err), s.dir, "mkdir", s.rel(shardDir), lostMessage)
+	if _, err := mkdir(shardDir, s.dirPerm); err != nil {
+		return diskFull(fmt.Errorf("store: creating %s: %w", s.rel(shardDir), err), s.dir, "mkdir", s.rel(shardDir), lostMessage)
 	}
 	if fi, err := os.Lstat(target); err == nil {
 		if !fi.Mode().IsRegular() || fi.Size() != n.Size {
-			return created, fmt.Errorf("store: %s already exists with size %d and type %s, but the message has %d bytes with that SHA-256; the existing file was left untouched, run collect verify: %w",
+			return fmt.Errorf("store: %s already exists with size %d and type %s, but the message has %d bytes with that SHA-256; the existing file was left untouched, run collect verify: %w",
 				n.Path, fi.Size(), fi.Mode().Type(), n.Size, ErrNativeConflict)
 		}
 		// Identical bytes are evidence already; the existing file is never
 		// rewritten. Its entry may be only in the page cache if an earlier
-		// run crashed before syncing the folder, so the folder is still synced.
+		// run crashed before syncing the folder, so Seal still syncs it.
 		if err := os.Remove(tmp); err != nil {
-			return created, fmt.Errorf("store: removing the duplicate temp file %s: %w", s.rel(tmp), err)
+			return fmt.Errorf("store: removing the duplicate temp file %s: %w", s.rel(tmp), err)
 		}
 		n.Deduplicated = true
-		return created, nil
+		return nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return created, fmt.Errorf("store: checking %s: %w", n.Path, err)
+		return fmt.Errorf("store: checking %s: %w", n.Path, err)
 	}
 	if err := os.Rename(tmp, target); err != nil {
-		return created, diskFull(fmt.Errorf("store: renaming %s to %s: %w", s.rel(tmp), n.Path, err), s.dir, "rename", n.Path, lostMessage)
+		return diskFull(fmt.Errorf("store: renaming %s to %s: %w", s.rel(tmp), n.Path, err), s.dir, "rename", n.Path, lostMessage)
 	}
-	return created, nil
+	return nil
 }
-
 func hexByte(h string) byte {
 	b, _ := hex.DecodeString(h[:2])
 	return b[0]

@@ -31,13 +31,13 @@ func openStore(t testing.TB, opts store.Options) (*store.Store, string) {
 	return s, dir
 }
 
-func TestWriteNativeRealMessages(t *testing.T) {
+func TestSealRealMessages(t *testing.T) {
 	msgs := fixtures(t)
 	s, dir := openStore(t, store.Options{Hashes: []string{"SHA256", "md5", "sha1"}})
 	ctx := context.Background()
 	paths := map[string]string{}
 	for name, b := range msgs {
-		n, err := s.WriteNative(ctx, int64(len(b)), streamOf(b))
+		n, err := writeNative(ctx, s, int64(len(b)), streamOf(b))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -99,7 +99,7 @@ func TestOpenRejectsUnknownHash(t *testing.T) {
 
 func TestSHA256OnlyOmitsOtherHashes(t *testing.T) {
 	s, _ := openStore(t, store.Options{})
-	n, err := s.WriteNative(context.Background(), -1, streamOf([]byte("hello")))
+	n, err := writeNative(context.Background(), s, -1, streamOf([]byte("hello")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSHA256OnlyOmitsOtherHashes(t *testing.T) {
 func TestDeduplicateIdenticalBytes(t *testing.T) {
 	s, dir := openStore(t, store.Options{})
 	body := []byte("From: a@example.com\r\nSubject: same\r\n\r\nsame bytes\r\n")
-	first, err := s.WriteNative(context.Background(), int64(len(body)), streamOf(body))
+	first, err := writeNative(context.Background(), s, int64(len(body)), streamOf(body))
 	if err != nil || first.Deduplicated {
 		t.Fatalf("first write: %+v %v", first, err)
 	}
@@ -123,7 +123,7 @@ func TestDeduplicateIdenticalBytes(t *testing.T) {
 	results := make([]store.Native, 8)
 	errs := make([]error, 8)
 	for i := range results {
-		wg.Go(func() { results[i], errs[i] = s.WriteNative(context.Background(), -1, streamOf(body)) })
+		wg.Go(func() { results[i], errs[i] = writeNative(context.Background(), s, -1, streamOf(body)) })
 	}
 	wg.Wait()
 	for i := range results {
@@ -148,7 +148,7 @@ func TestConcurrentFirstWritersStoreOnce(t *testing.T) {
 	fresh := 0
 	for range 6 {
 		wg.Go(func() {
-			n, err := s.WriteNative(context.Background(), -1, streamOf(body))
+			n, err := writeNative(context.Background(), s, -1, streamOf(body))
 			if err != nil {
 				t.Error(err)
 				return
@@ -180,7 +180,7 @@ func assertNothingLeft(t *testing.T, dir string) {
 func TestFailedProduceLeavesNothing(t *testing.T) {
 	s, dir := openStore(t, store.Options{Hashes: []string{"md5"}})
 	boom := errors.New("connection reset by peer")
-	_, err := s.WriteNative(context.Background(), 10000, func(w io.Writer) (int64, error) {
+	_, err := writeNative(context.Background(), s, 10000, func(w io.Writer) (int64, error) {
 		n, _ := w.Write(bytes.Repeat([]byte("a"), 5000))
 		return int64(n), boom
 	})
@@ -205,7 +205,7 @@ func TestSizeMismatch(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, dir := openStore(t, store.Options{})
-			_, err := s.WriteNative(context.Background(), tc.expected, tc.produce)
+			_, err := writeNative(context.Background(), s, tc.expected, tc.produce)
 			if !errors.Is(err, store.ErrSizeMismatch) {
 				t.Fatalf("got %v, want ErrSizeMismatch", err)
 			}
@@ -217,7 +217,7 @@ func TestSizeMismatch(t *testing.T) {
 func TestCanceledMidStream(t *testing.T) {
 	s, dir := openStore(t, store.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := s.WriteNative(ctx, -1, func(w io.Writer) (int64, error) {
+	_, err := writeNative(ctx, s, -1, func(w io.Writer) (int64, error) {
 		var total int64
 		for i := 0; ; i++ {
 			if i == 3 {
@@ -247,8 +247,11 @@ func TestDiskFull(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, dir := openStore(t, store.Options{Hashes: []string{"sha1"}, CreateFile: q.create})
+			if q.syncErr != nil {
+				s.SetSyncData(q.syncData)
+			}
 			// A producer that wraps the write error in its own words, as an HTTP copy might.
-			_, err := s.WriteNative(context.Background(), int64(len(body)), func(w io.Writer) (int64, error) {
+			_, err := writeNative(context.Background(), s, int64(len(body)), func(w io.Writer) (int64, error) {
 				n, err := io.Copy(w, bytes.NewReader(body))
 				if err != nil {
 					return n, fmt.Errorf("copying the response body: %v", err)
@@ -305,7 +308,7 @@ func TestExistingNativeWithWrongSizeIsKept(t *testing.T) {
 	if err := os.WriteFile(abs, []byte("damaged"), 0o400); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.WriteNative(context.Background(), -1, streamOf(body))
+	_, err := writeNative(context.Background(), s, -1, streamOf(body))
 	if !errors.Is(err, store.ErrNativeConflict) {
 		t.Fatalf("got %v, want ErrNativeConflict", err)
 	}
@@ -319,7 +322,7 @@ func TestExistingNativeWithWrongSizeIsKept(t *testing.T) {
 
 func TestClean(t *testing.T) {
 	s, dir := openStore(t, store.Options{})
-	n, err := s.WriteNative(context.Background(), -1, streamOf([]byte("kept")))
+	n, err := writeNative(context.Background(), s, -1, streamOf([]byte("kept")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +340,7 @@ func TestClean(t *testing.T) {
 	}
 	// Clean while a native is being written: the in-flight temp file survives.
 	var during store.CleanReport
-	n2, err := s.WriteNative(context.Background(), -1, func(w io.Writer) (int64, error) {
+	n2, err := writeNative(context.Background(), s, -1, func(w io.Writer) (int64, error) {
 		a, _ := w.Write(bytes.Repeat([]byte("z"), 200<<10)) // more than the write buffer: on disk now
 		var cerr error
 		during, cerr = s.Clean()
@@ -369,7 +372,7 @@ func TestClean(t *testing.T) {
 func TestOverlongBodyStopsEarly(t *testing.T) {
 	s, dir := openStore(t, store.Options{})
 	var written int64
-	_, err := s.WriteNative(context.Background(), 4096, func(w io.Writer) (int64, error) {
+	_, err := writeNative(context.Background(), s, 4096, func(w io.Writer) (int64, error) {
 		for written < 64<<20 {
 			n, err := w.Write(make([]byte, 1024))
 			written += int64(n)

@@ -25,7 +25,7 @@ func TestPermissions(t *testing.T) {
 			old := syscall.Umask(0)
 			defer syscall.Umask(old)
 			s, dir := openStore(t, store.Options{GroupRead: tc.group})
-			n, err := s.WriteNative(context.Background(), -1, streamOf([]byte("Subject: x\r\n\r\nbody\r\n")))
+			n, err := writeNative(context.Background(), s, -1, streamOf([]byte("Subject: x\r\n\r\nbody\r\n")))
 			if err != nil {
 				t.Fatal(err)
 			}

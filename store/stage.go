@@ -32,7 +32,7 @@ func (s *Store) Stage(ctx context.Context, expectedSize int64, produce Produce) 
 	s.mu.Lock()
 	s.inFlight[tmp] = struct{}{}
 	s.mu.Unlock()
-	n, err := s.writeFile(ctx, tmp, expectedSize, produce, false)
+	n, err := s.writeFile(ctx, tmp, expectedSize, produce)
 	if err != nil {
 		s.forget(tmp)
 		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
@@ -83,13 +83,13 @@ func (s *Store) Seal(staged []*Staged) ([]Native, []error) {
 	for i, st := range staged {
 		tmps[i] = st.tmp
 	}
-	if err := syncData(s.dir, tmps); err != nil {
+	if err := s.syncData(s.dir, tmps); err != nil {
 		return failAll(diskFull(fmt.Errorf("store: syncing new natives: %w", err), s.dir, "sync", TempDir, lostMessage))
 	}
 	dirs := map[string]bool{}
 	for i, st := range staged {
 		n := st.native
-		if err := s.placeUnsynced(st.tmp, &n); err != nil {
+		if err := s.place(st.tmp, &n); err != nil {
 			os.Remove(st.tmp)
 			errs[i] = err
 			continue

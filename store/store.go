@@ -58,6 +58,7 @@ type Store struct {
 	filePerm  fs.FileMode
 	nativePrm fs.FileMode
 	create    func(name string, perm fs.FileMode) (File, error)
+	syncData  func(dir string, files []string) error // Seal's flush of staged bytes
 
 	// shards serialise the exists-check and rename of natives that share the
 	// first byte of their hash, so that two writers of identical bytes never
@@ -84,6 +85,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		filePerm:  0o600,
 		nativePrm: 0o400,
 		create:    opts.CreateFile,
+		syncData:  syncData,
 		inFlight:  map[string]struct{}{},
 	}
 	if opts.GroupRead {

@@ -38,12 +38,12 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	small := bytes.Repeat([]byte("s"), 64<<10)
-	first, err := s.WriteNative(context.Background(), int64(len(small)), streamOf(small))
+	first, err := writeNative(context.Background(), s, int64(len(small)), streamOf(small))
 	if err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("b"), 1<<20)
-	_, err = s.WriteNative(context.Background(), int64(len(big)), streamOf(big))
+	_, err = writeNative(context.Background(), s, int64(len(big)), streamOf(big))
 	if !errors.Is(err, store.ErrDiskFull) {
 		t.Fatalf("got %v, want ErrDiskFull", err)
 	}

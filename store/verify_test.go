@@ -29,7 +29,7 @@ func newCollection(t *testing.T, n int) *collection {
 	c := &collection{dir: dir}
 	for i := 0; i <= n; i++ {
 		body := fmt.Appendf(nil, "Message-ID: <%d@contoso.com>\r\nSubject: message %d\r\n\r\n%s\r\n", i%n, i%n, strings.Repeat("body ", 100+i%n))
-		nat, err := s.WriteNative(context.Background(), int64(len(body)), streamOf(body))
+		nat, err := writeNative(context.Background(), s, int64(len(body)), streamOf(body))
 		if err != nil {
 			t.Fatal(err)
 		}
