@@ -182,6 +182,13 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 	}
 	opts.Progress.Planned.Store(res.Planned)
 
+	// The state as it was before this run is kept as the backup, once the
+	// first commit has changed it.
+	backup, err := db.Backup()
+	if err != nil {
+		return res, err
+	}
+	defer backup.Discard()
 	// The first commit records identities, folders and observations, and
 	// bumps the serial: from here on, the plan is stale whatever happens.
 	if err := db.Update(func(tx *state.Tx) error {
@@ -216,6 +223,9 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		}
 		return nil
 	}); err != nil {
+		return res, err
+	}
+	if err := backup.Keep(); err != nil {
 		return res, err
 	}
 

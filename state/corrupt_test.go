@@ -210,15 +210,6 @@ func TestDamagedFilesRefused(t *testing.T) {
 	}
 }
 
-func TestCorruptErrorAdvice(t *testing.T) {
-	p := statePath(t)
-	os.WriteFile(p, []byte("x"), 0o600)
-	_, err := Open(p, Options{ReadOnly: true})
-	if err == nil || !strings.Contains(err.Error(), "Restore it from a backup") {
-		t.Fatalf("error does not say what to do: %v", err)
-	}
-}
-
 func TestNewerSchemaNamesTheWriter(t *testing.T) {
 	p := populated(t)
 	setSchemaVersion(t, p, SchemaVersion+3)

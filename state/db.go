@@ -78,7 +78,12 @@ var (
 // Open opens the state file at path. See Options for read-only and
 // read-write opens and for locking.
 func Open(path string, opts Options) (*DB, error) {
-	return open(path, opts, currentSchema())
+	db, err := open(path, opts, currentSchema())
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		ce.Backup = existingBackup(path)
+	}
+	return db, err
 }
 
 func (o *Options) now() time.Time {

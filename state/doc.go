@@ -20,6 +20,13 @@
 // schema is copied to BackupPath and then upgraded, one version at a time,
 // when opened for writing.
 //
+// # Backup
+//
+// Before a change, DB.Backup copies the file, as it is, next to it and
+// syncs the copy; Backup.Keep, called once the change's first commit
+// succeeded, renames it to BackupFilePath(path) (<state>.backup). A change
+// that stops before its first commit leaves the previous backup in place.
+//
 // # File layout (schema version 1)
 //
 //	meta                     schema_version, lineage, serial, tool_version, created_at

@@ -59,6 +59,9 @@ type CorruptError struct {
 	Path   string
 	Reason string
 	Err    error
+	// Backup is the copy of the state kept from before the last apply
+	// (BackupFilePath), when there is one.
+	Backup string
 }
 
 func (e *CorruptError) Error() string {
@@ -66,8 +69,14 @@ func (e *CorruptError) Error() string {
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
-	return msg + ". The file was not modified. Restore it from a backup (such as " + e.Path +
-		".backup-*), or if it is not a collect state file, set the right path in the matter's state block"
+	msg += ". The file was not modified. "
+	if e.Backup != "" {
+		msg += "Restore it from a backup: " + e.Backup + " is a copy of the state from before the last apply " +
+			"(move the damaged file aside and copy the backup in its place)"
+	} else {
+		msg += "Restore it from a backup of your own"
+	}
+	return msg + ", or if it is not a collect state file, set the right path in the matter's state block"
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }
