@@ -78,11 +78,26 @@ var ErrStale = errors.New("stale plan")
 
 func (e *StaleError) Is(target error) bool { return target == ErrStale }
 
-// CheckFresh refuses a plan made for another matter or against another
-// state than the one given, so that a saved plan is applied once, to what
+// MatterError says a saved plan was made for another matter than the one
+// it is applied to.
+type MatterError struct {
+	Plan   string // the matter the plan was made for
+	Matter string // the matter of the folder it is applied in
+}
+
+func (e *MatterError) Error() string {
+	return fmt.Sprintf("this plan is for matter %q, and this folder holds matter %q. Apply it in the folder of matter %q "+
+		"(collect -chdir=DIR apply FILE), or make a plan for this matter with collect plan -out=FILE.", e.Plan, e.Matter, e.Plan)
+}
+
+// CheckFresh refuses a plan made for another matter (a *MatterError), or
+// for another version of this matter or against another state than the
+// one given (a *StaleError), so that a saved plan is applied once, to what
 // it was reviewed for.
-func (p *Plan) CheckFresh(matterHash, lineage string, serial uint64) error {
+func (p *Plan) CheckFresh(matter, matterHash, lineage string, serial uint64) error {
 	switch {
+	case p.Matter != "" && p.Matter != matter:
+		return &MatterError{Plan: p.Matter, Matter: matter}
 	case p.MatterHash != matterHash:
 		return &StaleError{"the matter changed since the plan was made. Review the change and make a new plan " +
 			"with collect plan -out=FILE."}

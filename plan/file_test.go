@@ -3,6 +3,7 @@ package plan_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -58,11 +59,16 @@ custodian "ann" {
 
 	// Fresh against a state file that does not exist (serial 0) and one
 	// apply just created (serial 0 too), stale once anything was applied.
-	if err := got.CheckFresh(m.Hash(), "", 0); err != nil {
+	if err := got.CheckFresh(m.Name, m.Hash(), "", 0); err != nil {
 		t.Errorf("fresh plan refused: %v", err)
 	}
-	if err := got.CheckFresh("another matter", "", 0); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "matter changed") {
+	if err := got.CheckFresh(m.Name, "another matter", "", 0); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "matter changed") {
 		t.Errorf("other matter: %v", err)
+	}
+	var me *plan.MatterError
+	if err := got.CheckFresh("globex", m.Hash(), "", 0); !errors.As(err, &me) || me.Plan != m.Name ||
+		!strings.Contains(err.Error(), fmt.Sprintf("this plan is for matter %q", m.Name)) || strings.Contains(err.Error(), "changed") {
+		t.Errorf("plan of another matter: %v", err)
 	}
 	w.apply(got)
 	var meta state.Meta
@@ -71,7 +77,7 @@ custodian "ann" {
 		t.Fatal(err)
 	}
 	db.Close()
-	if err := got.CheckFresh(m.Hash(), meta.Lineage, meta.Serial); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "before the state file existed") {
+	if err := got.CheckFresh(m.Name, m.Hash(), meta.Lineage, meta.Serial); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "before the state file existed") {
 		t.Errorf("plan made before the state, applied once: %v", err)
 	}
 
@@ -80,13 +86,13 @@ custodian "ann" {
 	if p2.State.Lineage != meta.Lineage || p2.State.Serial != meta.Serial {
 		t.Fatalf("plan records state %+v, the state is %+v", p2.State, meta)
 	}
-	if err := p2.CheckFresh(m.Hash(), meta.Lineage, meta.Serial); err != nil {
+	if err := p2.CheckFresh(m.Name, m.Hash(), meta.Lineage, meta.Serial); err != nil {
 		t.Errorf("fresh plan refused: %v", err)
 	}
-	if err := p2.CheckFresh(m.Hash(), "other-lineage", meta.Serial); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "another state file") {
+	if err := p2.CheckFresh(m.Name, m.Hash(), "other-lineage", meta.Serial); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "another state file") {
 		t.Errorf("other lineage: %v", err)
 	}
-	if err := p2.CheckFresh(m.Hash(), meta.Lineage, meta.Serial+1); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "an apply ran in between") {
+	if err := p2.CheckFresh(m.Name, m.Hash(), meta.Lineage, meta.Serial+1); !errors.Is(err, plan.ErrStale) || !strings.Contains(err.Error(), "an apply ran in between") {
 		t.Errorf("newer serial: %v", err)
 	}
 }

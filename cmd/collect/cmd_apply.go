@@ -92,8 +92,12 @@ func runApply(s *streams, args []string) int {
 			s.errorf("Cannot read the state", "%s", sentence(err.Error()))
 			return exitError
 		}
-		if err := saved.CheckFresh(m.Hash(), meta.Lineage, meta.Serial); err != nil {
-			s.errorf("Saved plan is stale", "%s", sentence(err.Error()))
+		if err := saved.CheckFresh(m.Name, m.Hash(), meta.Lineage, meta.Serial); err != nil {
+			summary := "Saved plan is stale"
+			if errors.As(err, new(*plan.MatterError)) {
+				summary = "Saved plan is for another matter"
+			}
+			s.errorf(summary, "%s", sentence(err.Error()))
 			return exitStalePlan
 		}
 		if !saved.Applyable() {
