@@ -317,6 +317,12 @@ func (l *loader) mailboxes(m *Matter, bs []*block, windows map[string]*Window) {
 			for _, n := range names {
 				mb.Windows = append(mb.Windows, windows[n])
 			}
+		} else if b.attrs["custodians"] == nil {
+			// A custodian without windows was warned about where it is
+			// declared; a mailbox of no custodian is warned about here.
+			l.warnf(b.def(), "Whole mailbox",
+				"The mailbox %q has no custodians and no windows, so every message in the mailbox is in scope. "+
+					"Add windows = [window.example] to collect only a period.", b.label())
 		}
 		mb.Folders = l.folderFilter(b.inner)
 		m.Mailboxes = append(m.Mailboxes, mb)
