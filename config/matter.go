@@ -202,14 +202,18 @@ func (m *Mailbox) InScope(received, sent, lastModified time.Time, draft bool) bo
 // Places reports whether a message with the given times falls in the
 // window, by the window's date field; a draft by its last modified time.
 func (w *Window) Places(received, sent, lastModified time.Time, draft bool) bool {
-	t := received
+	return w.Contains(w.DateOf(received, sent, lastModified, draft))
+}
+
+// DateOf is the time of a message that the window places it by.
+func (w *Window) DateOf(received, sent, lastModified time.Time, draft bool) time.Time {
 	switch {
 	case draft:
-		t = lastModified
+		return lastModified
 	case w.Date == DateSent:
-		t = sent
+		return sent
 	}
-	return w.Contains(t)
+	return received
 }
 
 // Output says where natives, the manifest and run records go.

@@ -116,7 +116,8 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 			})
 		}
 		resolved[pm.Resolved.ID] = pm.Addr
-		p.Warnings = append(p.Warnings, emptyWindowWarnings(w.cfg, pm)...)
+		p.Warnings = append(p.Warnings, w.warnings...)
+		p.Warnings = append(p.Warnings, emptyWindowWarnings(w.cfg, pm, w.census)...)
 		if listed := listedFolders(pm); listed > 0 {
 			p.Warnings = append(p.Warnings, Message{
 				Addr:    pm.Addr,
@@ -159,10 +160,14 @@ type mailboxWork struct {
 	cfg     *config.Mailbox
 	plan    *Mailbox
 	folders []string // folder paths a -target narrowed the mailbox to; nil for all
+	// census is what the enumeration saw, to explain an empty window;
+	// warnings are the mailbox's own.
+	census   *Census
+	warnings []Message
 }
 
 func mailboxError(err error, addr, email string) *Message {
-	msg := &Message{Kind: graph.KindOf(err).String(), Summary: "Cannot read mailbox " + email, Detail: err.Error()}
+	msg := &Message{Kind: graph.KindOf(err).String(), Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
 		msg.Code, msg.RequestID = ge.Code, ge.RequestID
@@ -206,21 +211,27 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
 		return nil
 	}
+	// A folder entry or target that selects nothing is a mistake to
+	// report, never an empty plan that looks like "no changes".
+	pm.Error, w.warnings = unmatchedMessages(pm.Addr, w.cfg.Email, UnmatchedEntries(folders, w.cfg.Folders))
+	if pm.Error != nil {
+		return nil
+	}
 	inScope := SelectFolders(folders, w.cfg.Folders, w.folders)
 	for _, target := range w.folders {
-		// A folder target that selects nothing is a mistake to report,
-		// never an empty plan that looks like "no changes".
 		if len(SelectFolders(folders, w.cfg.Folders, []string{target})) == 0 {
+			kept := SelectFolders(folders, w.cfg.Folders, nil)
 			pm.Error = &Message{
-				Summary: fmt.Sprintf("No folder %q in %s", target, w.cfg.Email),
-				Detail: fmt.Sprintf("The target names the folder %q, but %s has no folder with that display path or "+
-					"well-known name that the matter's folder filter keeps. Name a folder by its path from the mailbox root, "+
-					"such as \"Inbox/Projects\", or by a well-known name, such as \"sentitems\"; collect plan without "+
-					"-target lists the folders in scope.", target, w.cfg.Email),
+				Summary: fmt.Sprintf("No folder %q in mailbox %s", target, w.cfg.Email),
+				Detail: endSentence(fmt.Sprintf("The target names the folder %q, but %s has no folder with that display path "+
+					"or well-known name that the matter's folder filter keeps%s", target, w.cfg.Email,
+					DidYouMean(nearestFolders(strings.Trim(target, "/"), kept, folderNames(kept))))) +
+					" collect plan without -target lists the folders in scope.",
 			}
 			return nil
 		}
 	}
+	w.census = newCensus(folders, inScope)
 
 	known := map[string]state.Folder{}
 	collectedBefore := false
@@ -242,7 +253,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		return err
 	}
 
-	d := &differ{db: db, mb: mb, cfg: w.cfg, seen: map[string]bool{}, removed: map[string]removal{},
+	d := &differ{db: db, mb: mb, cfg: w.cfg, census: w.census, seen: map[string]bool{}, removed: map[string]removal{},
 		windowCounts: map[string]int64{}, present: map[string]bool{}, rescanned: map[string]*Folder{}}
 	fromScratch := true
 	for _, f := range inScope {
@@ -278,23 +289,10 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 // SelectFolders keeps the folders the matter's filter and any -target
 // folder addresses (nil: none) put in scope, sorted by path.
 func SelectFolders(all []graph.Folder, filter config.FolderFilter, targets []string) []graph.Folder {
-	byID := make(map[string]graph.Folder, len(all))
-	for _, f := range all {
-		byID[f.ID] = f
-	}
+	chains := wellKnownChains(all)
 	var out []graph.Folder
-	for _, f := range all {
-		var wellKnown []string
-		for cur, hops := f, 0; hops < 64; hops++ {
-			if cur.WellKnownName != "" {
-				wellKnown = append(wellKnown, cur.WellKnownName)
-			}
-			parent, ok := byID[cur.ParentID]
-			if !ok {
-				break
-			}
-			cur = parent
-		}
+	for i, f := range all {
+		wellKnown := chains[i]
 		if !filter.Match(f.Path, wellKnown) {
 			continue
 		}
@@ -334,6 +332,7 @@ type differ struct {
 	// one of those and listed nowhere is gone, though no delta said so.
 	present   map[string]bool
 	rescanned map[string]*Folder
+	census    *Census
 }
 
 func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, pf *Folder) error {
@@ -382,6 +381,9 @@ func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, p
 func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 	return d.db.View(func(r *state.ReadTx) error {
 		for _, msg := range page.Messages {
+			if !d.present[msg.ID] {
+				d.census.observe(d.cfg.Windows, msg)
+			}
 			d.present[msg.ID] = true
 			if d.seen[msg.ID] {
 				continue
@@ -512,9 +514,9 @@ func (d *differ) finish(pm *Mailbox) error {
 }
 
 // emptyWindowWarnings warns about a window that holds no message on a
-// first enumeration: most often a sign of missing delegation.
-func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox) []Message {
-	if pm.WindowCounts == nil {
+// first enumeration, and says why.
+func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox, c *Census) []Message {
+	if pm.WindowCounts == nil || c == nil {
 		return nil // not a first enumeration: the round saw only changes
 	}
 	var out []Message
@@ -523,9 +525,7 @@ func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox) []Message {
 			out = append(out, Message{
 				Addr:    pm.Addr,
 				Summary: fmt.Sprintf("0 messages in window %q", w.Name),
-				Detail: fmt.Sprintf("%s has no message in window %q. If you expect mail, check that the collecting "+
-					"account has Full Access delegation on the mailbox; changes can take up to 24 hours to apply.",
-					pm.Resolved.Address, w.Name),
+				Detail:  c.EmptyCause(pm.Resolved.Address, w),
 			})
 		}
 	}
@@ -533,9 +533,7 @@ func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox) []Message {
 		out = append(out, Message{
 			Addr:    pm.Addr,
 			Summary: "0 messages in the mailbox",
-			Detail: fmt.Sprintf("%s holds no message Graph lists. If you expect mail, check that the collecting "+
-				"account has Full Access delegation on the mailbox; changes can take up to 24 hours to apply.",
-				pm.Resolved.Address),
+			Detail:  c.EmptyCause(pm.Resolved.Address, nil),
 		})
 	}
 	return out

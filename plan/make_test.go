@@ -577,8 +577,11 @@ custodian "ceo" {
 }
 `)
 	p := w.plan()
-	if p.Applyable() || p.Complete() {
-		t.Fatal("a plan with unreadable mailboxes is applyable")
+	// Unreadable mailboxes are failed scope: the plan is incomplete, yet
+	// applyable for the readable ones.
+	if p.Complete() || !p.Applyable() || len(p.FailedScope()) != 3 {
+		t.Fatalf("complete %v, applyable %v, failed scope %+v; want an incomplete, applyable plan with 3 failed mailboxes",
+			p.Complete(), p.Applyable(), p.FailedScope())
 	}
 	byAddr := map[string]plan.Message{}
 	for _, e := range p.Errors {

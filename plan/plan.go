@@ -127,6 +127,12 @@ type Message struct {
 	Kind      string `json:"kind,omitempty"` // the graph error kind, when from Graph
 	Code      string `json:"code,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// FailedScope marks an error about one mailbox that Graph would not
+	// let collect read to the end: apply collects the other mailboxes,
+	// reports this one as failed scope, and the next apply tries it again.
+	// Any other error is a mistake in the matter or the command to fix
+	// first: it makes the plan unusable.
+	FailedScope bool `json:"failed_scope,omitempty"`
 }
 
 // Counts sums a plan or part of one.
@@ -183,10 +189,25 @@ func (p *Plan) Counts() Counts {
 // Complete reports whether every mailbox in scope was read to the end.
 func (p *Plan) Complete() bool { return len(p.Errors) == 0 }
 
-// Applyable reports whether apply may carry the plan out: only a complete
-// plan is, so that a collection is never silently partial. Leave a failing
-// mailbox out with -target to collect the others.
-func (p *Plan) Applyable() bool { return p.Complete() }
+// FailedScope lists the errors of the mailboxes that could not be read:
+// apply skips them, and says so in its output, its run record and its
+// exit code.
+func (p *Plan) FailedScope() []Message {
+	var out []Message
+	for _, e := range p.Errors {
+		if e.FailedScope {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Applyable reports whether apply may carry the plan out: when every
+// error is failed scope. Apply then collects the readable mailboxes and
+// reports the others, so that a collection is never silently partial. An
+// error in the matter or the command (two addresses of one mailbox, a
+// folder entry or target that matches no folder) makes the plan unusable.
+func (p *Plan) Applyable() bool { return len(p.FailedScope()) == len(p.Errors) }
 
 // HasChanges reports whether applying the plan would change anything:
 // messages to collect, or observations to record. New delta cursors do

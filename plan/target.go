@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"github.com/agext/levenshtein"
 	"strconv"
 	"strings"
 
@@ -54,8 +53,8 @@ func ParseTarget(s string, m *config.Matter) (Target, error) {
 		known = append(known, "custodian."+c.Name)
 	}
 	msg := fmt.Sprintf("the target %q names nothing in the matter", addr)
-	if s := nearest(addr, known); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
+	if near := Nearest(addr, known, 1); len(near) > 0 {
+		msg += DidYouMean(near)
 	} else {
 		msg += "; addresses look like custodian.jdoe, custodian.jdoe.mailbox.primary or mailbox.legal_shared"
 	}
@@ -88,14 +87,4 @@ func selectTargets(targets []Target, addr string) ([]string, bool) {
 		return nil, true
 	}
 	return folders, true
-}
-
-func nearest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/3+2
-	for _, c := range candidates {
-		if d := levenshtein.Distance(s, c, nil); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
 }

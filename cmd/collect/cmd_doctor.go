@@ -297,10 +297,37 @@ func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, inf
 		msg = fmt.Sprintf("%s -> %s (%s): an alias of the primary mailbox, readable", mb.Email, res.Address, res.DisplayName)
 	}
 	out := []doctorCheck{{Status: statusOK, Check: "mailbox", Address: mb.Addr, Message: msg}}
+	if !counts && mb.Folders.Empty() {
+		return out, res
+	}
+	folders, err := src.ListFolders(ctx, res)
+	if err != nil {
+		return append(out, doctorCheck{Status: statusFail, Check: "folders", Address: mb.Addr,
+			Message: fmt.Sprintf("cannot list the folders of %s: %v", res.Address, err),
+			Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}), res
+	}
+	out = append(out, folderChecks(mb, res, folders)...)
 	if !counts {
 		return out, res
 	}
-	return append(out, countWindows(ctx, src, mb, res)...), res
+	return append(out, countWindows(ctx, src, mb, res, folders)...), res
+}
+
+// folderChecks fails each folders.include entry that matches no folder
+// of the mailbox, and warns about each such folders.exclude entry.
+func folderChecks(mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder) []doctorCheck {
+	var out []doctorCheck
+	for _, u := range plan.UnmatchedEntries(folders, mb.Folders) {
+		c := doctorCheck{Status: statusFail, Check: "folders", Address: mb.Addr,
+			Message: fmt.Sprintf("%s entry %q matches no folder of %s", u.Field(), u.Entry, res.Address),
+			Fix:     "correct the entry in the matter: a display path from the mailbox root (\"Inbox/Projects\") or a well-known name (\"sentitems\")"}
+		if u.Exclude {
+			c.Status, c.Fix = statusWarn, "it leaves nothing out; correct or remove it"
+		}
+		c.Message += plan.DidYouMean(u.Nearest)
+		out = append(out, c)
+	}
+	return out
 }
 
 func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info msgraph.TokenInfo, t config.Tenant) doctorCheck {
@@ -348,13 +375,7 @@ func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info msgra
 
 // countWindows enumerates the in-scope folders with delta, as a first plan
 // does, and counts the distinct messages in each window.
-func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res graph.Mailbox) []doctorCheck {
-	folders, err := src.ListFolders(ctx, res)
-	if err != nil {
-		return []doctorCheck{{Status: statusFail, Check: "window", Address: mb.Addr,
-			Message: fmt.Sprintf("cannot list the folders of %s: %v", res.Address, err),
-			Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}}
-	}
+func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder) []doctorCheck {
 	seen := map[string]bool{}
 	perWindow := make([]int64, len(mb.Windows))
 	var total int64

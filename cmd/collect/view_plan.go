@@ -77,6 +77,9 @@ func renderPlan(s *streams, p *plan.Plan) {
 // planSummary is the plan's last line.
 func planSummary(p *plan.Plan) string {
 	c := p.Counts()
+	if !p.Applyable() {
+		return "The plan cannot be applied: fix the errors above. Nothing would be collected."
+	}
 	if !p.Complete() {
 		return fmt.Sprintf("The plan is incomplete: %s could not be read. Nothing would be collected from %s.",
 			plural(len(p.Errors), "mailbox", "mailboxes"), map[bool]string{true: "it", false: "them"}[len(p.Errors) == 1])
