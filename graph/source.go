@@ -4,7 +4,8 @@
 // without linking the Graph SDK: the Source interface, the types it returns,
 // and the classification of Graph errors into kinds. The SDK-backed
 // implementation lives in graph/msgraph, the only package that imports
-// msgraph-sdk-go; the simulator lives in graph/graphsim.
+// msgraph-sdk-go; sign-in (Entra ID tokens) lives in graph/entra and the
+// simulator in graph/graphsim.
 package graph
 
 import (

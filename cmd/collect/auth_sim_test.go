@@ -24,7 +24,7 @@ import (
 //	simauth expire-codes              device codes are expired when issued
 //	simauth revoke                    revoke every refresh token
 //	simauth fail CODE                 every token request answers AADSTS CODE; 0 stops
-//	simauth certfile NAME DEST [unregistered]   copy test certificate NAME (graph/msgraph/testdata) to DEST and register it for the app
+//	simauth certfile NAME DEST [unregistered]   copy test certificate NAME (graph/entra/testdata) to DEST and register it for the app
 //	simauth realtime                  move the tenant's fake clock to the wall clock (collect signs assertions on the wall clock)
 //	simauth federated ISSUER SUBJECT  trust a federated credential for the app
 //	simauth oidc FILE ISSUER SUBJECT MINUTES [AUDIENCE]   write a CI token to FILE, valid MINUTES on the tenant's clock
@@ -79,7 +79,7 @@ func simAuthCmd(ts *testscript.TestScript, neg bool, args []string) {
 		tn.FailSignIns(n)
 	case "certfile":
 		need(2)
-		b, err := os.ReadFile(filepath.Join("..", "..", "graph", "msgraph", "testdata", args[1]))
+		b, err := os.ReadFile(filepath.Join("..", "..", "graph", "entra", "testdata", args[1]))
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs(args[2]), b, 0o600))
 		blk, _ := pem.Decode(b)

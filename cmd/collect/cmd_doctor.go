@@ -10,7 +10,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
-	"github.com/collect-ediscovery/collect/graph/msgraph"
+	"github.com/collect-ediscovery/collect/graph/entra"
 	"github.com/collect-ediscovery/collect/plan"
 )
 
@@ -81,17 +81,17 @@ type doctorCheck struct {
 }
 
 type doctorReport struct {
-	FormatVersion string             `json:"format_version"`
-	OK            bool               `json:"ok"`
-	Matter        string             `json:"matter"`
-	Tenant        string             `json:"tenant_id"`
-	ClientID      string             `json:"client_id"`
-	Auth          string             `json:"auth"`
-	Cloud         string             `json:"cloud"`
-	Demo          bool               `json:"demo,omitempty"`
-	Token         *msgraph.TokenInfo `json:"token,omitempty"`
-	CountMethod   string             `json:"count_method,omitempty"`
-	Checks        []doctorCheck      `json:"checks"`
+	FormatVersion string           `json:"format_version"`
+	OK            bool             `json:"ok"`
+	Matter        string           `json:"matter"`
+	Tenant        string           `json:"tenant_id"`
+	ClientID      string           `json:"client_id"`
+	Auth          string           `json:"auth"`
+	Cloud         string           `json:"cloud"`
+	Demo          bool             `json:"demo,omitempty"`
+	Token         *entra.TokenInfo `json:"token,omitempty"`
+	CountMethod   string           `json:"count_method,omitempty"`
+	Checks        []doctorCheck    `json:"checks"`
 }
 
 const (
@@ -256,7 +256,7 @@ func neededPermissions(delegated bool) []permission {
 	}
 }
 
-func permissionCheck(info msgraph.TokenInfo, a msgraph.Authority) doctorCheck {
+func permissionCheck(info entra.TokenInfo, a entra.Authority) doctorCheck {
 	claim, kind := "roles", "application"
 	held := info.Roles
 	if info.Delegated {
@@ -287,7 +287,7 @@ func permissionCheck(info msgraph.TokenInfo, a msgraph.Authority) doctorCheck {
 
 // checkMailbox resolves one mailbox, checks it can be read, and counts
 // the messages of its windows.
-func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, info msgraph.TokenInfo, t config.Tenant, counts bool) ([]doctorCheck, graph.Mailbox) {
+func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, info entra.TokenInfo, t config.Tenant, counts bool) ([]doctorCheck, graph.Mailbox) {
 	res, err := src.ResolveMailbox(ctx, mb.Email)
 	if err != nil {
 		return []doctorCheck{mailboxFailure(mb, res, err, info, t)}, res
@@ -330,7 +330,7 @@ func folderChecks(mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder)
 	return out
 }
 
-func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info msgraph.TokenInfo, t config.Tenant) doctorCheck {
+func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info entra.TokenInfo, t config.Tenant) doctorCheck {
 	c := doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr}
 	var ge *graph.Error
 	if errors.As(err, &ge) {

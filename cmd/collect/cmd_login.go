@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/config"
-	"github.com/collect-ediscovery/collect/graph/msgraph"
+	"github.com/collect-ediscovery/collect/graph/entra"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -91,7 +91,7 @@ func runLogin(s *streams, args []string) int {
 	ctx, stop := interruptible(s, "Interrupted: the sign-in was not finished.")
 	defer stop()
 	a := target.authority
-	tok, account, err := msgraph.DeviceLogin(ctx, a, func(p msgraph.DeviceCodePrompt) {
+	tok, account, err := entra.DeviceLogin(ctx, a, func(p entra.DeviceCodePrompt) {
 		fmt.Fprintf(s.stdout, "To sign in to tenant %s, open %s in a browser on any device and enter the code %s\n",
 			m.Tenant.TenantID, p.VerificationURI, p.UserCode)
 		fmt.Fprintf(s.stdout, "(the code expires at %s). Waiting for the sign-in...\n", p.ExpiresAt.Local().Format("15:04:05"))
@@ -106,7 +106,7 @@ func runLogin(s *streams, args []string) int {
 	if prev, err := cache.Load(a); err == nil && prev.Account != account {
 		fmt.Fprintf(s.stdout, "This replaces the sign-in of %s for this tenant and app.\n", prev.Account)
 	}
-	if err := cache.Save(a, msgraph.CachedSignIn{
+	if err := cache.Save(a, entra.CachedSignIn{
 		LoginURL: a.LoginURL, Tenant: a.Tenant, ClientID: a.ClientID, Account: account,
 		RefreshToken: tok.RefreshToken, SavedAt: time.Now().UTC(),
 	}); err != nil {

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/graph/entra"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/graph/msgraph"
 	"golang.org/x/oauth2"
@@ -36,14 +36,14 @@ type connection struct {
 	close func()
 	// token is what the first access token says about itself (its
 	// claims, read without verifying them), for doctor.
-	token msgraph.TokenInfo
+	token entra.TokenInfo
 	// authority is where collect signed in.
-	authority msgraph.Authority
+	authority entra.Authority
 }
 
 // signInTarget is where and how a matter signs in.
 type signInTarget struct {
-	authority msgraph.Authority
+	authority entra.Authority
 	graphURL  string
 }
 
@@ -59,36 +59,36 @@ func resolveTenant(s *streams, t config.Tenant) (signInTarget, error) {
 		ep.graph = v
 	}
 	if v := s.getenv("COLLECT_LOGIN_ENDPOINT"); v != "" {
-		if err := checkLoopbackHTTP(v, "COLLECT_LOGIN_ENDPOINT"); err != nil {
+		if _, err := graph.CheckEndpoint(v, "COLLECT_LOGIN_ENDPOINT"); err != nil {
 			return signInTarget{}, err
 		}
 		ep.login = v
 	}
-	if err := checkLoopbackHTTP(ep.graph, "COLLECT_GRAPH_ENDPOINT"); err != nil {
+	if _, err := graph.CheckEndpoint(ep.graph, "COLLECT_GRAPH_ENDPOINT"); err != nil {
 		return signInTarget{}, err
 	}
 	return signInTarget{
-		authority: msgraph.Authority{LoginURL: ep.login, Tenant: t.TenantID, ClientID: t.ClientID, Resource: resource},
+		authority: entra.Authority{LoginURL: ep.login, Tenant: t.TenantID, ClientID: t.ClientID, Resource: resource},
 		graphURL:  ep.graph,
 	}, nil
 }
 
 // tokenCache is the folder of cached delegated sign-ins:
 // COLLECT_CACHE_DIR, or collect/ in the user's cache folder.
-func tokenCache(s *streams) msgraph.TokenCache {
+func tokenCache(s *streams) entra.TokenCache {
 	if v := s.getenv("COLLECT_CACHE_DIR"); v != "" {
-		return msgraph.TokenCache{Dir: v}
+		return entra.TokenCache{Dir: v}
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return msgraph.TokenCache{}
+		return entra.TokenCache{}
 	}
-	return msgraph.TokenCache{Dir: filepath.Join(dir, "collect")}
+	return entra.TokenCache{Dir: filepath.Join(dir, "collect")}
 }
 
 // tokenSource builds the token source of the matter's auth mode. Secrets
 // come from the environment, never from the matter.
-func tokenSource(s *streams, t config.Tenant, a msgraph.Authority) (oauth2.TokenSource, error) {
+func tokenSource(s *streams, t config.Tenant, a entra.Authority) (oauth2.TokenSource, error) {
 	switch t.Auth {
 	case "client_secret":
 		secret := s.getenv("COLLECT_CLIENT_SECRET")
@@ -96,7 +96,7 @@ func tokenSource(s *streams, t config.Tenant, a msgraph.Authority) (oauth2.Token
 			return nil, fmt.Errorf("auth = \"client_secret\" needs the app's client secret in the environment variable " +
 				"COLLECT_CLIENT_SECRET (collect never reads a secret from the matter files)")
 		}
-		return msgraph.ClientSecret(a, secret)
+		return entra.ClientSecret(a, secret)
 	case "client_certificate":
 		if t.CertificatePath == "" {
 			return nil, fmt.Errorf("auth = \"client_certificate\" needs certificate_path in the tenant block: a PEM file with the certificate and its private key")
@@ -105,15 +105,15 @@ func tokenSource(s *streams, t config.Tenant, a msgraph.Authority) (oauth2.Token
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the certificate file %s: %v", t.CertificatePath, err)
 		}
-		cert, err := msgraph.LoadCertificate(b, s.getenv("COLLECT_CERTIFICATE_PASSWORD"))
+		cert, err := entra.LoadCertificate(b, s.getenv("COLLECT_CERTIFICATE_PASSWORD"))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", t.CertificatePath, err)
 		}
-		return msgraph.ClientCertificate(a, cert)
+		return entra.ClientCertificate(a, cert)
 	case "federated_token":
-		return msgraph.FederatedToken(a, s.getenv("COLLECT_FEDERATED_TOKEN_FILE"))
+		return entra.FederatedToken(a, s.getenv("COLLECT_FEDERATED_TOKEN_FILE"))
 	case "device_code":
-		return msgraph.UserTokens(a, tokenCache(s))
+		return entra.UserTokens(a, tokenCache(s))
 	}
 	return nil, fmt.Errorf("auth = %q is not a sign-in mode collect knows: use device_code, client_secret, client_certificate or federated_token", t.Auth)
 }
@@ -138,13 +138,13 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 		if err != nil {
 			return nil, fmt.Errorf("start the demo tenant: %w", err)
 		}
-		a := msgraph.Authority{LoginURL: demoBaseURL, Tenant: graphsim.DemoTenantID, ClientID: graphsim.DemoClientID,
+		a := entra.Authority{LoginURL: demoBaseURL, Tenant: graphsim.DemoTenantID, ClientID: graphsim.DemoClientID,
 			HTTPClient: &http.Client{Transport: handlerTransport{tenant}}}
-		tokens, err := msgraph.ClientSecret(a, graphsim.DemoClientSecret)
+		tokens, err := entra.ClientSecret(a, graphsim.DemoClientSecret)
 		if err != nil {
 			return nil, err
 		}
-		tokens, info, err := msgraph.SignIn(tokens)
+		tokens, info, err := entra.SignIn(tokens)
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +164,7 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 	if err != nil {
 		return nil, err
 	}
-	tokens, info, err := msgraph.SignIn(tokens)
+	tokens, info, err := entra.SignIn(tokens)
 	if err != nil {
 		return nil, fmt.Errorf("cannot sign in to tenant %s as app %s (auth = %q): %w", t.TenantID, t.ClientID, t.Auth, err)
 	}
@@ -173,24 +173,4 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 		return nil, err
 	}
 	return &connection{src: c, stats: c.Stats, close: func() {}, token: info, authority: target.authority}, nil
-}
-
-// checkLoopbackHTTP refuses plain http except to this machine: a token
-// must never cross a network in clear text.
-func checkLoopbackHTTP(raw, what string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%s %q is not a URL such as https://graph.microsoft.com", what, raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		h := u.Hostname()
-		if h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1" {
-			return nil
-		}
-		return fmt.Errorf("%s %q uses plain http to a host that is not this machine; tokens must not travel in clear text: use https", what, raw)
-	}
-	return fmt.Errorf("%s %q must be an https URL", what, raw)
 }

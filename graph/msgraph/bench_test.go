@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/graph/entra"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 )
 
@@ -42,7 +43,7 @@ func newBenchWorld(b *testing.B, cfg graphsim.Config, count int, pageSize int) *
 	base.MaxIdleConnsPerHost = 16
 	hc := &http.Client{Transport: base}
 	creds := tn.Credentials()
-	tokens, err := ClientCredentials(srv.URL, creds.TenantID, creds.ClientID, creds.ClientSecret, hc)
+	tokens, err := entra.ClientCredentials(srv.URL, creds.TenantID, creds.ClientID, creds.ClientSecret, hc)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package msgraph is the graph.Source that talks to Microsoft Graph through
 // msgraph-sdk-go and the kiota request adapter. It is the only package of
-// collect that links the SDK.
+// collect that links the SDK. It puts the bearer tokens of an
+// oauth2.TokenSource (graph/entra signs in and makes them) on its requests.
 //
 // Every request goes through one chain:
 //
@@ -45,7 +46,7 @@ type Config struct {
 	// a national cloud's root, or the simulator's. Plain http is accepted
 	// only for a loopback host.
 	BaseURL string
-	// Tokens yields access tokens for Graph, for example ClientCredentials.
+	// Tokens yields access tokens for Graph, for example entra.ClientSecret.
 	// The client caches the token and asks for a new one before expiry or
 	// after Graph rejects it, so Tokens should not cache on its own (a
 	// caching source defeats the refresh after a 401).
@@ -92,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	trimmed := strings.TrimRight(cfg.BaseURL, "/")
 	trimmed = strings.TrimSuffix(trimmed, "/v1.0")
-	base, err := checkEndpoint(trimmed, "Graph base URL")
+	base, err := graph.CheckEndpoint(trimmed, "Graph base URL")
 	if err != nil {
 		return nil, err
 	}

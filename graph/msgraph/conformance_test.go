@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/graph/entra"
 	"github.com/collect-ediscovery/collect/graph/graphtest"
 )
 
@@ -15,7 +16,7 @@ func TestConformance(t *testing.T) {
 	graphtest.Run(t, graphtest.Harness{Open: func(t *testing.T, env graphtest.Env) graph.Source {
 		hc := &http.Client{Transport: env.Transport}
 		creds := env.Credentials
-		tokens, err := ClientCredentials(env.URL, creds.TenantID, creds.ClientID, creds.ClientSecret, hc)
+		tokens, err := entra.ClientCredentials(env.URL, creds.TenantID, creds.ClientID, creds.ClientSecret, hc)
 		if err != nil {
 			t.Fatal(err)
 		}

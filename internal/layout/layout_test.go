@@ -47,3 +47,39 @@ func TestCorePackagesDoNotLinkTheGraphSDK(t *testing.T) {
 		t.Errorf("checked %d packages; the core packages seem missing from go list", checked)
 	}
 }
+
+// TestSignInLinksOnlyOAuth2 keeps graph/entra small: sign-in builds on
+// golang.org/x/oauth2, the standard library and graph, nothing else, and
+// its tests (which run against the simulator) never link the Graph SDK.
+func TestSignInLinksOnlyOAuth2(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	const module = "github.com/collect-ediscovery/collect/"
+	const pkg = module + "graph/entra"
+	list := func(args ...string) []string {
+		out, err := exec.Command("go", append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %v: %v\n%s", args, err, out)
+		}
+		return strings.Fields(string(out))
+	}
+	deps := list(pkg)
+	if len(deps) == 0 {
+		t.Fatalf("go list found no dependencies of %s", pkg)
+	}
+	for _, dep := range deps {
+		switch {
+		case dep == pkg, dep == module+"graph", dep == "golang.org/x/oauth2", strings.HasPrefix(dep, "golang.org/x/oauth2/"):
+		default:
+			t.Errorf("%s imports %s; sign-in may use only golang.org/x/oauth2, the standard library and graph", pkg, dep)
+		}
+	}
+	for _, dep := range list("-test", pkg) {
+		for _, h := range heavy {
+			if strings.HasPrefix(dep, h) {
+				t.Errorf("the tests of %s link %s", pkg, dep)
+			}
+		}
+	}
+}

@@ -1,6 +1,18 @@
-package msgraph
+package entra
 
-import "fmt"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/collect-ediscovery/collect/graph"
+	"golang.org/x/oauth2"
+)
 
 // explain gives the one sentence a person needs for a token endpoint
 // error code: what happened and what to do. "" means no specific advice;
@@ -59,4 +71,73 @@ func (a Authority) explain(code, desc string) string {
 			"app, device or location"
 	}
 	return ""
+}
+
+var aadstsCode = regexp.MustCompile(`AADSTS\d+`)
+
+// tokenError turns a token endpoint failure into a *graph.Error that keeps
+// what support needs (AADSTS code, trace ID) and scrubs the secret from
+// anything it carries.
+func tokenError(err error, secrets ...string) error {
+	scrub := func(s string) string {
+		for _, secret := range secrets {
+			if secret != "" {
+				s = strings.ReplaceAll(s, secret, "[secret]")
+			}
+		}
+		return s
+	}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		kind := graph.TransportErrorKind(err)
+		if kind == graph.KindOther {
+			kind = graph.KindTransient
+		}
+		return &graph.Error{Op: "get token", Kind: kind, Message: scrub(err.Error())}
+	}
+	e := &graph.Error{Op: "get token", Kind: graph.KindAccessDenied}
+	if re.Response != nil {
+		e.Status = re.Response.StatusCode
+		if ra, ok := graph.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); ok {
+			e.RetryAfter = ra
+		}
+		switch {
+		case e.Status == http.StatusTooManyRequests:
+			e.Kind = graph.KindThrottled
+		case e.Status >= 500:
+			e.Kind = graph.KindTransient
+		}
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		ErrorCodes  []int  `json:"error_codes"`
+		TraceID     string `json:"trace_id"`
+	}
+	_ = json.Unmarshal(re.Body, &body)
+	desc := re.ErrorDescription
+	if desc == "" {
+		desc = body.Description
+	}
+	if len(body.ErrorCodes) > 0 {
+		e.Code = "AADSTS" + strconv.Itoa(body.ErrorCodes[0])
+	} else if m := aadstsCode.FindString(desc); m != "" {
+		e.Code = m
+	} else {
+		e.Code = re.ErrorCode
+	}
+	e.RequestID = body.TraceID
+	// Entra appends trace, correlation and timestamp lines to the
+	// description; the first line is the part a person reads.
+	if i := strings.IndexAny(desc, "\r\n"); i >= 0 {
+		desc = desc[:i]
+	}
+	if desc == "" {
+		desc = re.ErrorCode
+	}
+	if desc == "" && re.Response != nil {
+		desc = re.Response.Status
+	}
+	e.Message = scrub(strings.TrimSpace(desc))
+	return e
 }

@@ -1,18 +1,20 @@
-package msgraph
+package entra
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph"
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
+
+// GraphScope is the scope an app asks for to use its Graph application permissions.
+const GraphScope = "https://graph.microsoft.com/.default"
+
+// DefaultLoginURL is the Entra ID authority of the global cloud.
+const DefaultLoginURL = "https://login.microsoftonline.com"
 
 // GraphResource is the resource ID of Microsoft Graph in the global cloud.
 // National clouds have their own (https://graph.microsoft.us, ...).
@@ -40,7 +42,7 @@ func (a Authority) check() (Authority, error) {
 	if a.LoginURL == "" {
 		a.LoginURL = DefaultLoginURL
 	}
-	u, err := checkEndpoint(a.LoginURL, "login URL")
+	u, err := graph.CheckEndpoint(a.LoginURL, "login URL")
 	if err != nil {
 		return a, err
 	}
@@ -112,88 +114,4 @@ func (a Authority) UserScopes() []string {
 		}
 	}
 	return out
-}
-
-// assertionTokens gets app-only tokens with a client assertion (a signed
-// certificate assertion or a federated token) made fresh for each request.
-type assertionTokens struct {
-	a      Authority
-	assert func() (string, error)
-}
-
-const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-func (s *assertionTokens) Token() (*oauth2.Token, error) {
-	assertion, err := s.assert()
-	if err != nil {
-		return nil, &graph.Error{Op: "get token", Kind: graph.KindAccessDenied, Message: err.Error()}
-	}
-	cfg := &clientcredentials.Config{
-		ClientID:  s.a.ClientID,
-		TokenURL:  s.a.TokenURL(),
-		Scopes:    []string{s.a.AppScope()},
-		AuthStyle: oauth2.AuthStyleInParams,
-		EndpointParams: url.Values{
-			"client_assertion_type": {jwtBearer},
-			"client_assertion":      {assertion},
-		},
-	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.a.HTTPClient)
-	tok, err := cfg.Token(ctx)
-	if err != nil {
-		return nil, s.a.signInError(err, assertion)
-	}
-	return tok, nil
-}
-
-// primed hands out a token already obtained once, then asks its source.
-type primed struct {
-	first *oauth2.Token
-	src   oauth2.TokenSource
-	used  bool
-}
-
-func (p *primed) Token() (*oauth2.Token, error) {
-	// The client's token cache calls Token under its own lock.
-	if !p.used {
-		p.used = true
-		return p.first, nil
-	}
-	return p.src.Token()
-}
-
-// SignIn gets a first token from src, so that a sign-in problem is
-// reported before any mailbox is touched. It returns what the token says
-// (read from its claims, not verified) and a source for the Client that
-// hands that token out first. Token must not be called concurrently on
-// the returned source (the Client's cache serializes its calls).
-func SignIn(src oauth2.TokenSource) (oauth2.TokenSource, TokenInfo, error) {
-	tok, err := src.Token()
-	if err != nil {
-		return nil, TokenInfo{}, err
-	}
-	info, err := InspectToken(tok.AccessToken)
-	if err != nil {
-		// Graph's tokens are JWTs; one that is not is still usable, only
-		// not described.
-		info = TokenInfo{}
-	}
-	return &primed{first: tok, src: src}, info, nil
-}
-
-// signInError turns a token endpoint failure into a *graph.Error whose
-// message is one sentence saying what to do; the code and trace ID are
-// kept, and no secret, assertion or token appears.
-func (a Authority) signInError(err error, secrets ...string) error {
-	e := tokenError(err, secrets...)
-	var ge *graph.Error
-	if !errors.As(e, &ge) {
-		return e
-	}
-	if fix := a.explain(ge.Code, ge.Message); fix != "" {
-		ge.Message = fix
-	} else if ge.Message != "" && ge.Code != "" && strings.HasPrefix(ge.Code, "AADSTS") {
-		ge.Message = fmt.Sprintf("sign-in failed: %s", strings.TrimPrefix(strings.TrimPrefix(ge.Message, ge.Code+":"), " "))
-	}
-	return ge
 }

@@ -1,4 +1,4 @@
-package msgraph
+package entra
 
 import (
 	"encoding/base64"

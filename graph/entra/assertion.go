@@ -1,7 +1,8 @@
-package msgraph
+package entra
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -14,12 +15,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/collect-ediscovery/collect/graph"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Certificate is an app registration's certificate with its private key,
@@ -141,7 +144,7 @@ func (c *Certificate) signAssertion(a Authority, now time.Time) (string, error) 
 		"aud": a.TokenURL(),
 		"iss": a.ClientID,
 		"sub": a.ClientID,
-		"jti": uuid.NewString(),
+		"jti": rand.Text(),
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
 		"exp": now.Add(assertionLifetime).Unix(),
@@ -211,6 +214,38 @@ func (f *federatedFile) read() (string, error) {
 	}
 	if strings.Count(tok, ".") != 2 {
 		return "", fmt.Errorf("the federated token file %s does not hold a JWT: it must hold the raw OIDC token, nothing else", f.path)
+	}
+	return tok, nil
+}
+
+// assertionTokens gets app-only tokens with a client assertion (a signed
+// certificate assertion or a federated token) made fresh for each request.
+type assertionTokens struct {
+	a      Authority
+	assert func() (string, error)
+}
+
+const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+func (s *assertionTokens) Token() (*oauth2.Token, error) {
+	assertion, err := s.assert()
+	if err != nil {
+		return nil, &graph.Error{Op: "get token", Kind: graph.KindAccessDenied, Message: err.Error()}
+	}
+	cfg := &clientcredentials.Config{
+		ClientID:  s.a.ClientID,
+		TokenURL:  s.a.TokenURL(),
+		Scopes:    []string{s.a.AppScope()},
+		AuthStyle: oauth2.AuthStyleInParams,
+		EndpointParams: url.Values{
+			"client_assertion_type": {jwtBearer},
+			"client_assertion":      {assertion},
+		},
+	}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.a.HTTPClient)
+	tok, err := cfg.Token(ctx)
+	if err != nil {
+		return nil, s.a.signInError(err, assertion)
 	}
 	return tok, nil
 }
