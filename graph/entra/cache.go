@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
 // TokenCache keeps delegated sign-ins on disk, one file per login
@@ -78,7 +80,8 @@ func (c TokenCache) Load(a Authority) (*CachedSignIn, error) {
 	return &rec, nil
 }
 
-// Save writes the sign-in atomically with 0600 permissions.
+// Save writes the sign-in with 0600 permissions, whole or not at all,
+// even across a crash.
 func (c TokenCache) Save(a Authority, rec CachedSignIn) error {
 	if c.Dir == "" {
 		return errors.New("no token cache folder: set COLLECT_CACHE_DIR or a home folder")
@@ -91,28 +94,7 @@ func (c TokenCache) Save(a Authority, rec CachedSignIn) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(c.Dir, ".signin-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write the token cache: %v", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		f.Close()
-		return fmt.Errorf("write the token cache: %v", err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("write the token cache: %v", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write the token cache: %v", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write the token cache: %v", err)
-	}
-	if err := os.Rename(tmp, c.Path(a)); err != nil {
+	if err := durable.WriteFile(c.Path(a), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write the token cache: %v", err)
 	}
 	return nil

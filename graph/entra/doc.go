@@ -3,7 +3,8 @@
 // encrypted PKCS#8 keys) or a federated CI token for an app, the on-disk
 // cache of delegated sign-ins, and what an access token says about itself.
 //
-// It builds on golang.org/x/oauth2 and the standard library only (the
+// It builds on golang.org/x/oauth2, the standard library and
+// internal/durable (for the sign-in cache) only (the
 // Graph SDK is never linked here; internal/layout tests it), and returns
 // every token endpoint failure as a *graph.Error carrying the AADSTS code
 // and the trace ID, never a secret, assertion or token.
