@@ -4,8 +4,8 @@
 // cache of delegated sign-ins, and what an access token says about itself.
 //
 // It builds on golang.org/x/oauth2, the standard library and
-// internal/durable (for the sign-in cache) only (the
-// Graph SDK is never linked here; internal/layout tests it), and returns
-// every token endpoint failure as a *graph.Error carrying the AADSTS code
-// and the trace ID, never a secret, assertion or token.
+// internal/durable (for the sign-in cache) only: the Graph SDK is never
+// linked here, which internal/layout tests. Every token endpoint failure
+// is a *graph.Error carrying the AADSTS code and the trace ID, never a
+// secret, assertion or token.
 package entra
