@@ -40,6 +40,15 @@ type Options struct {
 	Now func() time.Time
 	// Rand is the source for the lineage UUID; nil means crypto/rand.
 	Rand io.Reader
+	// Snapshot lets a read-only open that finds the write lock held by a
+	// running apply read the snapshot that apply keeps (see DB.Writer)
+	// instead of failing with *LockedError. Commands that only show the
+	// state set it; plan does not, as its plan would be stale at once.
+	Snapshot bool
+	// SnapshotEvery is how often a write open refreshes its snapshot, at
+	// the first commit after that much time; 0 means every 5 seconds and
+	// a negative value at every commit.
+	SnapshotEvery time.Duration
 }
 
 // DB is an open state file.
@@ -49,6 +58,12 @@ type DB struct {
 	readOnly bool
 	opts     Options
 	closed   atomic.Bool
+
+	writer *Writer // set when the state was read from a writer's snapshot
+	// The snapshot a write open keeps for readers.
+	snapshots    int
+	snapshotAt   time.Time
+	snapshotTook time.Duration
 }
 
 // Bucket names. Per mailbox, the mailboxes bucket holds a bucket keyed by
@@ -125,6 +140,9 @@ func open(path string, opts Options, sch schema) (db *DB, err error) {
 		return nil, fmt.Errorf("open state file: %w", statErr)
 	}
 
+	if opts.ReadOnly && opts.Snapshot {
+		return openReader(path, opts, sch, remaining, start)
+	}
 	// An existing file is first opened read-only and checked whole, so
 	// that a damaged file is refused before anything could write to it.
 	ro, err := openChecked(path, opts, sch, remaining, start)
@@ -231,6 +249,11 @@ func openWrite(path string, opts Options, sch schema, remaining func() time.Dura
 	}
 	db := &DB{path: path, bolt: b, opts: opts}
 	now := opts.now()
+	// A snapshot left by a writer that died is older than the file.
+	if err := removeSnapshot(path); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("remove the old snapshot of state file %s: %w", path, err)
+	}
 	if err := writeLockFile(path, currentHolder(&opts, now)); err != nil {
 		b.Close()
 		return nil, err
@@ -239,7 +262,34 @@ func openWrite(path string, opts Options, sch schema, remaining func() time.Dura
 		db.Close()
 		return nil, err
 	}
+	// Readers find no snapshot only if it cannot be written: they then
+	// wait for the lock, as they did before snapshots.
+	_ = db.writeSnapshot()
 	return db, nil
+}
+
+// openReader opens the state for a command that only shows it: the file
+// itself when no apply holds the write lock, otherwise the snapshot that
+// apply keeps. The lock is first tried without waiting, so that a running
+// apply does not make the reader wait out its -lock-timeout.
+func openReader(path string, opts Options, sch schema, remaining func() time.Duration, start time.Time) (*DB, error) {
+	// The writer may finish between the lock and the snapshot: try again.
+	for range 3 {
+		db, err := openChecked(path, opts, sch, func() time.Duration { return time.Nanosecond }, start)
+		var le *LockedError
+		if !errors.As(err, &le) {
+			return db, err
+		}
+		if le.Holder == nil || le.Stale {
+			// No live writer to keep a snapshot: wait for the lock.
+			return openChecked(path, opts, sch, remaining, start)
+		}
+		db, err = openSnapshot(path, *le.Holder, opts, sch, start)
+		if db != nil || err != nil {
+			return db, err
+		}
+	}
+	return openChecked(path, opts, sch, remaining, start)
 }
 
 // prepare upgrades a file of an older schema.
@@ -343,7 +393,7 @@ func (db *DB) Close() error {
 	}
 	var lockErr error
 	if !db.readOnly {
-		lockErr = removeLockFile(db.path)
+		lockErr = errors.Join(removeSnapshot(db.path), removeLockFile(db.path))
 	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("close state file %s: %w", db.path, err)
@@ -382,7 +432,7 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	if db.readOnly {
 		return fmt.Errorf("state file %s: %w", db.path, ErrReadOnly)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		t := &Tx{ReadTx: ReadTx{tx: tx}, now: db.opts.now}
 		if err := fn(t); err != nil {
 			return err
@@ -392,4 +442,10 @@ func (db *DB) Update(fn func(*Tx) error) error {
 		}
 		return nil
 	})
+	if err == nil && db.snapshotDue(db.opts.now()) {
+		// A reader then sees the commit; if the snapshot cannot be
+		// written, it sees the last one, which says when it was taken.
+		_ = db.writeSnapshot()
+	}
+	return err
 }

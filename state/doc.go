@@ -27,6 +27,29 @@
 // succeeded, renames it to BackupFilePath(path) (<state>.backup). A change
 // that stops before its first commit leaves the previous backup in place.
 //
+// # Reading while an apply writes
+//
+// bbolt lets one process write a file or several read it, never both: a
+// writer reuses the pages it freed without knowing what another process
+// still reads, so a reader that ignored the lock could read pages being
+// overwritten (bbolt's maintainers say opening a file another process
+// writes is not supported). Readers therefore never open a file a writer
+// holds. Instead the writer keeps a snapshot for them at SnapshotPath(path):
+// a copy of the committed state made in one read transaction (bbolt's
+// Tx.WriteTo, its consistent hot copy), written under a temporary name and
+// renamed into place, when the lock is taken, after the first commit
+// (which records the run), and after later commits at most every
+// Options.SnapshotEvery. The writer removes a left-over snapshot before it
+// records itself in the lock file, and its own when it closes.
+//
+// A read-only open with Options.Snapshot (show, state list, state show,
+// verify) that finds the lock held by a live writer named in the lock file
+// opens that snapshot instead, checked as the file itself would be, and
+// DB.Writer says who writes and when the snapshot was taken;
+// ReadTx.RunInProgress says how far the writer's run is. Writers still
+// exclude each other and plan (which binds its plan to the serial) still
+// waits for the lock.
+//
 // # File layout (schema version 1)
 //
 //	meta                     schema_version, lineage, serial, tool_version, created_at

@@ -401,8 +401,8 @@ func TestObservationsAppendOnly(t *testing.T) {
 func TestNoMethodDeletes(t *testing.T) {
 	writes := []string{"AddObservation", "BumpSerial", "PutFolder", "PutItem", "PutMailbox", "PutRun", "RecordFailure", "SetCursor"}
 	reads := []string{"Failure", "Failures", "Folder", "Folders", "HasItem", "Item", "ItemsByInternetMessageID", "ItemsBySHA256",
-		"ItemsInFolder", "ItemsOfMailbox", "ItemsSince", "LastSeq", "Mailbox", "Mailboxes", "Meta", "Run", "Runs"}
-	dbMethods := []string{"Backup", "Close", "Path", "ReadOnly", "Update", "View"}
+		"ItemsInFolder", "ItemsOfMailbox", "ItemsSince", "LastSeq", "Mailbox", "Mailboxes", "Meta", "Run", "RunInProgress", "Runs"}
+	dbMethods := []string{"Backup", "Close", "Path", "ReadOnly", "Update", "View", "Writer"}
 	check := func(typ reflect.Type, known []string) {
 		for i := range typ.NumMethod() {
 			name := typ.Method(i).Name

@@ -66,7 +66,7 @@ func runShow(s *streams, args []string) int {
 	if m == nil {
 		return exitError
 	}
-	db, code := openState(s, m, true, opts.LockTimeout, "show")
+	db, code := openStateToRead(s, m, opts.LockTimeout, "show")
 	if db == nil {
 		return code
 	}

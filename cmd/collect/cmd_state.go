@@ -62,7 +62,7 @@ func runState(s *streams, args []string) int {
 	if m == nil {
 		return exitError
 	}
-	db, code := openState(s, m, true, opts.LockTimeout, "state "+sub)
+	db, code := openStateToRead(s, m, opts.LockTimeout, "state "+sub)
 	if db == nil {
 		return code
 	}

@@ -31,7 +31,10 @@ func loadMatter(s *streams, vars []config.VarOption) *config.Matter {
 // (plan), otherwise an exclusive one (apply). It returns the exit code to
 // use when it fails.
 func openState(s *streams, m *config.Matter, readOnly bool, timeout time.Duration, op string) (*state.DB, int) {
-	opts := state.Options{ReadOnly: readOnly, Operation: op, ToolVersion: toolVersion(), LockTimeout: timeout}
+	return openStateWith(s, m, state.Options{ReadOnly: readOnly, Operation: op, ToolVersion: toolVersion(), LockTimeout: timeout})
+}
+
+func openStateWith(s *streams, m *config.Matter, opts state.Options) (*state.DB, int) {
 	db, err := state.Open(m.State.Path, opts)
 	if err == nil {
 		return db, exitOK
@@ -43,6 +46,38 @@ func openState(s *streams, m *config.Matter, readOnly bool, timeout time.Duratio
 	}
 	s.errorf("Cannot open the state", "%s", sentence(err.Error()))
 	return nil, exitError
+}
+
+// openStateToRead opens the state for a command that only shows it (show,
+// state, verify). While an apply holds the lock, it reads the snapshot the
+// apply keeps and says on stderr that the apply runs and how far it is.
+func openStateToRead(s *streams, m *config.Matter, timeout time.Duration, op string) (*state.DB, int) {
+	db, code := openStateWith(s, m, state.Options{ReadOnly: true, Snapshot: true, Operation: op, ToolVersion: toolVersion(), LockTimeout: timeout})
+	if db == nil {
+		return nil, code
+	}
+	if w := db.Writer(); w != nil {
+		fmt.Fprintln(s.stderr, writerNote(db, w))
+	}
+	return db, exitOK
+}
+
+// writerNote says which apply holds the state and how far its run is.
+func writerNote(db *state.DB, w *state.Writer) string {
+	h := w.Holder
+	far := ""
+	_ = db.View(func(r *state.ReadTx) error {
+		p, ok, err := r.RunInProgress()
+		if err == nil && ok {
+			far = fmt.Sprintf(" Run %s: %s of %s planned messages collected so far.",
+				p.Run.ID, commas(p.Collected), commas(p.Run.Counts["planned"]))
+		}
+		return nil
+	})
+	const when = "2006-01-02 15:04:05 MST"
+	return fmt.Sprintf("Note: collect %s is running (run by %s on %s, pid %d, since %s).%s "+
+		"This shows the state as that apply recorded it at %s; run this again after it finishes to see all of it.",
+		h.Operation, h.User, h.Host, h.PID, h.Since.Local().Format(when), far, w.SnapshotAt.Local().Format(when))
 }
 
 // errorf renders one error diagnostic without a source range.
