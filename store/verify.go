@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -14,6 +15,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -24,21 +26,66 @@ import (
 type VerifyOptions struct {
 	// Workers is the number of natives hashed in parallel (default 2).
 	Workers int
+	// Running says that an apply is writing the output folder while the
+	// expected items come from a snapshot of its state: manifest lines
+	// newer than the snapshot are checked against their natives instead of
+	// the state, a missing line after the manifest's last one is the line
+	// the apply appends next, and natives and partial files newer than the
+	// snapshot are the apply's work in flight, counted in Unrecorded and
+	// InFlight rather than reported as wrong.
+	Running bool
 }
 
-// NativeProblem is a native that is not what the state says.
+// FieldDiff is one field whose value differs: Want is what the state
+// records, Got what the file or the manifest line holds.
+type FieldDiff struct {
+	Field string // "size", "sha256", "md5", "sha1", or a manifest field such as "path"
+	Want  string
+	Got   string
+}
+
+func (d FieldDiff) String() string {
+	return fmt.Sprintf("%s is %s, the state says %s", d.Field, shortValue(d.Got), shortValue(d.Want))
+}
+
+func shortValue(v string) string {
+	const most = 80
+	if len(v) > most {
+		return v[:most] + "..."
+	}
+	return v
+}
+
+// NativeProblem is a native that is not what the state says: one per file,
+// however many of its fields differ.
 type NativeProblem struct {
-	Path    string // relative to the output folder
-	Problem string // "size", "sha256", "md5", "sha1", "not a regular file", "unreadable"
-	Want    string
-	Got     string
+	Path    string      // relative to the output folder
+	Problem string      // "changed", "not a regular file", "unreadable"
+	Detail  string      // why it is unreadable
+	Fields  []FieldDiff // for "changed": size, sha256, md5, sha1, in that order
 }
 
 func (p NativeProblem) String() string {
-	if p.Want == "" && p.Got == "" {
-		return p.Path + ": " + p.Problem
+	switch {
+	case len(p.Fields) > 0:
+		diffs := make([]string, len(p.Fields))
+		for i, d := range p.Fields {
+			diffs[i] = d.String()
+		}
+		return p.Path + ": " + strings.Join(diffs, "; ")
+	case p.Detail != "":
+		return p.Path + ": " + p.Problem + ": " + p.Detail
 	}
-	return fmt.Sprintf("%s: %s is %s, the state says %s", p.Path, p.Problem, p.Got, p.Want)
+	return p.Path + ": " + p.Problem
+}
+
+// FieldNames lists the fields that differ, "size, sha256".
+func (p NativeProblem) FieldNames() string {
+	names := make([]string, len(p.Fields))
+	for i, d := range p.Fields {
+		names[i] = d.Field
+	}
+	return strings.Join(names, ", ")
 }
 
 // ManifestProblem is a manifest line that disagrees with the state, or a
@@ -47,6 +94,7 @@ type ManifestProblem struct {
 	Seq     uint64 // 0 when the line could not be read
 	Line    int    // line number in manifest.jsonl, 0 when the line is missing
 	Problem string
+	Fields  []FieldDiff // the fields of the line that differ from the state
 }
 
 func (p ManifestProblem) String() string {
@@ -68,11 +116,17 @@ type Report struct {
 	ManifestLines int   // complete lines read
 
 	Missing       []string        // natives the state expects that are not on disk
-	Changed       []NativeProblem // natives whose bytes are not the ones recorded
+	Changed       []NativeProblem // natives whose bytes are not the ones recorded, one per file
 	Unexpected    []string        // files under natives/ the state does not know
 	LeftoverTemps []string        // temp files of an interrupted run (not evidence; Clean removes them)
 	Manifest      []ManifestProblem
 	State         []string // inconsistencies inside the expected list itself
+
+	// With VerifyOptions.Running: the running apply's work after the snapshot.
+	Newer      int      // manifest lines newer than the snapshot, checked against their natives
+	Pending    int      // state items whose line the apply appends next
+	Unrecorded []string // natives not yet recorded in the manifest or the snapshot
+	InFlight   int      // partial files being written
 }
 
 // OK is true when every native and every manifest line is as the state says.
@@ -89,21 +143,20 @@ type expectedNative struct {
 }
 
 type expectedLine struct {
-	digest  [32]byte // SHA-256 of the line the state would write
-	sha256  string
-	size    int64
-	graphID string
-	mailbox string
-	seen    int // line number where it was found
+	digest [32]byte // SHA-256 of the line the state would write
+	seen   int      // line number where it was found
 }
 
 // Verify re-hashes every native in the output folder dir and cross-checks
 // manifest.jsonl against expected, which yields every item of the state as
 // the manifest entry the state would append for it. It only reads.
+// expected is read a second time when manifest lines differ from it, to
+// name the fields that differ.
 func Verify(ctx context.Context, dir string, expected iter.Seq[ManifestEntry], opts VerifyOptions) (Report, error) {
 	var rep Report
 	natives := map[string]*expectedNative{}
 	lines := map[uint64]*expectedLine{}
+	var lastSeq uint64
 	for e := range expected {
 		rep.Items++
 		line, err := e.MarshalLine()
@@ -118,7 +171,8 @@ func Verify(ctx context.Context, dir string, expected iter.Seq[ManifestEntry], o
 			rep.State = append(rep.State, fmt.Sprintf("seq %d appears more than once", e.Seq))
 			continue
 		}
-		lines[e.Seq] = &expectedLine{digest: sha256.Sum256(line), sha256: e.SHA256, size: e.Size, graphID: e.GraphID, mailbox: strings.ToLower(e.Mailbox)}
+		lastSeq = max(lastSeq, e.Seq)
+		lines[e.Seq] = &expectedLine{digest: sha256.Sum256(line)}
 		n := natives[e.SHA256]
 		if n == nil {
 			natives[e.SHA256] = &expectedNative{size: e.Size, md5: e.MD5, sha1: e.SHA1}
@@ -136,6 +190,12 @@ func Verify(ctx context.Context, dir string, expected iter.Seq[ManifestEntry], o
 	}
 	rep.Natives = len(natives)
 
+	// The manifest first: with an apply running, its lines newer than the
+	// snapshot say which natives are expected besides the state's.
+	differ := verifyManifest(filepath.Join(dir, ManifestFile), lines, lastSeq, natives, opts, &rep)
+	if len(differ) > 0 {
+		nameDifferences(expected, differ, &rep)
+	}
 	if err := verifyNatives(ctx, dir, natives, opts, &rep); err != nil {
 		return rep, err
 	}
@@ -144,13 +204,13 @@ func Verify(ctx context.Context, dir string, expected iter.Seq[ManifestEntry], o
 			rep.Missing = append(rep.Missing, NativePath(sum))
 		}
 	}
-	verifyManifest(filepath.Join(dir, ManifestFile), lines, &rep)
 
 	sort.Strings(rep.Missing)
 	sort.Strings(rep.Unexpected)
+	sort.Strings(rep.Unrecorded)
 	sort.Strings(rep.LeftoverTemps)
 	sort.Strings(rep.State)
-	slices.SortFunc(rep.Changed, func(a, b NativeProblem) int { return strings.Compare(a.Path+a.Problem, b.Path+b.Problem) })
+	slices.SortFunc(rep.Changed, func(a, b NativeProblem) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortStableFunc(rep.Manifest, func(a, b ManifestProblem) int {
 		// Problems found in the file come in line order, missing lines after them in seq order.
 		ka, kb := a.Line, b.Line
@@ -205,9 +265,12 @@ func verifyNatives(ctx context.Context, dir string, natives map[string]*expected
 			}
 			for _, e := range entries {
 				p := rel + "/" + e.Name()
-				if e.Type().IsRegular() && strings.HasPrefix(e.Name(), TempPrefix) {
+				switch {
+				case e.Type().IsRegular() && strings.HasPrefix(e.Name(), TempPrefix) && opts.Running:
+					rep.InFlight++
+				case e.Type().IsRegular() && strings.HasPrefix(e.Name(), TempPrefix):
 					rep.LeftoverTemps = append(rep.LeftoverTemps, p)
-				} else {
+				default:
 					rep.Unexpected = append(rep.Unexpected, p)
 				}
 			}
@@ -221,7 +284,12 @@ func verifyNatives(ctx context.Context, dir string, natives map[string]*expected
 				sum, ok := strings.CutSuffix(e.Name(), nativeExt)
 				n := natives[sum]
 				if !ok || n == nil || sum[:shardLen] != t.Name() {
-					rep.Unexpected = append(rep.Unexpected, p)
+					if opts.Running && ok && n == nil && isSHA256Hex(sum) && sum[:shardLen] == t.Name() {
+						// Sealed by the running apply, not recorded yet.
+						rep.Unrecorded = append(rep.Unrecorded, p)
+					} else {
+						rep.Unexpected = append(rep.Unexpected, p)
+					}
 					continue
 				}
 				n.found = true
@@ -246,13 +314,14 @@ func verifyNatives(ctx context.Context, dir string, natives map[string]*expected
 	for range workers {
 		wg.Go(func() {
 			for j := range ch {
-				problems, size := checkNative(j)
+				problem, size := checkNative(j)
 				mu.Lock()
 				rep.Bytes += size
-				if len(problems) == 0 {
+				if problem == nil {
 					rep.Verified++
+				} else {
+					rep.Changed = append(rep.Changed, *problem)
 				}
-				rep.Changed = append(rep.Changed, problems...)
 				mu.Unlock()
 			}
 		})
@@ -282,11 +351,12 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-// checkNative re-hashes one native; it returns its problems and bytes read.
-func checkNative(j hashJob) ([]NativeProblem, int64) {
+// checkNative re-hashes one native; it returns its problem, if any, and
+// the bytes read.
+func checkNative(j hashJob) (*NativeProblem, int64) {
 	f, err := os.Open(j.abs)
 	if err != nil {
-		return []NativeProblem{{Path: j.rel, Problem: "unreadable", Got: err.Error()}}, 0
+		return &NativeProblem{Path: j.rel, Problem: "unreadable", Detail: err.Error()}, 0
 	}
 	defer f.Close()
 	s256 := sha256.New()
@@ -303,31 +373,44 @@ func checkNative(j hashJob) ([]NativeProblem, int64) {
 	buf := make([]byte, 256<<10)
 	size, err := io.CopyBuffer(io.MultiWriter(ws...), f, buf)
 	if err != nil {
-		return []NativeProblem{{Path: j.rel, Problem: "unreadable", Got: err.Error()}}, size
+		return &NativeProblem{Path: j.rel, Problem: "unreadable", Detail: err.Error()}, size
 	}
-	var probs []NativeProblem
+	var diffs []FieldDiff
 	if size != j.exp.size {
-		probs = append(probs, NativeProblem{Path: j.rel, Problem: "size", Want: fmt.Sprint(j.exp.size), Got: fmt.Sprint(size)})
+		diffs = append(diffs, FieldDiff{Field: "size", Want: fmt.Sprint(j.exp.size), Got: fmt.Sprint(size)})
 	}
 	if got := hex.EncodeToString(s256.Sum(nil)); got != j.sum {
-		probs = append(probs, NativeProblem{Path: j.rel, Problem: "sha256", Want: j.sum, Got: got})
+		diffs = append(diffs, FieldDiff{Field: "sha256", Want: j.sum, Got: got})
 	}
 	if m5 != nil {
 		if got := hex.EncodeToString(m5.Sum(nil)); got != j.exp.md5 {
-			probs = append(probs, NativeProblem{Path: j.rel, Problem: "md5", Want: j.exp.md5, Got: got})
+			diffs = append(diffs, FieldDiff{Field: "md5", Want: j.exp.md5, Got: got})
 		}
 	}
 	if s1 != nil {
 		if got := hex.EncodeToString(s1.Sum(nil)); got != j.exp.sha1 {
-			probs = append(probs, NativeProblem{Path: j.rel, Problem: "sha1", Want: j.exp.sha1, Got: got})
+			diffs = append(diffs, FieldDiff{Field: "sha1", Want: j.exp.sha1, Got: got})
 		}
 	}
-	return probs, size
+	if len(diffs) == 0 {
+		return nil, size
+	}
+	return &NativeProblem{Path: j.rel, Problem: "changed", Fields: diffs}, size
 }
 
-// verifyManifest compares every line with the state's entry of the same seq.
-func verifyManifest(path string, lines map[uint64]*expectedLine, rep *Report) {
+// lineDiff is a manifest line that differs from the state's entry: the
+// problem it is reported as, to be told which fields differ.
+type lineDiff struct {
+	problem int // index in Report.Manifest
+	line    []byte
+}
+
+// verifyManifest compares every line with the state's entry of the same
+// seq, and returns the lines that differ from it by seq. lastSeq is the
+// highest seq the state holds.
+func verifyManifest(path string, lines map[uint64]*expectedLine, lastSeq uint64, natives map[string]*expectedNative, opts VerifyOptions, rep *Report) map[uint64]*lineDiff {
 	var prev uint64
+	differ := map[uint64]*lineDiff{}
 	add := func(p ManifestProblem) { rep.Manifest = append(rep.Manifest, p) }
 	err := scanManifest(path, func(lineNo int, line []byte) error {
 		rep.ManifestLines++
@@ -342,6 +425,13 @@ func verifyManifest(path string, lines map[uint64]*expectedLine, rep *Report) {
 		prev = max(prev, e.Seq)
 		want := lines[e.Seq]
 		switch {
+		case want == nil && opts.Running && e.Seq > lastSeq && e.validate() == nil:
+			// Collected after the snapshot: its native is checked
+			// against the line.
+			rep.Newer++
+			if n := natives[e.SHA256]; n == nil {
+				natives[e.SHA256] = &expectedNative{size: e.Size, md5: e.MD5, sha1: e.SHA1}
+			}
 		case want == nil:
 			add(ManifestProblem{Seq: e.Seq, Line: lineNo, Problem: "no such item in the state"})
 		case want.seen != 0:
@@ -349,7 +439,8 @@ func verifyManifest(path string, lines map[uint64]*expectedLine, rep *Report) {
 		default:
 			want.seen = lineNo
 			if sha256.Sum256(line) != want.digest {
-				add(ManifestProblem{Seq: e.Seq, Line: lineNo, Problem: "differs from the state in " + differingFields(e, want)})
+				differ[e.Seq] = &lineDiff{problem: len(rep.Manifest), line: slices.Clone(line)}
+				add(ManifestProblem{Seq: e.Seq, Line: lineNo, Problem: "differs from the state"})
 			}
 		}
 		return nil
@@ -362,28 +453,95 @@ func verifyManifest(path string, lines map[uint64]*expectedLine, rep *Report) {
 		add(ManifestProblem{Problem: err.Error()})
 	}
 	for seq, l := range lines {
-		if l.seen == 0 {
+		switch {
+		case l.seen != 0:
+		case seq > prev && opts.Running:
+			rep.Pending++
+		case seq > prev:
+			// Apply appends what the state holds beyond the last line.
 			add(ManifestProblem{Seq: seq, Problem: "the state has this item but the manifest has no line for it (the next apply appends it)"})
+		default:
+			add(ManifestProblem{Seq: seq, Problem: fmt.Sprintf("the state has this item but its line is gone from the manifest "+
+				"(which holds lines up to seq %d); apply writes lines only after the last one, so it does not restore this line: "+
+				"restore %s from a copy (the state and the native still hold the item)", prev, ManifestFile)})
 		}
+	}
+	return differ
+}
+
+// manifestFields are the manifest's field names in the order of a line.
+var manifestFields = func() []string {
+	t := reflect.TypeFor[ManifestEntry]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}()
+
+// nameDifferences reads expected again to tell, for each line that differs
+// from the state, which fields differ and how.
+func nameDifferences(expected iter.Seq[ManifestEntry], differ map[uint64]*lineDiff, rep *Report) {
+	for e := range expected {
+		d := differ[e.Seq]
+		if d == nil {
+			continue
+		}
+		want, err := e.MarshalLine()
+		if err != nil {
+			continue
+		}
+		var wm, gm map[string]json.RawMessage
+		if json.Unmarshal(want, &wm) != nil || json.Unmarshal(d.line, &gm) != nil {
+			continue
+		}
+		p := &rep.Manifest[d.problem]
+		var named []string
+		for _, f := range manifestFields {
+			w, g := wm[f], gm[f]
+			if sameJSON(w, g) {
+				continue
+			}
+			diff := FieldDiff{Field: f, Want: jsonText(w), Got: jsonText(g)}
+			p.Fields = append(p.Fields, diff)
+			named = append(named, fmt.Sprintf("%s (the line says %s, the state %s)", f, shortValue(diff.Got), shortValue(diff.Want)))
+		}
+		for f := range gm {
+			if !slices.Contains(manifestFields, f) {
+				p.Fields = append(p.Fields, FieldDiff{Field: f, Got: jsonText(gm[f])})
+				named = append(named, fmt.Sprintf("%s (a field the state does not write)", f))
+			}
+		}
+		if len(named) == 0 {
+			p.Problem = "differs from the state in its formatting only (every field is equal)"
+		} else {
+			p.Problem = "differs from the state in " + strings.Join(named, ", ")
+		}
+		delete(differ, e.Seq)
 	}
 }
 
-func differingFields(got ManifestEntry, want *expectedLine) string {
-	var f []string
-	if got.SHA256 != want.sha256 {
-		f = append(f, "sha256")
+// sameJSON reports whether two JSON values are equal, however written.
+func sameJSON(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
 	}
-	if got.Size != want.size {
-		f = append(f, "size")
+	if a == nil || b == nil {
+		return false
 	}
-	if got.GraphID != want.graphID {
-		f = append(f, "graph_id")
+	var va, vb any
+	return json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil && reflect.DeepEqual(va, vb)
+}
+
+// jsonText shows a JSON value: strings without their quotes, absent as "(none)".
+func jsonText(v json.RawMessage) string {
+	if v == nil {
+		return "(none)"
 	}
-	if got.Mailbox != want.mailbox {
-		f = append(f, "mailbox")
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
 	}
-	if len(f) == 0 {
-		return "other fields or formatting"
-	}
-	return strings.Join(f, ", ")
+	return string(v)
 }

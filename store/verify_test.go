@@ -107,15 +107,18 @@ func TestVerifyFindsProblems(t *testing.T) {
 				os.WriteFile(p, b, 0o400)
 			},
 			check: func(t *testing.T, c *collection, rep store.Report) {
+				// One changed file is one problem, naming each field that differs.
 				var problems []string
 				for _, p := range rep.Changed {
 					if p.Path != c.entries[2].Path {
 						t.Errorf("unexpected problem %v", p)
 					}
-					problems = append(problems, p.Problem)
+					for _, f := range p.Fields {
+						problems = append(problems, f.Field)
+					}
 				}
-				if !slices.Equal(problems, []string{"md5", "sha1", "sha256"}) || rep.Verified != 4 {
-					t.Errorf("problems %v, verified %d", problems, rep.Verified)
+				if len(rep.Changed) != 1 || !slices.Equal(problems, []string{"sha256", "md5", "sha1"}) || rep.Verified != 4 {
+					t.Errorf("problems %v in %d, verified %d", problems, len(rep.Changed), rep.Verified)
 				}
 			},
 		},
@@ -126,8 +129,8 @@ func TestVerifyFindsProblems(t *testing.T) {
 				os.Truncate(p, 10)
 			},
 			check: func(t *testing.T, c *collection, rep store.Report) {
-				if len(rep.Changed) == 0 || rep.Changed[0].Problem != "md5" || !slices.ContainsFunc(rep.Changed, func(p store.NativeProblem) bool {
-					return p.Problem == "size" && p.Got == "10" && p.Want == fmt.Sprint(c.entries[1].Size)
+				if len(rep.Changed) != 1 || rep.Changed[0].FieldNames() != "size, sha256, md5, sha1" || !slices.ContainsFunc(rep.Changed[0].Fields, func(d store.FieldDiff) bool {
+					return d.Field == "size" && d.Got == "10" && d.Want == fmt.Sprint(c.entries[1].Size)
 				}) {
 					t.Errorf("changed %v", rep.Changed)
 				}
@@ -173,7 +176,8 @@ func TestVerifyFindsProblems(t *testing.T) {
 			},
 			check: func(t *testing.T, c *collection, rep store.Report) {
 				if len(rep.Manifest) != 1 || rep.Manifest[0].Seq != 4 || rep.Manifest[0].Line != 4 ||
-					!strings.Contains(rep.Manifest[0].Problem, "other fields") {
+					!strings.Contains(rep.Manifest[0].Problem, `in subject (the line says message 33, the state message 3)`) ||
+					len(rep.Manifest[0].Fields) != 1 || rep.Manifest[0].Fields[0].Field != "subject" {
 					t.Errorf("manifest problems %v", rep.Manifest)
 				}
 			},
@@ -199,6 +203,21 @@ func TestVerifyFindsProblems(t *testing.T) {
 			},
 			check: func(t *testing.T, c *collection, rep store.Report) {
 				if len(rep.Manifest) != 1 || rep.Manifest[0].Seq != 7 || rep.Manifest[0].Line != 0 {
+					t.Errorf("manifest problems %v", rep.Manifest)
+				}
+			},
+		},
+		"line lost from the middle": {
+			damage: func(t *testing.T, c *collection) {
+				c.rewriteManifest(t, func(b []byte) []byte {
+					lines := bytes.SplitAfter(b, []byte("\n"))
+					return bytes.Join(append(lines[:2:2], lines[3:]...), nil)
+				})
+			},
+			check: func(t *testing.T, c *collection, rep store.Report) {
+				// Apply appends only after the last line: it must not be promised.
+				if len(rep.Manifest) != 1 || rep.Manifest[0].Seq != 3 || strings.Contains(rep.Manifest[0].Problem, "appends") ||
+					!strings.Contains(rep.Manifest[0].Problem, "does not restore") {
 					t.Errorf("manifest problems %v", rep.Manifest)
 				}
 			},
@@ -264,6 +283,67 @@ func TestVerifyLeftoverTempIsReportedButNotWrong(t *testing.T) {
 	rep := c.verify(t)
 	if !rep.OK() || !slices.Equal(rep.LeftoverTemps, []string{"natives/.tmp/.partial-XYZ"}) {
 		t.Fatalf("report %+v", rep)
+	}
+}
+
+// With an apply running, what it did after the snapshot of its state is
+// its work in flight, not damage; damage older than the snapshot still is.
+func TestVerifyWhileApplyRuns(t *testing.T) {
+	c := newCollection(t, 5)
+	os.WriteFile(c.abs("natives/.tmp/.partial-XYZ"), []byte("half"), 0o600)
+	// A native sealed but not yet recorded anywhere.
+	sealed := store.NativePath(strings.Repeat("cd", 32))
+	os.MkdirAll(filepath.Dir(c.abs(sealed)), 0o700)
+	os.WriteFile(c.abs(sealed), []byte("x"), 0o400)
+	running := store.VerifyOptions{Running: true}
+	// In order: the last case edits the manifest.
+	for _, tc := range []struct {
+		name     string
+		snapshot []store.ManifestEntry // the state as the snapshot holds it
+		ok       bool
+		check    func(t *testing.T, rep store.Report)
+	}{
+		// The snapshot is two commits behind the manifest.
+		{name: "manifest ahead", snapshot: c.entries[:4], ok: true, check: func(t *testing.T, rep store.Report) {
+			if rep.Newer != 2 || rep.Verified != 5 || rep.InFlight != 1 || len(rep.LeftoverTemps) != 0 ||
+				!slices.Equal(rep.Unrecorded, []string{sealed}) {
+				t.Errorf("report %+v", rep)
+			}
+		}},
+		// The snapshot holds a commit whose lines are not appended yet.
+		{name: "state ahead", snapshot: append(slices.Clone(c.entries), func() store.ManifestEntry {
+			e := c.entries[1]
+			e.Seq, e.GraphID = 7, "AAMk-7"
+			return e
+		}()), ok: true, check: func(t *testing.T, rep store.Report) {
+			if rep.Pending != 1 || len(rep.Manifest) != 0 {
+				t.Errorf("report %+v", rep)
+			}
+		}},
+		{name: "line lost before the snapshot", snapshot: c.entries, check: func(t *testing.T, rep store.Report) {
+			if len(rep.Manifest) != 1 || rep.Manifest[0].Seq != 1 || !strings.Contains(rep.Manifest[0].Problem, "does not restore") {
+				t.Errorf("manifest problems %v", rep.Manifest)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "line lost before the snapshot" {
+				c.rewriteManifest(t, func(b []byte) []byte { return b[bytes.IndexByte(b, '\n')+1:] })
+			}
+			rep, err := store.Verify(context.Background(), c.dir, slices.Values(tc.snapshot), running)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() != tc.ok {
+				t.Errorf("OK() = %v, want %v: %+v", rep.OK(), tc.ok, rep)
+			}
+			tc.check(t, rep)
+		})
+	}
+	// Not running, the same folder is reported as it is.
+	rep := c.verify(t)
+	if rep.OK() || !slices.Equal(rep.Unexpected, []string{sealed}) || len(rep.LeftoverTemps) != 1 {
+		t.Errorf("report without an apply running %+v", rep)
 	}
 }
 

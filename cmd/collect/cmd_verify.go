@@ -37,6 +37,12 @@ type verifyReport struct {
 	LeftoverTemps []string `json:"leftover_temps"`
 	Manifest      []string `json:"manifest"`
 	State         []string `json:"state"`
+	// Set when an apply was running: what it did after its snapshot.
+	ApplyRunning bool     `json:"apply_running,omitempty"`
+	NewerLines   int      `json:"newer_lines,omitempty"`
+	PendingLines int      `json:"pending_lines,omitempty"`
+	Unrecorded   []string `json:"unrecorded,omitempty"`
+	InFlight     int      `json:"in_flight,omitempty"`
 }
 
 func runVerify(s *streams, args []string) int {
@@ -49,7 +55,7 @@ func runVerify(s *streams, args []string) int {
 	if m == nil {
 		return exitError
 	}
-	db, code := openState(s, m, true, opts.LockTimeout, "verify")
+	db, code := openStateToRead(s, m, opts.LockTimeout, "verify")
 	if db == nil {
 		return code
 	}
@@ -58,7 +64,7 @@ func runVerify(s *streams, args []string) int {
 	err := db.View(func(r *state.ReadTx) error {
 		var iterErr error
 		var err error
-		rep, err = store.Verify(context.Background(), m.Output.Path, apply.Expected(r, &iterErr), store.VerifyOptions{})
+		rep, err = store.Verify(context.Background(), m.Output.Path, apply.Expected(r, &iterErr), store.VerifyOptions{Running: db.Writer() != nil})
 		if err != nil {
 			return err
 		}
@@ -72,6 +78,7 @@ func runVerify(s *streams, args []string) int {
 		FormatVersion: "1", OK: rep.OK(), Items: rep.Items, Natives: rep.Natives, Verified: rep.Verified, Bytes: rep.Bytes,
 		Missing: nonNil(rep.Missing), Unexpected: nonNil(rep.Unexpected), LeftoverTemps: nonNil(rep.LeftoverTemps),
 		State: nonNil(rep.State), Changed: []string{}, Manifest: []string{},
+		ApplyRunning: db.Writer() != nil, NewerLines: rep.Newer, PendingLines: rep.Pending, Unrecorded: rep.Unrecorded, InFlight: rep.InFlight,
 	}
 	for _, c := range rep.Changed {
 		out.Changed = append(out.Changed, c.String())
@@ -88,11 +95,20 @@ func runVerify(s *streams, args []string) int {
 		}{
 			{"Missing native", out.Missing}, {"Changed native", out.Changed}, {"Unexpected file", out.Unexpected},
 			{"Manifest problem", out.Manifest}, {"State problem", out.State},
-			{"Leftover partial file (not evidence; the next apply removes it)", out.LeftoverTemps},
 		} {
 			for _, l := range group.lines {
 				fmt.Fprintf(s.stdout, "%s: %s\n", group.title, l)
 			}
+		}
+		if n := len(out.LeftoverTemps); n > 0 {
+			fmt.Fprintf(s.stdout, "Leftover: %s in %s left by an interrupted apply (not evidence; -json lists them): "+
+				"collect apply removes them when it starts.\n", plural(n, "partial file", "partial files"), store.TempDir)
+		}
+		if out.ApplyRunning {
+			fmt.Fprintf(s.stdout, "Apply running: checked as of its last snapshot; since then %s checked against their natives, "+
+				"%s to be appended, %s not recorded yet and %s being written. Run collect verify again when it finishes.\n",
+				plural(rep.Newer, "newer manifest line", "newer manifest lines"), plural(rep.Pending, "line", "lines"),
+				plural(len(rep.Unrecorded), "native", "natives"), plural(rep.InFlight, "partial file", "partial files"))
 		}
 		if rep.OK() {
 			fmt.Fprintf(s.stdout, "Verified: %s and %s (%s) match the state and the manifest.\n",

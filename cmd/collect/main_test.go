@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -41,6 +43,7 @@ func TestScripts(t *testing.T) {
 			"sim":     simCmd,
 			"simauth": simAuthCmd,
 			"tamper":  tamperCmd,
+			"lines":   linesCmd,
 			// exitcode N cmd args... runs cmd and checks its exit status is
 			// exactly N: the exit codes are a documented contract.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -65,6 +68,47 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// linesCmd edits a manifest the way a careless tool might:
+//
+//	lines drop FILE N              remove line N (1-based; "last" for the last line)
+//	lines set FILE N FIELD VALUE   set a string field of line N
+func linesCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 || (args[0] == "set") != (len(args) == 5) {
+		ts.Fatalf("usage: lines drop FILE N | lines set FILE N FIELD VALUE")
+	}
+	path := ts.MkAbs(args[1])
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	lines := strings.SplitAfter(string(b), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	n := len(lines)
+	if args[2] != "last" {
+		n, err = strconv.Atoi(args[2])
+		ts.Check(err)
+	}
+	if n < 1 || n > len(lines) {
+		ts.Fatalf("lines: %s has %d lines, no line %d", args[1], len(lines), n)
+	}
+	switch args[0] {
+	case "drop":
+		lines = append(lines[:n-1], lines[n:]...)
+	case "set":
+		var fields map[string]json.RawMessage
+		ts.Check(json.Unmarshal([]byte(lines[n-1]), &fields))
+		v, _ := json.Marshal(args[4])
+		fields[args[3]] = v
+		out, err := json.Marshal(fields)
+		ts.Check(err)
+		lines[n-1] = string(out) + "\n"
+	default:
+		ts.Fatalf("lines: unknown edit %q", args[0])
+	}
+	ts.Check(os.Chmod(path, 0o600))
+	ts.Check(os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600))
 }
 
 // tamperCmd damages an output folder the way an accident would: it
