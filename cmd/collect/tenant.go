@@ -101,9 +101,9 @@ func tokenSource(s *streams, t config.Tenant, a entra.Authority) (oauth2.TokenSo
 		if t.CertificatePath == "" {
 			return nil, fmt.Errorf("auth = \"client_certificate\" needs certificate_path in the tenant block: a PEM file with the certificate and its private key")
 		}
-		b, err := os.ReadFile(t.CertificatePath)
+		b, err := readCertificateFile(t.CertificatePath)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read the certificate file %s: %v", t.CertificatePath, err)
+			return nil, err
 		}
 		cert, err := entra.LoadCertificate(b, s.getenv("COLLECT_CERTIFICATE_PASSWORD"))
 		if err != nil {
