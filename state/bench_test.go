@@ -87,6 +87,18 @@ func BenchmarkState100k(b *testing.B) {
 			db.Close()
 		}
 	})
+	b.Run("snapshot", func(b *testing.B) {
+		w, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Close()
+		for b.Loop() {
+			if err := w.writeSnapshot(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("open-readwrite", func(b *testing.B) {
 		for b.Loop() {
 			db, err := Open(path, Options{})

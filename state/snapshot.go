@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/durable"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -63,23 +64,13 @@ func (db *DB) snapshotDue(now time.Time) bool {
 // for readers; nothing is lost if it is not written.
 func (db *DB) writeSnapshot() error {
 	start := time.Now()
-	dst := SnapshotPath(db.path)
-	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write the snapshot of state file %s: %w", db.path, err)
-	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(tmp)
-		return err
+	err := durable.Write(SnapshotPath(db.path), 0o600, func(w io.Writer) error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			_, err := tx.WriteTo(w)
+			return err
+		})
 	})
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
 	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write the snapshot of state file %s: %w", db.path, err)
 	}
 	db.snapshots++
