@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -32,7 +34,7 @@ func TestEveryPlannedItemIsCollectedExactlyOnce(t *testing.T) {
 		t.Fatalf("planned %d, want 75", planned)
 	}
 	res := w.apply(p)
-	if !res.Complete() || res.Collected != 75 || res.Planned != 75 || res.Failed != 0 || res.Remaining != 0 {
+	if !res.Complete || res.Collected != 75 || res.Planned != 75 || res.Failed != 0 || res.Remaining != 0 {
 		t.Fatalf("result %+v", res)
 	}
 	items := w.items()
@@ -122,7 +124,7 @@ func TestMessageDeletedBeforeFetchIsATombstone(t *testing.T) {
 		}
 	}
 	res := w.apply(p)
-	if res.Tombstoned != 2 || res.Collected != 10 || res.Failed != 0 || !res.Complete() {
+	if res.Tombstoned != 2 || res.Collected != 10 || res.Failed != 0 || !res.Complete {
 		t.Fatalf("result %+v, want 10 collected and 2 tombstoned", res)
 	}
 	db := w.db()
@@ -173,7 +175,7 @@ func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := w.apply(p)
-	if res.Failed != 12 || res.Collected != 6 || res.Complete() {
+	if res.Failed != 12 || res.Collected != 6 || res.Complete {
 		t.Fatalf("result %+v, want ann's 12 failed and bob's 6 collected", res)
 	}
 	for _, f := range res.Failures {
@@ -225,7 +227,7 @@ func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 		t.Fatalf("re-plan: %d to collect, want ann's 12", c.ToCollect)
 	}
 	res = w.apply(p2)
-	if !res.Complete() || res.Collected != 12 {
+	if !res.Complete || res.Collected != 12 {
 		t.Fatalf("second apply %+v", res)
 	}
 	db = w.db()
@@ -284,7 +286,7 @@ func TestTransientFailureOfOneMessage(t *testing.T) {
 	if c := p2.Counts(); c.ToCollect != 1 {
 		t.Errorf("re-plan: %d to collect, want the failed one", c.ToCollect)
 	}
-	if res := w.apply(p2); res.Collected != 1 || !res.Complete() {
+	if res := w.apply(p2); res.Collected != 1 || !res.Complete {
 		t.Errorf("retry: %+v", res)
 	}
 	w.verify()
@@ -353,7 +355,7 @@ func TestCanceledApplyLeavesAConsistentCollection(t *testing.T) {
 	}
 	res, err := w.applyCtx(ctx, p, apply.Options{BatchSize: 4})
 	w.src.before = nil
-	if !errors.Is(err, context.Canceled) || !res.Interrupted || res.Complete() {
+	if !errors.Is(err, context.Canceled) || !res.Interrupted() || res.Complete {
 		t.Fatalf("canceled apply: err %v, result %+v", err, res)
 	}
 	items := w.items()
@@ -378,7 +380,7 @@ func TestCanceledApplyLeavesAConsistentCollection(t *testing.T) {
 		t.Errorf("re-plan: %d to collect, want the %d left", c.ToCollect, 80-res.Collected)
 	}
 	res2 := w.apply(p2)
-	if !res2.Complete() {
+	if !res2.Complete {
 		t.Fatalf("second apply %+v", res2)
 	}
 	items = w.items()
@@ -443,26 +445,30 @@ func TestRunRecordInStateAndOutput(t *testing.T) {
 	w.populate(ann, "inbox", 9)
 	w.matter(ann)
 	p := w.plan()
-	res, err := w.applyCtx(context.Background(), p, apply.Options{RunID: "20240601T090000Z-abcd", ToolVersion: "1.2.3",
-		User: "examiner", Host: "lab-1", MatterHash: w.m.Hash(), PlanHash: "feed"})
+	res, err := w.applyCtx(context.Background(), p, apply.Options{RunID: "20240601T090000Z-abcd", Record: record.Run{ToolVersion: "1.2.3",
+		User: "examiner", Host: "lab-1", MatterHash: w.m.Hash(), PlanHash: "feed"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := w.db()
-	var run state.Run
+	var run record.Run
 	var found bool
 	_ = db.View(func(r *state.ReadTx) error {
 		run, found, err = r.Run(res.RunID)
 		return err
 	})
 	db.Close()
-	if !found || run.Operation != "apply" || run.Counts["collected"] != 9 || run.Counts["planned"] != 9 ||
-		run.User != "examiner" || run.Finished.IsZero() || len(run.Failures) != 0 {
+	if !found || run.Operation != "apply" || run.Collected != 9 || run.Planned != 9 ||
+		run.User != "examiner" || run.Finished.IsZero() || len(run.Failures) != 0 || run.Status != record.StatusComplete {
 		t.Errorf("state run record %+v", run)
 	}
 	rec, err := w.store().ReadRun(res.RunID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// One record: the state, the output folder and the result say the same.
+	if !reflect.DeepEqual(rec, res.Run) || !reflect.DeepEqual(run.Counts, res.Counts) {
+		t.Errorf("runs/%s.json\n %+v\nresult\n %+v\nstate counts %+v", res.RunID, rec, res.Run, run.Counts)
 	}
 	if !rec.Complete || rec.Counts.Collected != 9 || rec.Counts.Planned != 9 || rec.Counts.Bytes != res.Bytes || res.Bytes == 0 ||
 		rec.MatterHash != w.m.Hash() || rec.PlanHash != "feed" || rec.Host != "lab-1" || rec.ToolVersion != "1.2.3" {
@@ -510,7 +516,7 @@ func TestMailboxGoneBetweenPlanAndApplyFailsItsItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Tombstoned != 0 || res.Failed != 6 || res.Collected != 4 || res.Complete() {
+	if res.Tombstoned != 0 || res.Failed != 6 || res.Collected != 4 || res.Complete {
 		t.Errorf("result %+v: want ann's 6 items failed, none tombstoned", res)
 	}
 	_ = db.View(func(r *state.ReadTx) error {

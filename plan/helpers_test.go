@@ -180,7 +180,7 @@ func (w *world) apply(p *plan.Plan) *apply.Result {
 	if err != nil {
 		w.t.Fatalf("apply: %v", err)
 	}
-	if !res.Complete() {
+	if !res.Complete {
 		w.t.Fatalf("apply incomplete: %+v", res)
 	}
 	return res

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/state"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options tune how a plan is made.
@@ -72,24 +72,20 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 		work = append(work, &mailboxWork{cfg: mb, plan: pm, folders: folderTargets})
 	}
 
-	sem := make(chan struct{}, opts.Parallelism)
-	var wg sync.WaitGroup
+	var pool errgroup.Group
+	pool.SetLimit(opts.Parallelism)
 	errs := make([]error, len(work))
 	for i, w := range work {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			continue
+		}
+		pool.Go(func() error {
 			errs[i] = w.run(ctx, db, src)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	pool.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -403,7 +399,7 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			}
 			if found && it.Collected() {
 				pf.AlreadyCollected++
-				if from := lastSeenIn(it); from != "" && from != pf.Path {
+				if from := it.LastSeenIn(); from != "" && from != pf.Path {
 					pf.Moves = append(pf.Moves, Move{ID: msg.ID, FromPath: from})
 				}
 				continue
@@ -425,7 +421,7 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			// Only a collected item seen last in this folder leaves a
 			// tombstone: a removal from another folder is half of a move.
 			// One already tombstoned (by a full listing, say) is not again.
-			if found && it.Collected() && !goneAlready(it) && (lastSeenIn(it) == "" || lastSeenIn(it) == pf.Path) {
+			if found && it.Collected() && !it.Gone() && (it.LastSeenIn() == "" || it.LastSeenIn() == pf.Path) {
 				d.removed[rm.ID] = removal{folder: pf, reason: rm.Reason}
 			}
 		}
@@ -443,33 +439,6 @@ func listedFolders(pm *Mailbox) int {
 	return n
 }
 
-// lastSeenIn is the display path of the folder an item was last seen in:
-// where it was collected, or where its last recorded move took it. The
-// state keeps the collection folder as it was (the manifest says where
-// the item was collected) and records moves as observations.
-func lastSeenIn(it state.Item) string {
-	for i := len(it.Observations) - 1; i >= 0; i-- {
-		if o := it.Observations[i]; o.Kind == state.Moved && o.ToFolder != "" {
-			return o.ToFolder
-		}
-	}
-	return it.FolderPath
-}
-
-// goneAlready reports whether the item's last recorded whereabouts is a
-// removal: it was tombstoned after its last move.
-func goneAlready(it state.Item) bool {
-	for i := len(it.Observations) - 1; i >= 0; i-- {
-		switch it.Observations[i].Kind {
-		case state.RemovedOnServer:
-			return true
-		case state.Moved:
-			return false
-		}
-	}
-	return false
-}
-
 func (d *differ) countWindows(msg graph.Message) {
 	for _, w := range d.cfg.Windows {
 		if w.Places(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
@@ -482,10 +451,10 @@ func (d *differ) finish(pm *Mailbox) error {
 	if len(d.rescanned) > 0 {
 		err := d.db.View(func(r *state.ReadTx) error {
 			return r.ItemsOfMailbox(d.mb.ID, func(it state.Item) error {
-				if !it.Collected() || d.present[it.ID] || goneAlready(it) {
+				if !it.Collected() || d.present[it.ID] || it.Gone() {
 					return nil
 				}
-				if pf := d.rescanned[lastSeenIn(it)]; pf != nil {
+				if pf := d.rescanned[it.LastSeenIn()]; pf != nil {
 					if _, ok := d.removed[it.ID]; !ok {
 						d.removed[it.ID] = removal{folder: pf, reason: "not listed when the folder was enumerated again"}
 					}

@@ -23,7 +23,7 @@ func fillState(b *testing.B, db *DB, c *clock, from, n int) time.Duration {
 				j := from + k
 				it := collectedItem(j, c)
 				it.FolderID = fmt.Sprintf("%s-%02d", inboxID, j%40) // mail spread over 40 folders
-				if _, err := tx.PutItem(it); err != nil {
+				if _, _, err := tx.PutItem(it); err != nil {
 					return err
 				}
 			}

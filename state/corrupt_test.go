@@ -24,7 +24,7 @@ func populated(t *testing.T) string {
 			return err
 		}
 		for i := range 300 {
-			if _, err := tx.PutItem(collectedItem(i, c)); err != nil {
+			if _, _, err := tx.PutItem(collectedItem(i, c)); err != nil {
 				return err
 			}
 		}

@@ -61,7 +61,7 @@
 //	idx_internet_message_id/<internetMessageId> 0 <mailbox ID> 0 <item ID>
 //	idx_sha256/<32-byte digest><8-byte Seq>
 //	idx_seq/<8-byte Seq>     <mailbox ID> 0 <item ID>
-//	runs/<run ID>            JSON Run
+//	runs/<run ID>            JSON record.Run
 //
 // Integers in keys are big-endian so that keys sort in numeric order.
 package state

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -405,33 +406,33 @@ func (r *ReadTx) LastSeq() uint64 {
 }
 
 // Run returns a run record by ID.
-func (r *ReadTx) Run(id string) (Run, bool, error) {
+func (r *ReadTx) Run(id string) (record.Run, bool, error) {
 	b := r.bucket(bRuns)
 	if b == nil {
-		return Run{}, false, nil
+		return record.Run{}, false, nil
 	}
 	v := b.Get([]byte(id))
 	if v == nil {
-		return Run{}, false, nil
+		return record.Run{}, false, nil
 	}
-	var run Run
-	if err := json.Unmarshal(v, &run); err != nil {
-		return Run{}, false, fmt.Errorf("run %s: bad record: %w", id, err)
+	run, err := decodeRun(v)
+	if err != nil {
+		return record.Run{}, false, fmt.Errorf("run %s: bad record: %w", id, err)
 	}
 	return run, true, nil
 }
 
 // Runs calls fn for each run record, oldest first. Runs are few, so they
 // are read together to be put in order.
-func (r *ReadTx) Runs(fn func(Run) error) error {
+func (r *ReadTx) Runs(fn func(record.Run) error) error {
 	b := r.bucket(bRuns)
 	if b == nil {
 		return nil
 	}
-	var runs []Run
+	var runs []record.Run
 	err := b.ForEach(func(k, v []byte) error {
-		var run Run
-		if err := json.Unmarshal(v, &run); err != nil {
+		run, err := decodeRun(v)
+		if err != nil {
 			return fmt.Errorf("run %s: bad record: %w", k, err)
 		}
 		runs = append(runs, run)

@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/record"
 )
 
 // Meta describes the state file itself. The zero Meta (empty Lineage) is
@@ -86,6 +88,56 @@ const MaxShortText = 256
 // hashes), as opposed to being only known.
 func (it Item) Collected() bool { return it.SHA256 != "" }
 
+// LastSeenIn is the display path of the folder the item was last seen in:
+// where it was collected, or where its last recorded move took it. The
+// state keeps the collection folder as it was (the manifest says where the
+// item was collected) and records moves as observations.
+func (it Item) LastSeenIn() string {
+	for i := len(it.Observations) - 1; i >= 0; i-- {
+		if o := it.Observations[i]; o.Kind == Moved && o.ToFolder != "" {
+			return o.ToFolder
+		}
+	}
+	return it.FolderPath
+}
+
+// Gone reports whether the item's last recorded whereabouts is a removal
+// from the server: it was tombstoned after its last move.
+func (it Item) Gone() bool {
+	for i := len(it.Observations) - 1; i >= 0; i-- {
+		switch it.Observations[i].Kind {
+		case RemovedOnServer:
+			return true
+		case Moved:
+			return false
+		}
+	}
+	return false
+}
+
+// Tombstones counts the item's tombstones: each removal from the server
+// and each deletion before collection recorded.
+func (it Item) Tombstones() int {
+	n := 0
+	for _, o := range it.Observations {
+		if o.Kind.Tombstone() {
+			n++
+		}
+	}
+	return n
+}
+
+// Moves counts the moves recorded of the item.
+func (it Item) Moves() int {
+	n := 0
+	for _, o := range it.Observations {
+		if o.Kind == Moved {
+			n++
+		}
+	}
+	return n
+}
+
 // ObservationKind is what was observed about an item.
 type ObservationKind string
 
@@ -98,6 +150,11 @@ const (
 	// native could be fetched.
 	DeletedBeforeCollection ObservationKind = "deleted-before-collection"
 )
+
+// Tombstone reports whether the kind records the item gone from the server.
+func (k ObservationKind) Tombstone() bool {
+	return k == RemovedOnServer || k == DeletedBeforeCollection
+}
 
 func (k ObservationKind) valid() bool {
 	switch k {
@@ -141,17 +198,67 @@ type Failure struct {
 	At        time.Time `json:"at,omitzero"`
 }
 
-// Run is the record of one plan or apply.
-type Run struct {
-	ID          string           `json:"id"`
-	Operation   string           `json:"operation"` // "apply", ...
-	Started     time.Time        `json:"started,omitzero"`
-	Finished    time.Time        `json:"finished,omitzero"`
-	ToolVersion string           `json:"tool_version,omitempty"`
-	User        string           `json:"user,omitempty"`
-	Host        string           `json:"host,omitempty"`
-	Counts      map[string]int64 `json:"counts,omitempty"`
-	// Failures is a JSON summary of what failed, in the shape the caller
-	// chooses; it must be valid JSON when set.
-	Failures json.RawMessage `json:"failures,omitempty"`
+// runBeforeRecord is a run record as states written before the shared run
+// record kept it: an "id", a map of counts and a failures summary in
+// apply's shape.
+type runBeforeRecord struct {
+	ID          string          `json:"id"`
+	Operation   string          `json:"operation"`
+	Started     time.Time       `json:"started,omitzero"`
+	Finished    time.Time       `json:"finished,omitzero"`
+	ToolVersion string          `json:"tool_version,omitempty"`
+	User        string          `json:"user,omitempty"`
+	Host        string          `json:"host,omitempty"`
+	Counts      record.Counts   `json:"counts"`
+	Failures    json.RawMessage `json:"failures,omitempty"`
+}
+
+// decodeRun reads a run record as the state keeps it, in the shape of
+// record.Run or in the earlier one.
+func decodeRun(v []byte) (record.Run, error) {
+	var shape struct {
+		RunID string `json:"run_id"`
+		ID    string `json:"id"`
+	}
+	if err := json.Unmarshal(v, &shape); err != nil {
+		return record.Run{}, err
+	}
+	if shape.RunID != "" || shape.ID == "" {
+		var r record.Run
+		if err := json.Unmarshal(v, &r); err != nil {
+			return record.Run{}, err
+		}
+		r.FillStatus()
+		return r, nil
+	}
+	var old runBeforeRecord
+	if err := json.Unmarshal(v, &old); err != nil {
+		return record.Run{}, err
+	}
+	r := record.Run{
+		RunID: old.ID, Operation: old.Operation, Started: old.Started, Finished: old.Finished,
+		ToolVersion: old.ToolVersion, User: old.User, Host: old.Host, Counts: old.Counts,
+	}
+	if len(old.Failures) > 0 {
+		var summary struct {
+			Error    string           `json:"error"`
+			Failures []record.Failure `json:"failures"`
+		}
+		if err := json.Unmarshal(old.Failures, &summary); err != nil {
+			// Not apply's shape: kept as it was written.
+			summary.Error = string(old.Failures)
+		}
+		r.Error, r.Failures = summary.Error, summary.Failures
+	}
+	switch {
+	case r.Finished.IsZero():
+		r.Status = record.StatusRunning
+	case r.Error != "":
+		r.Status = record.StatusFailed
+	case r.Failed > 0 || r.Remaining > 0:
+		r.Status = record.StatusIncomplete
+	default:
+		r.Status, r.Complete = record.StatusComplete, true
+	}
+	return r, nil
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/record"
 )
 
 func TestCreateRecordsMeta(t *testing.T) {
@@ -69,8 +70,9 @@ func TestRoundTrip(t *testing.T) {
 	it := collectedItem(1, c)
 	it.Observations = []Observation{{Kind: Moved, At: c.Now(), RunID: "r1", FromFolder: "Inbox", ToFolder: "Archive", Reason: "moved by user"}}
 	folder := Folder{ID: inboxID, Path: "Inbox", Cursor: "https://graph.microsoft.com/v1.0/users/x/mailFolders/y/messages/delta?$deltatoken=abc", CursorIDType: IDTypeImmutable, LastCompleted: c.Now()}
-	run := Run{ID: "run-1", Operation: "apply", Started: c.Now(), Finished: c.Now().Add(time.Minute), ToolVersion: "v0.1.0-test",
-		User: "alice", Host: "ws1", Counts: map[string]int64{"collected": 1}, Failures: json.RawMessage(`{"throttled":0}`)}
+	run := record.Run{RunID: "run-1", Operation: "apply", Status: record.StatusIncomplete, Started: c.Now(), Finished: c.Now().Add(time.Minute),
+		ToolVersion: "v0.1.0-test", User: "alice", Host: "ws1", Counts: record.Counts{Planned: 2, Collected: 1, Failed: 1},
+		Failures: []record.Failure{{Mailbox: "john.doe@contoso.example", GraphID: immutableID(2), Code: "ErrorItemNotFound", Message: "gone"}}}
 	fail := Failure{Mailbox: testMailbox, ItemID: immutableID(2), Code: "ErrorItemNotFound", Message: "The specified object was not found in the store.", RequestID: "req-1", RunID: "run-1", At: c.Now()}
 	var seq uint64
 	mustUpdate(t, db, func(tx *Tx) error {
@@ -80,10 +82,14 @@ func TestRoundTrip(t *testing.T) {
 		if err := tx.PutFolder(testMailbox, folder); err != nil {
 			return err
 		}
-		var err error
-		if seq, err = tx.PutItem(it); err != nil {
+		stored, isNew, err := tx.PutItem(it)
+		if err != nil {
 			return err
 		}
+		if !isNew {
+			t.Error("PutItem of an item never recorded said it was not new")
+		}
+		seq = stored.Seq
 		if err := tx.PutRun(run); err != nil {
 			return err
 		}
@@ -116,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Error("HasItem wrong")
 		}
 		r, ok, err := tx.Run("run-1")
-		if err != nil || !ok || r.Counts["collected"] != 1 || string(r.Failures) != `{"throttled":0}` || !r.Finished.Equal(run.Finished) {
+		if err != nil || !ok || !reflect.DeepEqual(r, run) {
 			t.Errorf("Run = %+v, %v, %v", r, ok, err)
 		}
 		fl, ok, err := tx.Failure(testMailbox, immutableID(2))
@@ -156,7 +162,7 @@ func TestIndexes(t *testing.T) {
 			}
 		}
 		for _, it := range []Item{a, b, collectedItem(3, c)} {
-			if _, err := tx.PutItem(it); err != nil {
+			if _, _, err := tx.PutItem(it); err != nil {
 				return err
 			}
 		}
@@ -186,7 +192,7 @@ func TestIndexes(t *testing.T) {
 	archive := "AAMkAGI2THVSAAA-Archive-folder"
 	mustUpdate(t, db, func(tx *Tx) error {
 		moved := Item{Mailbox: testMailbox, ID: a.ID, FolderID: archive, FolderPath: "Archive"}
-		_, err := tx.PutItem(moved)
+		_, _, err := tx.PutItem(moved)
 		return err
 	})
 	mustView(t, db, func(tx *ReadTx) error {
@@ -215,20 +221,23 @@ func TestSeqMonotonicAcrossReopen(t *testing.T) {
 				return err
 			}
 			for i := range 3 {
-				seq, err := tx.PutItem(collectedItem(round*10+i, c))
+				stored, _, err := tx.PutItem(collectedItem(round*10+i, c))
 				if err != nil {
 					return err
 				}
-				seqs = append(seqs, seq)
+				seqs = append(seqs, stored.Seq)
 			}
 			// A tombstone gets no sequence number.
 			return tx.AddObservation(testMailbox, immutableID(round*10+9), Observation{Kind: DeletedBeforeCollection, RunID: "r"})
 		})
 		// Putting a collected item again keeps its number.
 		mustUpdate(t, db, func(tx *Tx) error {
-			seq, err := tx.PutItem(collectedItem(round*10, c))
-			if err == nil && seq != seqs[len(seqs)-3] {
-				t.Errorf("re-put changed seq to %d", seq)
+			stored, isNew, err := tx.PutItem(collectedItem(round*10, c))
+			if err == nil && stored.Seq != seqs[len(seqs)-3] {
+				t.Errorf("re-put changed seq to %d", stored.Seq)
+			}
+			if err == nil && isNew {
+				t.Error("re-put of a collected item said it was new")
 			}
 			return err
 		})
@@ -301,7 +310,7 @@ func TestTombstoneThenCollected(t *testing.T) {
 		return nil
 	})
 	c.Add(time.Hour)
-	mustUpdate(t, db, func(tx *Tx) error { _, err := tx.PutItem(it); return err })
+	mustUpdate(t, db, func(tx *Tx) error { _, _, err := tx.PutItem(it); return err })
 	mustView(t, db, func(tx *ReadTx) error {
 		got, _, _ := tx.Item(testMailbox, it.ID)
 		if !got.Collected() || got.Seq != 1 || len(got.Observations) != 1 || got.Observations[0].Kind != DeletedBeforeCollection {
@@ -332,19 +341,19 @@ func TestCollectedNativeNeverReplaced(t *testing.T) {
 		if err := tx.PutMailbox(testMailboxRecord()); err != nil {
 			return err
 		}
-		_, err := tx.PutItem(it)
+		_, _, err := tx.PutItem(it)
 		return err
 	})
 	changed := collectedItem(2, c)
 	changed.ID = it.ID
-	err := db.Update(func(tx *Tx) error { _, err := tx.PutItem(changed); return err })
+	err := db.Update(func(tx *Tx) error { _, _, err := tx.PutItem(changed); return err })
 	var ce *ConflictError
 	if !errors.As(err, &ce) || ce.Ref.ID != it.ID || !strings.Contains(err.Error(), it.SHA256) {
 		t.Fatalf("replacing a native: err = %v", err)
 	}
 	// Without hashes, a put updates only what was seen of the item.
 	seen := Item{Mailbox: testMailbox, ID: it.ID, Subject: "new subject", Custodians: []string{"asmith"}}
-	mustUpdate(t, db, func(tx *Tx) error { _, err := tx.PutItem(seen); return err })
+	mustUpdate(t, db, func(tx *Tx) error { _, _, err := tx.PutItem(seen); return err })
 	mustView(t, db, func(tx *ReadTx) error {
 		got, _, _ := tx.Item(testMailbox, it.ID)
 		if got.SHA256 != it.SHA256 || got.Native != it.Native || got.Seq != 1 || got.Subject != "new subject" ||
@@ -365,7 +374,7 @@ func TestObservationsAppendOnly(t *testing.T) {
 		if err := tx.PutMailbox(testMailboxRecord()); err != nil {
 			return err
 		}
-		if _, err := tx.PutItem(it); err != nil {
+		if _, _, err := tx.PutItem(it); err != nil {
 			return err
 		}
 		if err := tx.AddObservation(testMailbox, it.ID, o1); err != nil {
@@ -378,7 +387,7 @@ func TestObservationsAppendOnly(t *testing.T) {
 		return tx.AddObservation(testMailbox, it.ID, o2)
 	})
 	// A put whose record lacks the observations does not drop them.
-	mustUpdate(t, db, func(tx *Tx) error { _, err := tx.PutItem(it); return err })
+	mustUpdate(t, db, func(tx *Tx) error { _, _, err := tx.PutItem(it); return err })
 	mustView(t, db, func(tx *ReadTx) error {
 		got, _, _ := tx.Item(testMailbox, it.ID)
 		if len(got.Observations) != 2 || !got.Observations[0].equal(o1) || !got.Observations[1].equal(o2) {
@@ -431,7 +440,7 @@ func TestNoMethodDeletes(t *testing.T) {
 		if err := tx.PutFolder(testMailbox, Folder{ID: inboxID, Path: "Inbox"}); err != nil {
 			return err
 		}
-		if _, err := tx.PutItem(it); err != nil {
+		if _, _, err := tx.PutItem(it); err != nil {
 			return err
 		}
 		return tx.AddObservation(testMailbox, it.ID, obs)
@@ -442,10 +451,10 @@ func TestNoMethodDeletes(t *testing.T) {
 			tx.PutMailbox(Mailbox{ID: testMailbox}),
 			tx.PutFolder(testMailbox, Folder{ID: inboxID}),
 			tx.SetCursor(testMailbox, inboxID, "", "", time.Time{}),
-			func() error { _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: it.ID}); return err }(),
+			func() error { _, _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: it.ID}); return err }(),
 			tx.AddObservation(testMailbox, it.ID, Observation{Kind: RemovedOnServer, RunID: "r2"}),
 			tx.RecordFailure(Failure{Mailbox: testMailbox, ItemID: it.ID}),
-			tx.PutRun(Run{ID: "r2"}),
+			tx.PutRun(record.Run{RunID: "r2"}),
 			func() error { _, err := tx.BumpSerial(); return err }(),
 		}
 		return errors.Join(steps...)
@@ -495,11 +504,11 @@ func TestIterations(t *testing.T) {
 			return err
 		}
 		for i := range 5 {
-			if _, err := tx.PutItem(collectedItem(i, c)); err != nil {
+			if _, _, err := tx.PutItem(collectedItem(i, c)); err != nil {
 				return err
 			}
 		}
-		for _, r := range []Run{{ID: "b", Started: c.Now()}, {ID: "a", Started: c.Now().Add(time.Hour)}} {
+		for _, r := range []record.Run{{RunID: "b", Started: c.Now()}, {RunID: "a", Started: c.Now().Add(time.Hour)}} {
 			if err := tx.PutRun(r); err != nil {
 				return err
 			}
@@ -523,7 +532,7 @@ func TestIterations(t *testing.T) {
 			t.Errorf("ItemsOfMailbox gave %d", n)
 		}
 		var runs []string
-		tx.Runs(func(r Run) error { runs = append(runs, r.ID); return nil })
+		tx.Runs(func(r record.Run) error { runs = append(runs, r.RunID); return nil })
 		if !slices.Equal(runs, []string{"b", "a"}) {
 			t.Errorf("Runs not oldest first: %v", runs)
 		}
@@ -554,21 +563,21 @@ func TestWriteValidation(t *testing.T) {
 		fn   func(*Tx) error
 		want string
 	}{
-		{"unknown mailbox", func(tx *Tx) error { _, err := tx.PutItem(Item{Mailbox: "nobody", ID: "x"}); return err }, "PutMailbox first"},
-		{"bad sha256", func(tx *Tx) error { _, err := tx.PutItem(bad); return err }, "sha256"},
+		{"unknown mailbox", func(tx *Tx) error { _, _, err := tx.PutItem(Item{Mailbox: "nobody", ID: "x"}); return err }, "PutMailbox first"},
+		{"bad sha256", func(tx *Tx) error { _, _, err := tx.PutItem(bad); return err }, "sha256"},
 		{"md5 without sha256", func(tx *Tx) error {
-			_, err := tx.PutItem(Item{Mailbox: testMailbox, ID: "m", MD5: collectedItem(1, c).MD5})
+			_, _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: "m", MD5: collectedItem(1, c).MD5})
 			return err
 		}, "SHA-256 too"},
-		{"no native", func(tx *Tx) error { _, err := tx.PutItem(noNative); return err }, "native"},
-		{"no run", func(tx *Tx) error { _, err := tx.PutItem(noRun); return err }, "run"},
-		{"no collection time", func(tx *Tx) error { _, err := tx.PutItem(noTime); return err }, "time it was collected"},
-		{"NUL in id", func(tx *Tx) error { _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: "a\x00b"}); return err }, "NUL"},
+		{"no native", func(tx *Tx) error { _, _, err := tx.PutItem(noNative); return err }, "native"},
+		{"no run", func(tx *Tx) error { _, _, err := tx.PutItem(noRun); return err }, "run"},
+		{"no collection time", func(tx *Tx) error { _, _, err := tx.PutItem(noTime); return err }, "time it was collected"},
+		{"NUL in id", func(tx *Tx) error { _, _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: "a\x00b"}); return err }, "NUL"},
 		{"cursor without id type", func(tx *Tx) error {
 			return tx.PutFolder(testMailbox, Folder{ID: "f", Cursor: "c"})
 		}, "ID type"},
 		{"cursor of unknown folder", func(tx *Tx) error { return tx.SetCursor(testMailbox, "nope", "c", IDTypeImmutable, c.Now()) }, "PutFolder first"},
-		{"bad failures json", func(tx *Tx) error { return tx.PutRun(Run{ID: "r", Failures: json.RawMessage("{")}) }, "JSON"},
+		{"run without an id", func(tx *Tx) error { return tx.PutRun(record.Run{Operation: "apply"}) }, "run ID is empty"},
 		{"empty mailbox id", func(tx *Tx) error { return tx.PutMailbox(Mailbox{}) }, "empty"},
 	}
 	for _, tc := range cases {
@@ -577,7 +586,7 @@ func TestWriteValidation(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
 		}
 	}
-	mustUpdate(t, db, func(tx *Tx) error { _, err := tx.PutItem(long); return err })
+	mustUpdate(t, db, func(tx *Tx) error { _, _, err := tx.PutItem(long); return err })
 	mustView(t, db, func(tx *ReadTx) error {
 		it, _, _ := tx.Item(testMailbox, "long")
 		if len(it.Subject) > MaxShortText || len(it.Subject) < MaxShortText-1 || !strings.HasPrefix(long.Subject, it.Subject) {
@@ -714,7 +723,7 @@ func TestItemsInFolderSkipsHashCollisions(t *testing.T) {
 			return err
 		}
 		for _, it := range []Item{collectedItem(1, c), other} {
-			if _, err := tx.PutItem(it); err != nil {
+			if _, _, err := tx.PutItem(it); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/collect-ediscovery/collect/internal/record"
 )
 
 // Tx is a write transaction: it reads like a ReadTx and writes records.
@@ -150,27 +152,29 @@ func shorten(s string) string {
 	return s[:cut]
 }
 
-// PutItem records an item, merging it with what is already recorded:
+// PutItem records an item, merging it with what is already recorded, and
+// returns the record as stored and whether this call collected it (it was
+// not recorded as collected before):
 //   - the first time an item is recorded as collected (it has a SHA-256),
-//     it is given the next collection sequence number, which PutItem
-//     returns, and its last failure is cleared;
+//     it is given the next collection sequence number and its last failure
+//     is cleared;
 //   - what was recorded of a collected item's native (hashes, size, path,
 //     run, time, Seq) never changes: a different native is a ConflictError;
 //   - custodians and observations are added to those recorded, never
 //     dropped; empty fields of it keep their recorded values;
 //   - the folder and path are where the item was last seen.
 //
-// The returned Seq is 0 for an item not collected.
-func (t *Tx) PutItem(it Item) (uint64, error) {
+// The stored record's Seq is 0 for an item not collected.
+func (t *Tx) PutItem(it Item) (Item, bool, error) {
 	mb, err := t.knownMailbox(it.Mailbox)
 	if err != nil {
-		return 0, fmt.Errorf("put item: %w", err)
+		return Item{}, false, fmt.Errorf("put item: %w", err)
 	}
 	if err := checkKey("item ID", it.ID); err != nil {
-		return 0, fmt.Errorf("put item: %w", err)
+		return Item{}, false, fmt.Errorf("put item: %w", err)
 	}
 	if strings.IndexByte(it.InternetMessageID, 0) >= 0 || strings.IndexByte(it.FolderID, 0) >= 0 {
-		return 0, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
+		return Item{}, false, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
 	}
 	it.SHA256, it.MD5, it.SHA1 = strings.ToLower(it.SHA256), strings.ToLower(it.MD5), strings.ToLower(it.SHA1)
 	for _, h := range []struct {
@@ -178,19 +182,19 @@ func (t *Tx) PutItem(it Item) (uint64, error) {
 		size      int
 	}{{"sha256", it.SHA256, 32}, {"md5", it.MD5, 16}, {"sha1", it.SHA1, 20}} {
 		if _, err := hexBytes(h.name, h.hex, h.size); err != nil {
-			return 0, fmt.Errorf("put item %s: %w", it.ID, err)
+			return Item{}, false, fmt.Errorf("put item %s: %w", it.ID, err)
 		}
 	}
 	if !it.Collected() && (it.MD5 != "" || it.SHA1 != "") {
-		return 0, fmt.Errorf("put item %s: an item with an MD5 or SHA-1 needs its SHA-256 too", it.ID)
+		return Item{}, false, fmt.Errorf("put item %s: an item with an MD5 or SHA-1 needs its SHA-256 too", it.ID)
 	}
 	if it.Collected() && (it.Native == "" || it.RunID == "" || it.CollectedAt.IsZero()) {
-		return 0, fmt.Errorf("put item %s: a collected item needs the path of its native, the run and the time it was collected", it.ID)
+		return Item{}, false, fmt.Errorf("put item %s: a collected item needs the path of its native, the run and the time it was collected", it.ID)
 	}
 	it.Observations = slices.Clone(it.Observations)
 	for i, o := range it.Observations {
 		if err := checkObservation(o); err != nil {
-			return 0, fmt.Errorf("put item %s: %w", it.ID, err)
+			return Item{}, false, fmt.Errorf("put item %s: %w", it.ID, err)
 		}
 		if o.At.IsZero() {
 			o.At = t.now()
@@ -202,14 +206,14 @@ func (t *Tx) PutItem(it Item) (uint64, error) {
 
 	old, found, err := t.Item(it.Mailbox, it.ID)
 	if err != nil {
-		return 0, err
+		return Item{}, false, err
 	}
 	rec := it
 	if found {
 		rec = merge(old, it)
 		if old.Collected() {
 			if it.Collected() && !sameNative(old, it) {
-				return 0, &ConflictError{Ref: ItemRef{it.Mailbox, it.ID}, Reason: fmt.Sprintf(
+				return Item{}, false, &ConflictError{Ref: ItemRef{it.Mailbox, it.ID}, Reason: fmt.Sprintf(
 					"it was already collected as %s (sha256 %s, %d bytes); the state never replaces a collected native",
 					old.Native, old.SHA256, old.Size)}
 			}
@@ -218,19 +222,39 @@ func (t *Tx) PutItem(it Item) (uint64, error) {
 	if rec.Collected() && rec.Seq == 0 {
 		rec.Seq = t.LastSeq() + 1
 		if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
-			return 0, err
+			return Item{}, false, err
 		}
 		if err := t.bucket(bBySHA256).Put(append(sha256Key(rec.SHA256), u64(rec.Seq)...), nil); err != nil {
-			return 0, err
+			return Item{}, false, err
 		}
 		if err := mb.failures.Delete([]byte(rec.ID)); err != nil {
-			return 0, err
+			return Item{}, false, err
 		}
 	}
 	if err := t.reindex(mb, old, found, rec); err != nil {
-		return 0, err
+		return Item{}, false, err
 	}
-	return rec.Seq, t.putItem(mb, &rec)
+	if err := t.putItem(mb, &rec); err != nil {
+		return Item{}, false, err
+	}
+	asStored(&rec)
+	return rec, rec.Collected() && !(found && old.Collected()), nil
+}
+
+// asStored gives an item the form Item reads back from the file: times in
+// UTC without a monotonic reading, no empty lists.
+func asStored(it *Item) {
+	for _, t := range []*time.Time{&it.Received, &it.Sent, &it.CollectedAt} {
+		if !t.IsZero() {
+			*t = t.UTC()
+		}
+	}
+	if len(it.Custodians) == 0 {
+		it.Custodians = nil
+	}
+	if len(it.Observations) == 0 {
+		it.Observations = nil
+	}
 }
 
 // merge lays what was just seen of an item over what was recorded.
@@ -388,18 +412,15 @@ func (t *Tx) RecordFailure(f Failure) error {
 }
 
 // PutRun records (or updates) a run record.
-func (t *Tx) PutRun(r Run) error {
-	if err := checkKey("run ID", r.ID); err != nil {
+func (t *Tx) PutRun(r record.Run) error {
+	if err := checkKey("run ID", r.RunID); err != nil {
 		return fmt.Errorf("put run: %w", err)
-	}
-	if len(r.Failures) > 0 && !json.Valid(r.Failures) {
-		return fmt.Errorf("put run %s: the failures summary is not valid JSON", r.ID)
 	}
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return t.bucket(bRuns).Put([]byte(r.ID), v)
+	return t.bucket(bRuns).Put([]byte(r.RunID), v)
 }
 
 // BumpSerial increments the serial of the state, as every committing apply

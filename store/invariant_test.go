@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/store"
 )
 
@@ -162,7 +163,7 @@ func TestEvidenceIsAppendOnly(t *testing.T) {
 		if rep, err := s.Clean(); err != nil || len(rep.Removed) != 1 {
 			t.Fatalf("Clean %+v %v", rep, err)
 		}
-		if err := s.WriteRun(store.RunRecord{RunID: "r1", Started: time.Now(), Complete: true}); err != nil {
+		if err := s.WriteRun(record.Run{RunID: "r1", Started: time.Now(), Complete: true}); err != nil {
 			t.Fatal(err)
 		}
 		rep, err := store.Verify(ctx, dir, slices.Values(entries), store.VerifyOptions{Workers: 2})

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/store"
 )
 
@@ -278,14 +279,14 @@ func TestDiskFull(t *testing.T) {
 func TestDiskFullRunRecordKeepsPrevious(t *testing.T) {
 	q := &quota{left: 1 << 30, errno: syscall.ENOSPC}
 	s, dir := openStore(t, store.Options{CreateFile: q.create})
-	if err := s.WriteRun(store.RunRecord{RunID: "r1", Operation: "apply"}); err != nil {
+	if err := s.WriteRun(record.Run{RunID: "r1", Operation: "apply"}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, "runs/r1.json"))
 	q.mu.Lock()
 	q.left = 10
 	q.mu.Unlock()
-	err := s.WriteRun(store.RunRecord{RunID: "r1", Operation: "apply", Complete: true})
+	err := s.WriteRun(record.Run{RunID: "r1", Operation: "apply", Complete: true})
 	if !errors.Is(err, store.ErrDiskFull) {
 		t.Fatalf("got %v", err)
 	}

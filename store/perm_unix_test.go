@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/store"
 )
 
@@ -29,7 +30,7 @@ func TestPermissions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.WriteRun(store.RunRecord{RunID: "r1"}); err != nil {
+			if err := s.WriteRun(record.Run{RunID: "r1"}); err != nil {
 				t.Fatal(err)
 			}
 			for p, want := range map[string]os.FileMode{

@@ -8,47 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/collect-ediscovery/collect/internal/durable"
+	"github.com/collect-ediscovery/collect/internal/record"
 )
-
-// RunRecord is runs/<run-id>.json: what one run did, for the chain of custody.
-type RunRecord struct {
-	RunID            string    `json:"run_id"`
-	Operation        string    `json:"operation"` // apply, verify, ...
-	User             string    `json:"user"`
-	Host             string    `json:"host"`
-	Started          time.Time `json:"started"`
-	Finished         time.Time `json:"finished,omitzero"`
-	ToolVersion      string    `json:"tool_version"`
-	MatterHash       string    `json:"matter_hash"`
-	MatterGitCommit  string    `json:"matter_git_commit,omitempty"`
-	PlanHash         string    `json:"plan_hash,omitempty"`
-	Counts           RunCounts `json:"counts"`
-	ThrottledSeconds float64   `json:"throttled_seconds"`
-	Failures         []Failure `json:"failures"`
-	Complete         bool      `json:"complete"`
-}
-
-// RunCounts are the item counts of a run.
-type RunCounts struct {
-	Planned      int64 `json:"planned"`
-	Collected    int64 `json:"collected"`
-	Deduplicated int64 `json:"deduplicated"`
-	Tombstoned   int64 `json:"tombstoned"`
-	Failed       int64 `json:"failed"`
-	Bytes        int64 `json:"bytes"`
-}
-
-// Failure is one item or mailbox that a run could not collect.
-type Failure struct {
-	Mailbox   string `json:"mailbox"`
-	GraphID   string `json:"graph_id,omitempty"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"request_id,omitempty"`
-}
 
 // validRunID keeps run IDs usable as file names everywhere.
 func validRunID(id string) error {
@@ -67,7 +30,7 @@ func validRunID(id string) error {
 // record of that run or the new one, never a mix. A run writes its record
 // when it starts (Complete false) and replaces it when it ends. Anything that
 // looks like a token or secret in a failure is replaced by [REDACTED].
-func (s *Store) WriteRun(run RunRecord) error {
+func (s *Store) WriteRun(run record.Run) error {
 	if err := validRunID(run.RunID); err != nil {
 		return fmt.Errorf("store: %v", err)
 	}
@@ -76,7 +39,7 @@ func (s *Store) WriteRun(run RunRecord) error {
 		run.Finished = run.Finished.UTC()
 	}
 	// A copy, so the caller's slice is not changed by the redaction.
-	failures := make([]Failure, len(run.Failures))
+	failures := make([]record.Failure, len(run.Failures))
 	for i, f := range run.Failures {
 		f.Code, f.Message, f.RequestID = redactSecrets(f.Code), redactSecrets(f.Message), redactSecrets(f.RequestID)
 		failures[i] = f
@@ -91,20 +54,22 @@ func (s *Store) WriteRun(run RunRecord) error {
 	return s.writeFileAtomic(name, data, "the run record "+name+" was not written (the collected items are safe)")
 }
 
-// ReadRun reads runs/<runID>.json.
-func (s *Store) ReadRun(runID string) (RunRecord, error) {
+// ReadRun reads runs/<runID>.json. A record written before runs had a
+// status is given the one it implies.
+func (s *Store) ReadRun(runID string) (record.Run, error) {
 	if err := validRunID(runID); err != nil {
-		return RunRecord{}, fmt.Errorf("store: %v", err)
+		return record.Run{}, fmt.Errorf("store: %v", err)
 	}
 	data, err := os.ReadFile(s.abs(RunsDir + "/" + runID + ".json"))
 	if err != nil {
-		return RunRecord{}, fmt.Errorf("store: reading run record: %w", err)
+		return record.Run{}, fmt.Errorf("store: reading run record: %w", err)
 	}
-	var r RunRecord
+	var r record.Run
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&r); err != nil {
-		return RunRecord{}, fmt.Errorf("store: run record %s is not valid: %w", runID, err)
+		return record.Run{}, fmt.Errorf("store: run record %s is not valid: %w", runID, err)
 	}
+	r.FillStatus()
 	return r, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
@@ -153,8 +154,9 @@ func runApply(s *streams, args []string) int {
 	stopProgress := startProgress(s, progress, opts.JSON, func() map[string]time.Duration { return conn.stats().ThrottledTime })
 	res, err := apply.Apply(ctx, p, db, st, conn.src, apply.Options{
 		RunID: newRunID(), Parallelism: opts.Parallelism, Concurrency: m.Tenant.MailboxConcurrency,
-		Progress: progress, ToolVersion: toolVersion(), User: userName, Host: host,
-		MatterHash: m.Hash(), MatterGit: gitCommit, PlanHash: planHash,
+		Progress: progress,
+		Record: record.Run{ToolVersion: toolVersion(), User: userName, Host: host,
+			MatterHash: m.Hash(), MatterGitCommit: gitCommit, PlanHash: planHash},
 		Throttled: func() time.Duration { return throttledTime(conn.stats()) },
 	})
 	stopProgress()
@@ -174,22 +176,22 @@ func newRunID() string {
 }
 
 type applyReport struct {
-	Type        string          `json:"type"`
-	RunID       string          `json:"run_id"`
-	Demo        bool            `json:"demo,omitempty"`
-	Planned     int64           `json:"planned"`
-	Collected   int64           `json:"collected"`
-	Dedup       int64           `json:"deduplicated"`
-	Tombstoned  int64           `json:"tombstoned"`
-	Recorded    int64           `json:"observations_recorded"`
-	Failed      int64           `json:"failed"`
-	Remaining   int64           `json:"remaining"`
-	Bytes       int64           `json:"bytes"`
-	Throttled   float64         `json:"throttled_seconds"`
-	Complete    bool            `json:"complete"`
-	Error       string          `json:"error,omitempty"`
-	Failures    []store.Failure `json:"failures,omitempty"`
-	Interrupted bool            `json:"interrupted,omitempty"`
+	Type        string           `json:"type"`
+	RunID       string           `json:"run_id"`
+	Demo        bool             `json:"demo,omitempty"`
+	Planned     int64            `json:"planned"`
+	Collected   int64            `json:"collected"`
+	Dedup       int64            `json:"deduplicated"`
+	Tombstoned  int64            `json:"tombstoned"`
+	Recorded    int64            `json:"observations_recorded"`
+	Failed      int64            `json:"failed"`
+	Remaining   int64            `json:"remaining"`
+	Bytes       int64            `json:"bytes"`
+	Throttled   float64          `json:"throttled_seconds"`
+	Complete    bool             `json:"complete"`
+	Error       string           `json:"error,omitempty"`
+	Failures    []record.Failure `json:"failures,omitempty"`
+	Interrupted bool             `json:"interrupted,omitempty"`
 }
 
 func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) int {
@@ -199,14 +201,14 @@ func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) in
 		code = exitError
 	case res.Failed > 0:
 		code = exitItemsFailed
-	case !res.Complete():
+	case !res.Complete:
 		code = exitError
 	}
 	if asJSON {
 		r := applyReport{Type: "result", RunID: res.RunID, Demo: demo, Planned: res.Planned, Collected: res.Collected,
 			Dedup: res.Deduplicated, Tombstoned: res.Tombstoned, Recorded: res.Observations, Failed: res.Failed,
-			Remaining: res.Remaining, Bytes: res.Bytes, Throttled: res.Throttled.Seconds(),
-			Complete: res.Complete() && err == nil, Failures: res.Failures, Interrupted: res.Interrupted}
+			Remaining: res.Remaining, Bytes: res.Bytes, Throttled: res.ThrottledSeconds,
+			Complete: res.Complete && err == nil, Failures: res.Failures, Interrupted: res.Interrupted()}
 		if err != nil {
 			r.Error = err.Error()
 		}
@@ -228,7 +230,7 @@ func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) in
 		s.errorf("Apply stopped", "%s", detail)
 	}
 	verb := "Apply complete!"
-	if !res.Complete() || err != nil {
+	if !res.Complete || err != nil {
 		verb = "Apply incomplete."
 	}
 	fmt.Fprintf(s.stdout, "\n%s %s collected (%s), %s recorded, %s failed.\n", verb,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
 )
@@ -25,7 +26,7 @@ type stateSummary struct {
 	SchemaVersion int               `json:"schema_version,omitempty"`
 	ToolVersion   string            `json:"tool_version,omitempty"`
 	Mailboxes     []mailboxSummary  `json:"mailboxes"`
-	Runs          []state.Run       `json:"runs"`
+	Runs          []record.Run      `json:"runs"`
 	Counts        map[string]uint64 `json:"counts"`
 }
 
@@ -71,7 +72,7 @@ func runShow(s *streams, args []string) int {
 		return code
 	}
 	defer db.Close()
-	sum := stateSummary{FormatVersion: "1", Mailboxes: []mailboxSummary{}, Runs: []state.Run{}, Counts: map[string]uint64{}}
+	sum := stateSummary{FormatVersion: "1", Mailboxes: []mailboxSummary{}, Runs: []record.Run{}, Counts: map[string]uint64{}}
 	err := db.View(func(r *state.ReadTx) error {
 		meta := r.Meta()
 		sum.Exists, sum.Lineage, sum.Serial = meta.Exists(), meta.Lineage, meta.Serial
@@ -91,7 +92,7 @@ func runShow(s *streams, args []string) int {
 		}); err != nil {
 			return err
 		}
-		return r.Runs(func(run state.Run) error { sum.Runs = append(sum.Runs, run); return nil })
+		return r.Runs(func(run record.Run) error { sum.Runs = append(sum.Runs, run); return nil })
 	})
 	if err != nil {
 		s.errorf("Cannot read the state", "%s", sentence(err.Error()))
@@ -120,7 +121,7 @@ func runShow(s *streams, args []string) int {
 	}
 	if n := len(sum.Runs); n > 0 {
 		last := sum.Runs[n-1]
-		fmt.Fprintf(s.stdout, "  %s; the last, %s, %s by %s on %s\n", plural(n, "run", "runs"), last.ID, last.Operation, last.User, last.Host)
+		fmt.Fprintf(s.stdout, "  %s; the last, %s, %s by %s on %s\n", plural(n, "run", "runs"), last.RunID, last.Operation, last.User, last.Host)
 	}
 	return exitOK
 }

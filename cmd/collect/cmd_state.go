@@ -37,14 +37,8 @@ func (c *addrCounts) add(it state.Item) {
 		c.collected++
 		c.bytes += it.Size
 	}
-	for _, o := range it.Observations {
-		switch o.Kind {
-		case state.RemovedOnServer, state.DeletedBeforeCollection:
-			c.tombstones++
-		case state.Moved:
-			c.moves++
-		}
-	}
+	c.tombstones += int64(it.Tombstones())
+	c.moves += int64(it.Moves())
 }
 
 func runState(s *streams, args []string) int {

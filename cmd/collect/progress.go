@@ -117,15 +117,16 @@ func busiest(lines []progressLine, n int) []progressLine {
 }
 
 func snapshot(p *apply.Counters, elapsed time.Duration) progressLine {
+	c := p.Snapshot()
 	l := progressLine{
-		Type: "progress", Planned: p.Planned.Load(), Collected: p.Collected.Load(),
-		Tombstoned: p.Tombstoned.Load(), Failed: p.Failed.Load(), Bytes: p.Bytes.Load(),
+		Type: "progress", Planned: c.Planned, Collected: c.Collected,
+		Tombstoned: c.Tombstoned, Failed: c.Failed, Bytes: c.Bytes,
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
 		l.Rate = float64(l.Collected) / secs
 	}
-	if left := l.Planned - l.Collected - l.Tombstoned - l.Failed; l.Rate > 0 && left > 0 {
-		l.ETA = float64(left) / l.Rate
+	if c.Remaining > 0 && l.Rate > 0 {
+		l.ETA = float64(c.Remaining) / l.Rate
 	}
 	return l
 }

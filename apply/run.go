@@ -1,0 +1,73 @@
+package apply
+
+import (
+	"context"
+	"errors"
+
+	"github.com/collect-ediscovery/collect/internal/record"
+	"github.com/collect-ediscovery/collect/state"
+	"github.com/collect-ediscovery/collect/store"
+)
+
+// newRun starts the run record of an apply from what the caller said of
+// it (who, where, which matter and plan).
+func newRun(opts *Options) record.Run {
+	r := opts.Record
+	r.RunID, r.Operation, r.Status = opts.RunID, "apply", record.StatusRunning
+	r.Started = opts.Now().UTC()
+	if r.Failures == nil {
+		r.Failures = []record.Failure{} // as runs/ writes it
+	}
+	return r
+}
+
+// end says in the run record how the run ended: runErr is what stopped it
+// (nil when it ran to the end), interrupted whether that was the caller's
+// context.
+func (res *Result) end(opts *Options, runErr error, interrupted bool) {
+	res.Remaining = res.Planned - res.Collected - res.Tombstoned - res.Failed
+	if opts.Throttled != nil {
+		res.ThrottledSeconds = opts.Throttled().Seconds()
+	}
+	res.Finished = opts.Now().UTC()
+	res.Error = ""
+	switch {
+	case interrupted:
+		res.Status = record.StatusInterrupted
+	case runErr != nil:
+		res.Status = record.StatusFailed
+	case res.Failed > 0 || res.Remaining > 0:
+		res.Status = record.StatusIncomplete
+	default:
+		res.Status = record.StatusComplete
+	}
+	if runErr != nil {
+		res.Error = runErr.Error()
+	}
+	res.Complete = res.Status == record.StatusComplete
+}
+
+// stopCause is what stopped a run: the commit's error, the caller's
+// interruption, or what the run stopped itself for (a full disk).
+func stopCause(ctx, runCtx context.Context, commitErr error) (err error, interrupted bool) {
+	switch cause := context.Cause(runCtx); {
+	case commitErr != nil:
+		return commitErr, false
+	case ctx.Err() != nil:
+		return ctx.Err(), true
+	case cause != nil && !errors.Is(cause, context.Canceled):
+		return cause, false
+	}
+	return nil, false
+}
+
+// writeRun writes the run record to the state and to runs/<run-id>.json,
+// whatever happened, so that the log of the collection says how the run
+// went.
+func writeRun(db *state.DB, st *store.Store, run record.Run) error {
+	err := db.Update(func(tx *state.Tx) error { return tx.PutRun(run) })
+	if serr := st.WriteRun(run); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}

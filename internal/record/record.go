@@ -1,0 +1,112 @@
+// Package record defines the run record: what one run of collect did, for
+// the chain of custody. The state keeps it (so that show and the next run
+// read it) and the output folder keeps it as runs/<run-id>.json (so that
+// the evidence carries it); both hold this one type, in this one JSON
+// shape. It is its own package because state may not import store and
+// store imports only the standard library.
+//
+// The JSON shape is a contract (docs/json-output.md): fields are added,
+// never renamed or given another meaning.
+package record
+
+import "time"
+
+// Run is the record of one run.
+type Run struct {
+	RunID     string `json:"run_id"`
+	Operation string `json:"operation"` // apply, ...
+	// Status says how the run ended, or that it is still running.
+	Status Status `json:"status,omitempty"`
+	// Error is what stopped the run, when something did.
+	Error string `json:"error,omitempty"`
+
+	User        string    `json:"user"` // the operating-system account that ran collect
+	Host        string    `json:"host"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished,omitzero"`
+	ToolVersion string    `json:"tool_version"`
+
+	MatterHash      string `json:"matter_hash"`
+	MatterGitCommit string `json:"matter_git_commit,omitempty"`
+	PlanHash        string `json:"plan_hash,omitempty"`
+
+	Counts           `json:"counts"`
+	ThrottledSeconds float64   `json:"throttled_seconds"`
+	Failures         []Failure `json:"failures"`
+	// Complete is Status == StatusComplete, kept for readers of records
+	// written before Status existed.
+	Complete bool `json:"complete"`
+}
+
+// Counts are the item counts of a run.
+type Counts struct {
+	Planned      int64 `json:"planned"`
+	Collected    int64 `json:"collected"`    // new natives recorded
+	Deduplicated int64 `json:"deduplicated"` // of those, bytes already in the store
+	Tombstoned   int64 `json:"tombstoned"`   // deleted before collection
+	Failed       int64 `json:"failed"`
+	Bytes        int64 `json:"bytes"`
+	// Observations counts the removals and moves recorded.
+	Observations int64 `json:"observations"`
+	// Remaining counts the planned items neither collected, tombstoned nor
+	// failed: what the run did not get to.
+	Remaining int64 `json:"remaining"`
+	// Cursors counts the folders whose delta cursor was stored.
+	Cursors int64 `json:"cursors"`
+}
+
+// Failure is one item or mailbox that a run could not collect.
+type Failure struct {
+	Mailbox   string `json:"mailbox"`
+	GraphID   string `json:"graph_id,omitempty"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Status is how a run ended.
+type Status string
+
+const (
+	// StatusRunning: the run has started and not ended. A record still
+	// running when no process holds the state's lock is of a run that was
+	// killed: it reads as StatusInterrupted.
+	StatusRunning Status = "running"
+	// StatusComplete: everything planned was collected or tombstoned.
+	StatusComplete Status = "complete"
+	// StatusIncomplete: the run ended, but some items failed or were left.
+	StatusIncomplete Status = "incomplete"
+	// StatusFailed: an error stopped the run (a full disk, a state that
+	// could not be written); Error says which.
+	StatusFailed Status = "failed"
+	// StatusInterrupted: the run was stopped before the end, by the user or
+	// by the process being killed.
+	StatusInterrupted Status = "interrupted"
+)
+
+// FillStatus sets the Status of a record written before Status existed,
+// from what such a record says: complete, ended, or not ended.
+func (r *Run) FillStatus() {
+	switch {
+	case r.Status != "":
+	case r.Complete:
+		r.Status = StatusComplete
+	case r.Finished.IsZero():
+		r.Status = StatusRunning
+	default:
+		r.Status = StatusIncomplete
+	}
+}
+
+// Add adds d's counts to c.
+func (c *Counts) Add(d Counts) {
+	c.Planned += d.Planned
+	c.Collected += d.Collected
+	c.Deduplicated += d.Deduplicated
+	c.Tombstoned += d.Tombstoned
+	c.Failed += d.Failed
+	c.Bytes += d.Bytes
+	c.Observations += d.Observations
+	c.Remaining += d.Remaining
+	c.Cursors += d.Cursors
+}
