@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/internal/durable"
+	"github.com/collect-ediscovery/collect/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -117,7 +118,7 @@ func openSnapshot(path string, h Holder, opts Options, sch schema, start time.Ti
 
 // RunProgress is how far a run still in progress had got in a snapshot.
 type RunProgress struct {
-	Run Run
+	Run record.Run
 	// Collected counts the items this run collected so far.
 	Collected int64
 }
@@ -126,9 +127,9 @@ type RunProgress struct {
 // what it has collected so far. Read from a writer's snapshot, it is the
 // run of the writer.
 func (r *ReadTx) RunInProgress() (RunProgress, bool, error) {
-	var last Run
+	var last record.Run
 	found := false
-	if err := r.Runs(func(run Run) error {
+	if err := r.Runs(func(run record.Run) error {
 		if run.Finished.IsZero() {
 			last, found = run, true
 		}
@@ -156,7 +157,7 @@ func (r *ReadTx) RunInProgress() (RunProgress, bool, error) {
 		if !found {
 			return p, true, fmt.Errorf("sequence index: item %s of mailbox %s (seq %d) is missing", ref.ID, ref.Mailbox, binary.BigEndian.Uint64(k))
 		}
-		if it.RunID != last.ID {
+		if it.RunID != last.RunID {
 			break
 		}
 		p.Collected++

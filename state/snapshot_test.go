@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/record"
 )
 
 // putRunItems records a run that has not finished and n items it collected.
@@ -14,13 +16,13 @@ func putRunItems(t *testing.T, db *DB, c *clock, runID string, from, n int) {
 		if err := tx.PutMailbox(testMailboxRecord()); err != nil {
 			return err
 		}
-		if err := tx.PutRun(Run{ID: runID, Operation: "apply", Started: c.Now(), Counts: map[string]int64{"planned": 10}}); err != nil {
+		if err := tx.PutRun(record.Run{RunID: runID, Operation: "apply", Started: c.Now(), Counts: record.Counts{Planned: 10}}); err != nil {
 			return err
 		}
 		for i := from; i < from+n; i++ {
 			it := collectedItem(i, c)
 			it.RunID = runID
-			if _, err := tx.PutItem(it); err != nil {
+			if _, _, err := tx.PutItem(it); err != nil {
 				return err
 			}
 		}
@@ -53,7 +55,7 @@ func TestSnapshotWhileWriting(t *testing.T) {
 	}
 	mustView(t, r, func(rt *ReadTx) error {
 		p, ok, err := rt.RunInProgress()
-		if err != nil || !ok || p.Run.ID != "run-1" || p.Collected != 3 || p.Run.Counts["planned"] != 10 {
+		if err != nil || !ok || p.Run.RunID != "run-1" || p.Collected != 3 || p.Run.Planned != 10 {
 			t.Errorf("RunInProgress = %+v %v %v, want run-1 with 3 collected of 10", p, ok, err)
 		}
 		return nil

@@ -70,7 +70,7 @@ func writerNote(db *state.DB, w *state.Writer) string {
 		p, ok, err := r.RunInProgress()
 		if err == nil && ok {
 			far = fmt.Sprintf(" Run %s: %s of %s planned messages collected so far.",
-				p.Run.ID, commas(p.Collected), commas(p.Run.Counts["planned"]))
+				p.Run.RunID, commas(p.Collected), commas(p.Run.Planned))
 		}
 		return nil
 	})
