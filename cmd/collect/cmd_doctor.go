@@ -19,6 +19,8 @@ const doctorHelp = `Usage: collect [global options] doctor [options]
   A preflight to run before a collection, and in CI before apply. It
   checks, against the live tenant and without writing anything:
 
+  - the output folder and the state file's folder can be written by this
+    user (or created where they do not exist yet) and have free space
   - sign-in works, and the token's permissions (its scp or roles claim,
     read without verifying it) include what collect needs
   - every custodian and mailbox address resolves, by alias if needed
@@ -71,7 +73,7 @@ func parseDoctor(args []string) (doctorOptions, bool, error) {
 // doctorCheck is one line of the report.
 type doctorCheck struct {
 	Status    string `json:"status"` // ok, warn or FAIL
-	Check     string `json:"check"`  // sign-in, permissions, mailbox, window
+	Check     string `json:"check"`  // output, state, sign-in, permissions, mailbox, folders, window
 	Address   string `json:"address,omitempty"`
 	Message   string `json:"message"`
 	Fix       string `json:"fix,omitempty"`
@@ -115,13 +117,17 @@ func runDoctor(s *streams, args []string) int {
 	if !opts.NoCounts {
 		rep.CountMethod = "delta enumeration of every in-scope folder, as a first plan makes"
 	}
+	for _, c := range storageChecks(m) {
+		rep.add(c)
+	}
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
-		rep.add(doctorCheck{Status: statusFail, Check: "sign-in", Message: sentence(err.Error()), Fix: signInFix(err, t)})
+		c := doctorCheck{Status: statusFail, Check: "sign-in", Message: sentence(err.Error()), Fix: signInFix(err, t)}
 		var ge *graph.Error
 		if errors.As(err, &ge) {
-			rep.Checks[0].Code, rep.Checks[0].RequestID = ge.Code, ge.RequestID
+			c.Code, c.RequestID = ge.Code, ge.RequestID
 		}
+		rep.add(c)
 		return finishDoctor(s, rep, opts.JSON)
 	}
 	defer conn.close()
@@ -134,11 +140,7 @@ func runDoctor(s *streams, args []string) int {
 	}
 	info := conn.token
 	rep.Token = &info
-	who := "app " + rep.ClientID
-	if info.Delegated && info.User != "" {
-		who = info.User
-	}
-	rep.add(doctorCheck{Status: statusOK, Check: "sign-in", Message: fmt.Sprintf("signed in to tenant %s as %s (auth = %q)", rep.Tenant, who, t.Auth)})
+	rep.add(doctorCheck{Status: statusOK, Check: "sign-in", Message: signedInAs(t, info, conn.demo, rep.Tenant, rep.ClientID)})
 	rep.add(permissionCheck(info, conn.authority))
 
 	ctx, stop := interruptible(s, "Interrupted: stopping doctor.")

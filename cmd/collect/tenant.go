@@ -166,7 +166,7 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 	}
 	tokens, info, err := entra.SignIn(tokens)
 	if err != nil {
-		return nil, fmt.Errorf("cannot sign in to tenant %s as app %s (auth = %q): %w", t.TenantID, t.ClientID, t.Auth, err)
+		return nil, fmt.Errorf("cannot sign in to tenant %s %s (auth = %q): %w", t.TenantID, signInSubject(t), t.Auth, err)
 	}
 	c, err := msgraph.New(msgraph.Config{BaseURL: target.graphURL, Tokens: tokens, Version: version, Limits: limits, Logger: logger})
 	if err != nil {
