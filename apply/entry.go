@@ -2,6 +2,7 @@ package apply
 
 import (
 	"iter"
+	"path/filepath"
 
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
@@ -16,6 +17,7 @@ func Entry(mb state.Mailbox, it state.Item) store.ManifestEntry {
 		RunID:             it.RunID,
 		Custodians:        it.Custodians,
 		Mailbox:           mb.Address,
+		MailboxID:         mb.ID,
 		Folder:            it.FolderPath,
 		GraphID:           it.ID,
 		InternetMessageID: it.InternetMessageID,
@@ -33,10 +35,11 @@ func Entry(mb state.Mailbox, it state.Item) store.ManifestEntry {
 }
 
 // Expected yields every collected item of the state as its manifest
-// entry, in collection order, for verify. The first error stops it and is
-// stored in *errp.
+// entry, with the state's lineage, in collection order, for verify. The
+// first error stops it and is stored in *errp.
 func Expected(r *state.ReadTx, errp *error) iter.Seq[store.ManifestEntry] {
 	return func(yield func(store.ManifestEntry) bool) {
+		lineage := r.Meta().Lineage
 		mailboxes := map[string]state.Mailbox{}
 		stop := errStop{}
 		err := r.ItemsSince(0, func(it state.Item) error {
@@ -49,7 +52,9 @@ func Expected(r *state.ReadTx, errp *error) iter.Seq[store.ManifestEntry] {
 				}
 				mailboxes[it.Mailbox] = mb
 			}
-			if !yield(Entry(mb, it)) {
+			e := Entry(mb, it)
+			e.Lineage = lineage
+			if !yield(e) {
 				return stop
 			}
 			return nil
@@ -67,11 +72,23 @@ func (errStop) Error() string { return "stopped" }
 // Reconcile appends to the manifest every collected item the state holds
 // beyond the manifest's last line: what a crash between a state commit
 // and its manifest append left out. It returns how many lines it added.
+// From then on the manifest writes the state's lineage on every line. A
+// manifest ahead of the state (an *OutputError) is left as it is.
 func Reconcile(db *state.DB, man *store.Manifest) (int, error) {
 	last, err := man.LastSeq()
 	if err != nil {
 		return 0, err
 	}
+	var meta state.Meta
+	var stateLast uint64
+	if err := db.View(func(r *state.ReadTx) error { meta, stateLast = r.Meta(), r.LastSeq(); return nil }); err != nil {
+		return 0, err
+	}
+	if last > stateLast {
+		return 0, &OutputError{Output: filepath.Dir(man.Path()), State: db.Path(), StateLineage: meta.Lineage,
+			OutputSeq: last, StateSeq: stateLast}
+	}
+	man.SetLineage(meta.Lineage)
 	var batch []store.ManifestEntry
 	added := 0
 	flush := func() error {

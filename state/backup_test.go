@@ -107,8 +107,12 @@ func TestCorruptErrorAdvice(t *testing.T) {
 		}
 		os.WriteFile(p, []byte("x"), 0o600)
 		_, err := Open(p, Options{ReadOnly: true})
-		if err == nil || !strings.Contains(err.Error(), "Restore it from a backup") {
-			t.Fatalf("error does not say what to do: %v", err)
+		advice := "collect state rebuild"
+		if withBackup {
+			advice = "Restore it from a backup"
+		}
+		if err == nil || !strings.Contains(err.Error(), advice) {
+			t.Fatalf("error does not say what to do (%s): %v", advice, err)
 		}
 		var ce *CorruptError
 		if !errors.As(err, &ce) {

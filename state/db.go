@@ -49,6 +49,10 @@ type Options struct {
 	// the first commit after that much time; 0 means every 5 seconds and
 	// a negative value at every commit.
 	SnapshotEvery time.Duration
+	// Lineage is the lineage of a file this open creates, as a rebuild
+	// keeps the lineage of the collection it rebuilds; empty means a new
+	// one from Rand.
+	Lineage string
 }
 
 // DB is an open state file.
@@ -321,6 +325,11 @@ func createFile(path string, opts Options, sch schema) error {
 	lineage, err := uuid.NewRandomFromReader(r)
 	if err != nil {
 		return fmt.Errorf("make the lineage of a new state file: %w", err)
+	}
+	if opts.Lineage != "" {
+		if lineage, err = uuid.Parse(opts.Lineage); err != nil {
+			return fmt.Errorf("create state file %s: lineage %q is not a UUID", path, opts.Lineage)
+		}
 	}
 	// The matter may put the state in a folder of its own.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

@@ -65,18 +65,18 @@ type CorruptError struct {
 }
 
 func (e *CorruptError) Error() string {
-	msg := fmt.Sprintf("state file %s cannot be used: %s", e.Path, e.Reason)
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	msg += ". The file was not modified. "
+	// What bbolt or the runtime said (Err) stays out of the message: it
+	// names pages and offsets, not what to do.
+	msg := fmt.Sprintf("state file %s cannot be used: %s. The file was not modified. ", e.Path, e.Reason)
 	if e.Backup != "" {
 		msg += "Restore it from a backup: " + e.Backup + " is a copy of the state from before the last apply " +
-			"(move the damaged file aside and copy the backup in its place)"
+			"(move the damaged file aside and copy the backup in its place). Or rebuild the state from the output " +
+			"folder with collect state rebuild, which moves the damaged file aside"
 	} else {
-		msg += "Restore it from a backup of your own"
+		msg += "Rebuild the state from the output folder with collect state rebuild, which moves the damaged file " +
+			"aside, or restore it from a backup of your own"
 	}
-	return msg + ", or if it is not a collect state file, set the right path in the matter's state block"
+	return msg + "; if it is not a collect state file, set the right path in the matter's state block"
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }

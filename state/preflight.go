@@ -76,7 +76,7 @@ func preflight(path string) error {
 	}
 	m1, ok1 := readBoltMeta(f, pageSize)
 	if !ok0 && !ok1 {
-		return &CorruptError{Path: path, Reason: "it is not a collect state file (no valid bbolt header)"}
+		return &CorruptError{Path: path, Reason: "it is not a collect state file (it has no valid header)"}
 	}
 	if ok1 && m1.pageSize != uint32(pageSize) {
 		ok1 = false

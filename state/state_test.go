@@ -408,7 +408,7 @@ func TestObservationsAppendOnly(t *testing.T) {
 // an item, the item, its native record and its observations are all there.
 // A new method fails this test until it is reviewed and listed.
 func TestNoMethodDeletes(t *testing.T) {
-	writes := []string{"AddObservation", "BumpSerial", "PutFolder", "PutItem", "PutMailbox", "PutRun", "RecordFailure", "SetCursor"}
+	writes := []string{"AddObservation", "BumpSerial", "PutFolder", "PutItem", "PutMailbox", "PutRun", "RecordFailure", "RestoreItem", "SetCursor"}
 	reads := []string{"Failure", "Failures", "Folder", "Folders", "HasItem", "Item", "ItemsByInternetMessageID", "ItemsBySHA256",
 		"ItemsInFolder", "ItemsOfMailbox", "ItemsSince", "LastSeq", "Mailbox", "Mailboxes", "Meta", "Run", "RunInProgress", "Runs"}
 	dbMethods := []string{"Backup", "Close", "Path", "ReadOnly", "Update", "View", "Writer"}

@@ -166,6 +166,29 @@ func shorten(s string) string {
 //
 // The stored record's Seq is 0 for an item not collected.
 func (t *Tx) PutItem(it Item) (Item, bool, error) {
+	return t.putItemAt(it, 0)
+}
+
+// RestoreItem records a collected item with the sequence number it had,
+// as a rebuild from the output folder does: it.Seq must be above every
+// sequence number assigned so far. Otherwise it is PutItem.
+func (t *Tx) RestoreItem(it Item) error {
+	if !it.Collected() {
+		return fmt.Errorf("restore item %s: only a collected item (with its SHA-256) is restored", it.ID)
+	}
+	if t.HasItem(it.Mailbox, it.ID) {
+		return fmt.Errorf("restore item %s of mailbox %s: it is recorded already (seq %d is a second record of it)", it.ID, it.Mailbox, it.Seq)
+	}
+	if last := t.LastSeq(); it.Seq <= last {
+		return fmt.Errorf("restore item %s: seq %d is not above the last one assigned (%d)", it.ID, it.Seq, last)
+	}
+	_, _, err := t.putItemAt(it, it.Seq)
+	return err
+}
+
+// putItemAt is PutItem, giving a newly collected item the sequence number
+// seq instead of the next one when seq is not 0.
+func (t *Tx) putItemAt(it Item, seq uint64) (Item, bool, error) {
 	mb, err := t.knownMailbox(it.Mailbox)
 	if err != nil {
 		return Item{}, false, fmt.Errorf("put item: %w", err)
@@ -220,7 +243,10 @@ func (t *Tx) PutItem(it Item) (Item, bool, error) {
 		}
 	}
 	if rec.Collected() && rec.Seq == 0 {
-		rec.Seq = t.LastSeq() + 1
+		rec.Seq = seq
+		if seq == 0 {
+			rec.Seq = t.LastSeq() + 1
+		}
 		if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
 			return Item{}, false, err
 		}

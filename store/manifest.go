@@ -23,8 +23,9 @@ type ManifestEntry struct {
 	Seq               uint64    `json:"seq"`
 	RunID             string    `json:"run_id"`
 	Custodians        []string  `json:"custodians"`
-	Mailbox           string    `json:"mailbox"` // primary SMTP address, lower case
-	Folder            string    `json:"folder"`  // display path
+	Mailbox           string    `json:"mailbox"`              // primary SMTP address, lower case
+	MailboxID         string    `json:"mailbox_id,omitempty"` // directory object ID of the mailbox
+	Folder            string    `json:"folder"`               // display path
 	GraphID           string    `json:"graph_id"`
 	InternetMessageID string    `json:"internet_message_id"`
 	SHA256            string    `json:"sha256"`
@@ -37,6 +38,9 @@ type ManifestEntry struct {
 	From              string    `json:"from"`
 	Subject           string    `json:"subject"`
 	CollectedAt       time.Time `json:"collected_at"`
+	// Lineage is the lineage of the state the line was recorded in: an
+	// output folder belongs to one state, and to its rebuilds.
+	Lineage string `json:"lineage,omitempty"`
 }
 
 // normalized returns the entry as it is written: times in UTC, mailbox in
@@ -117,7 +121,9 @@ type Manifest struct {
 	last   uint64
 	size   int64 // length of the complete lines
 	repair bool  // an append failed: the tail must be re-read before the next one
-	cut    []TornTail
+	// lineage is written on every line appended without one (SetLineage).
+	lineage string
+	cut     []TornTail
 }
 
 // OpenManifest opens (creating if needed) the manifest at path. A torn final
@@ -179,6 +185,17 @@ func (m *Manifest) LastSeq() (uint64, error) {
 	return m.last, nil
 }
 
+// Path is the manifest's file.
+func (m *Manifest) Path() string { return m.path }
+
+// SetLineage names the state the manifest is kept for: Append writes the
+// lineage on every line that has none.
+func (m *Manifest) SetLineage(lineage string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lineage = lineage
+}
+
 // Append writes entries as lines, in order, and fsyncs the file. Seqs must
 // be strictly increasing and above the last line's; otherwise nothing is
 // written. After an error some of the lines may be on disk: call LastSeq and
@@ -197,6 +214,9 @@ func (m *Manifest) Append(entries []ManifestEntry) error {
 	var buf bytes.Buffer
 	prev := m.last
 	for _, e := range entries {
+		if e.Lineage == "" {
+			e.Lineage = m.lineage
+		}
 		if err := e.validate(); err != nil {
 			return fmt.Errorf("store: manifest entry seq %d is invalid: %v; nothing was appended", e.Seq, err)
 		}

@@ -144,7 +144,10 @@ type expectedNative struct {
 
 type expectedLine struct {
 	digest [32]byte // SHA-256 of the line the state would write
-	seen   int      // line number where it was found
+	// legacy is the SHA-256 of that line as collect wrote it before lines
+	// named the mailbox ID and the state's lineage.
+	legacy [32]byte
+	seen   int // line number where it was found
 }
 
 // Verify re-hashes every native in the output folder dir and cross-checks
@@ -172,7 +175,13 @@ func Verify(ctx context.Context, dir string, expected iter.Seq[ManifestEntry], o
 			continue
 		}
 		lastSeq = max(lastSeq, e.Seq)
-		lines[e.Seq] = &expectedLine{digest: sha256.Sum256(line)}
+		old := e
+		old.MailboxID, old.Lineage = "", ""
+		oldLine, err := old.MarshalLine()
+		if err != nil {
+			return rep, fmt.Errorf("store: encoding state item seq %d: %w", e.Seq, err)
+		}
+		lines[e.Seq] = &expectedLine{digest: sha256.Sum256(line), legacy: sha256.Sum256(oldLine)}
 		n := natives[e.SHA256]
 		if n == nil {
 			natives[e.SHA256] = &expectedNative{size: e.Size, md5: e.MD5, sha1: e.SHA1}
@@ -438,7 +447,7 @@ func verifyManifest(path string, lines map[uint64]*expectedLine, lastSeq uint64,
 			add(ManifestProblem{Seq: e.Seq, Line: lineNo, Problem: fmt.Sprintf("duplicate of line %d", want.seen)})
 		default:
 			want.seen = lineNo
-			if sha256.Sum256(line) != want.digest {
+			if sum := sha256.Sum256(line); sum != want.digest && sum != want.legacy {
 				differ[e.Seq] = &lineDiff{problem: len(rep.Manifest), line: slices.Clone(line)}
 				add(ManifestProblem{Seq: e.Seq, Line: lineNo, Problem: "differs from the state"})
 			}

@@ -75,6 +75,9 @@ func runApply(s *streams, args []string) int {
 		return code
 	}
 	defer db.Close()
+	if !stateMatchesOutput(s, m, db) {
+		return exitError
+	}
 
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {

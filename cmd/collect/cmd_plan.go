@@ -53,6 +53,9 @@ func runPlan(s *streams, args []string) int {
 		return code
 	}
 	defer db.Close()
+	if !stateMatchesOutput(s, m, db) {
+		return exitError
+	}
 	p, code := makePlan(s, m, db, targets, opts.Parallelism, opts.JSON)
 	if p == nil {
 		return code

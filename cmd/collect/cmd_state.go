@@ -1,28 +1,45 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/state"
+	"github.com/collect-ediscovery/collect/store"
+	"github.com/hashicorp/hcl/v2"
 )
 
 const stateHelp = `Usage: collect [global options] state <subcommand> [options] [ADDR]
 
-  Shows what the state file records. It never changes it.
+  Shows what the state file records; list and show never change it.
 
 Subcommands:
   list [ADDR]   List the collected addresses (mailboxes and folders) with counts,
                 optionally only those under ADDR.
   show ADDR     Show one mailbox or folder: identity, folders, cursors,
                 items, tombstones, moves and failures.
+  rebuild       Rebuild a lost or damaged state from the output folder: every
+                manifest line and run record, every native re-hashed. A damaged
+                state file is moved aside, never deleted; one that opens is
+                replaced only with -force (and moved aside too). Delta cursors
+                start again: the next plan reads every folder in full and
+                fetches nothing already collected.
 
 Options:
+  -force             state rebuild: replace a state file that opens.
   -lock-timeout=D    Wait up to D for the state lock (default 0: fail at once).
   -var, -var-file    Variables, when the matter needs them to find the state.
+
+Exit status of state rebuild: 0 when the state was rebuilt and every native
+matches the manifest; 7 when it was rebuilt but some natives are missing or
+changed (collect verify lists them); 5 when the state is locked; 1 on any
+other error, when nothing was changed.
 `
 
 // addrCounts sums the items of a mailbox or folder in the state.
@@ -47,6 +64,9 @@ func runState(s *streams, args []string) int {
 		return exitError
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "rebuild" {
+		return runStateRebuild(s, rest)
+	}
 	opts, diags := ParseStateCmd(sub, rest)
 	if diags.HasErrors() {
 		s.writeDiags(diags, nil)
@@ -225,4 +245,111 @@ func stateShow(s *streams, r *state.ReadTx, addr string) error {
 		return addrError(fmt.Sprintf("The mailbox at %s has no folder %q in the state.", base, folderPath))
 	}
 	return nil
+}
+
+// StateRebuild holds the options of collect state rebuild.
+type StateRebuild struct {
+	Force bool
+	Vars  []config.VarOption
+}
+
+// ParseStateRebuild parses the options of collect state rebuild.
+func ParseStateRebuild(args []string) (StateRebuild, hcl.Diagnostics) {
+	var c StateRebuild
+	fs := newFlagSet("state rebuild")
+	addVarFlags(fs, &c.Vars)
+	fs.BoolVar(&c.Force, "force", false, "")
+	diags := parseFlags(fs, args)
+	if len(fs.Args()) > 0 {
+		diags = append(diags, errorDiag("Unexpected arguments", "collect state rebuild takes no address: it rebuilds the whole state.")...)
+	}
+	return c, diags
+}
+
+func runStateRebuild(s *streams, args []string) int {
+	opts, diags := ParseStateRebuild(args)
+	if diags.HasErrors() {
+		s.writeDiags(diags, nil)
+		return exitError
+	}
+	m := loadMatter(s, opts.Vars)
+	if m == nil {
+		return exitError
+	}
+	tail, _, err := store.ManifestTail(m.Output.Path)
+	if err != nil {
+		s.errorf("Cannot read the output folder", "%s Nothing was changed.", sentence(err.Error()))
+		return exitError
+	}
+	references := map[string][]string{}
+	for _, mb := range m.Mailboxes {
+		e := strings.ToLower(mb.Email)
+		references[e] = append(references[e], mb.Addr)
+	}
+	var rep apply.RebuildReport
+	ctx, stop := interruptible(s, "Interrupted: stopping the rebuild; the state is left as it was.")
+	defer stop()
+	sopts := state.Options{Operation: "state rebuild", ToolVersion: toolVersion(), Lineage: tail.Lineage}
+	done, err := state.Rebuild(m.State.Path, sopts, opts.Force, func(db *state.DB) error {
+		var err error
+		rep, err = apply.Rebuild(ctx, db, m.Output.Path, references)
+		return err
+	})
+	if err != nil {
+		var locked *state.LockedError
+		var healthy *state.HealthyError
+		switch {
+		case errors.As(err, &locked):
+			s.errorf("State locked", "%s", sentence(err.Error()))
+			return exitLocked
+		case errors.As(err, &healthy):
+			s.errorf("The state is not damaged", "%s", sentence(err.Error()))
+		default:
+			s.errorf("Cannot rebuild the state", "%s Nothing was changed.", sentence(err.Error()))
+		}
+		return exitError
+	}
+	w := s.stdout
+	fmt.Fprintf(w, "Rebuilt the state %s from the output folder %s: %s in %s, %s.\n", m.State.Path, m.Output.Path,
+		plural(rep.Items, "item", "items"), plural(rep.Mailboxes, "mailbox", "mailboxes"), plural(rep.Runs, "run record", "run records"))
+	switch {
+	case done.Damaged:
+		fmt.Fprintf(w, "The damaged state file was moved to %s.\n", done.Aside)
+	case done.Aside != "":
+		fmt.Fprintf(w, "The state file it replaced was moved to %s.\n", done.Aside)
+	}
+	v := rep.Verify
+	for _, p := range v.Missing {
+		fmt.Fprintf(w, "Missing native: %s\n", p)
+	}
+	for _, p := range v.Changed {
+		fmt.Fprintf(w, "Changed native: %s\n", p)
+	}
+	code := exitOK
+	if len(v.Missing)+len(v.Changed) > 0 {
+		fmt.Fprintf(w, "Re-hashed %s: %s missing, %s changed. The state records them as the manifest does; run collect verify for the full report.\n",
+			plural(v.Natives, "native", "natives"), commas(int64(len(v.Missing))), commas(int64(len(v.Changed))))
+		code = exitVerify
+	} else {
+		fmt.Fprintf(w, "Re-hashed %s (%s): every one matches the manifest.\n", plural(v.Verified, "native", "natives"), byteSize(v.Bytes))
+	}
+	fmt.Fprintln(w, "Delta cursors start again: the next plan reads every folder in full and fetches nothing already collected. "+
+		"Removals and moves seen before were recorded only in the old state.")
+	return code
+}
+
+// stateMatchesOutput refuses a state that does not hold the collection of
+// the output folder (apply.CheckOutput) before anything is asked of Graph,
+// and reports whether the command may go on.
+func stateMatchesOutput(s *streams, m *config.Matter, db *state.DB) bool {
+	err := apply.CheckOutput(db, m.Output.Path)
+	if err == nil {
+		return true
+	}
+	summary := "Cannot read the output folder"
+	if errors.As(err, new(*apply.OutputError)) {
+		summary = "The state does not match the output folder"
+	}
+	s.errorf(summary, "%s", sentence(err.Error()))
+	return false
 }

@@ -60,6 +60,9 @@ func runVerify(s *streams, args []string) int {
 		return code
 	}
 	defer db.Close()
+	if !stateMatchesOutput(s, m, db) {
+		return exitError
+	}
 	var rep store.Report
 	err := db.View(func(r *state.ReadTx) error {
 		var iterErr error

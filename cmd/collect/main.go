@@ -42,7 +42,7 @@ func commands() map[string]command {
 		"apply":    {"Collect the planned messages", applyHelp, runApply},
 		"show":     {"Show a saved plan, or a summary of the state", showHelp, runShow},
 		"init":     {"Create the state file, and a starter matter in an empty folder", initHelp, runInit},
-		"state":    {"Show what the state records: state list, state show ADDR", stateHelp, runState},
+		"state":    {"Show what the state records (state list, state show ADDR); state rebuild", stateHelp, runState},
 		"verify":   {"Re-hash every native against the state and the manifest", verifyHelp, runVerify},
 		"login":    {"Sign in a person for auth = \"device_code\" and cache the sign-in", loginHelp, runLogin},
 		"logout":   {"Remove the cached sign-in of the matter's tenant", logoutHelp, runLogout},

@@ -44,6 +44,8 @@ func TestScripts(t *testing.T) {
 			"simauth": simAuthCmd,
 			"tamper":  tamperCmd,
 			"lines":   linesCmd,
+			"damage":  damageCmd,
+			"tree":    treeCmd,
 			// exitcode N cmd args... runs cmd and checks its exit status is
 			// exactly N: the exit codes are a documented contract.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -1,0 +1,238 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/record"
+	"github.com/collect-ediscovery/collect/state"
+	"github.com/collect-ediscovery/collect/store"
+)
+
+// rebuild rebuilds the world's state from its output folder, as collect
+// state rebuild does.
+func (w *world) rebuild(force bool) (apply.RebuildReport, error) {
+	w.t.Helper()
+	tail, _, err := store.ManifestTail(w.m.Output.Path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	refs := map[string][]string{}
+	for _, mb := range w.m.Mailboxes {
+		refs[strings.ToLower(mb.Email)] = append(refs[strings.ToLower(mb.Email)], mb.Addr)
+	}
+	var rep apply.RebuildReport
+	_, err = state.Rebuild(w.m.State.Path, state.Options{Operation: "test", Lineage: tail.Lineage}, force, func(db *state.DB) error {
+		var err error
+		rep, err = apply.Rebuild(context.Background(), db, w.m.Output.Path, refs)
+		return err
+	})
+	return rep, err
+}
+
+func (w *world) meta() state.Meta {
+	w.t.Helper()
+	db := w.db()
+	defer db.Close()
+	var m state.Meta
+	if err := db.View(func(r *state.ReadTx) error { m = r.Meta(); return nil }); err != nil {
+		w.t.Fatal(err)
+	}
+	return m
+}
+
+func TestManifestLinesNameTheStateLineageAndMailbox(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 4)
+	w.matter(ann)
+	w.apply(w.plan())
+	meta := w.meta()
+	u, err := w.tn.User(ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := w.manifest()
+	if len(lines) != 4 {
+		t.Fatalf("%d manifest lines, want 4", len(lines))
+	}
+	for _, l := range lines {
+		if l.Lineage != meta.Lineage || l.MailboxID != u.ID {
+			t.Errorf("line seq %d: lineage %q, mailbox_id %q; want %q, %q", l.Seq, l.Lineage, l.MailboxID, meta.Lineage, u.ID)
+		}
+	}
+	w.verify()
+}
+
+func TestRebuildGivesBackTheState(t *testing.T) {
+	w := newWorld(t, graphsim.Config{DuplicateRate: 0.1})
+	ann, bob := w.user("ann"), w.user("bob")
+	w.populate(ann, "inbox", 30)
+	w.populate(ann, "sentitems", 5)
+	w.populate(bob, "inbox", 9)
+	w.matter(ann, bob)
+	w.apply(w.plan())
+	w.populate(bob, "inbox", 2)
+	w.apply(w.plan())
+	before, meta := w.items(), w.meta()
+
+	if err := os.Remove(w.m.State.Path); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.rebuild(false)
+	if err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if rep.Items != 46 || rep.Mailboxes != 2 || rep.Runs != 2 || !rep.Verify.OK() || rep.Verify.Verified != 46 {
+		t.Fatalf("rebuild report %+v", rep)
+	}
+	if got := w.meta(); got.Lineage != meta.Lineage || got.Serial <= meta.Serial {
+		t.Errorf("rebuilt lineage %s, serial %d; want the collection's %s and a serial above the lost state's %d",
+			got.Lineage, got.Serial, meta.Lineage, meta.Serial)
+	}
+	after := w.items()
+	if len(after) != len(before) {
+		t.Fatalf("%d items rebuilt, %d before", len(after), len(before))
+	}
+	for i := range before {
+		want := before[i]
+		want.FolderID = "" // the manifest names the folder by its path only
+		if !reflect.DeepEqual(after[i], want) {
+			t.Errorf("item %d rebuilt as\n %+v\nwas\n %+v", i, after[i], want)
+		}
+	}
+	db := w.db()
+	var runs int
+	db.View(func(r *state.ReadTx) error { return r.Runs(func(record.Run) error { runs++; return nil }) })
+	db.Close()
+	if runs != 2 {
+		t.Errorf("rebuilt state has %d runs, want 2", runs)
+	}
+	// The next round enumerates every folder again and fetches nothing.
+	p := w.plan()
+	if p.HasChanges() {
+		t.Fatalf("plan after the rebuild has changes: %+v", p.Counts())
+	}
+	w.populate(ann, "inbox", 1)
+	if res := w.apply(w.plan()); res.Collected != 1 {
+		t.Fatalf("apply after the rebuild collected %d, want 1", res.Collected)
+	}
+	w.verify()
+}
+
+func TestRebuildRefusesWhatItCannotRebuildFrom(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 3)
+	w.matter(ann)
+	w.apply(w.plan())
+	path := filepath.Join(w.m.Output.Path, store.ManifestFile)
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewrite := func(edit func(e map[string]any, i int)) {
+		t.Helper()
+		var out []byte
+		for i, line := range bytes.Split(bytes.TrimSpace(full), []byte("\n")) {
+			var e map[string]any
+			if err := json.Unmarshal(line, &e); err != nil {
+				t.Fatal(err)
+			}
+			edit(e, i)
+			b, _ := json.Marshal(e)
+			out = append(append(out, b...), '\n')
+		}
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stateBefore, err := os.ReadFile(w.m.State.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(e map[string]any, i int)
+		want string
+	}{
+		{"lines of an older collect", func(e map[string]any, _ int) { delete(e, "mailbox_id"); delete(e, "lineage") }, "does not name its mailbox's ID"},
+		{"two collections", func(e map[string]any, i int) {
+			if i == 0 {
+				e["lineage"] = "11111111-2222-4333-8444-555555555555"
+			}
+		}, "more than one collection"},
+	} {
+		rewrite(tc.edit)
+		if _, err := w.rebuild(true); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: rebuild: %v, want an error saying %q", tc.name, err, tc.want)
+		}
+		if got, _ := os.ReadFile(w.m.State.Path); !bytes.Equal(got, stateBefore) {
+			t.Fatalf("%s: a refused rebuild changed the state", tc.name)
+		}
+	}
+}
+
+func TestCheckOutputRefusesAStateWithoutTheCollection(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.user("ann")
+	w.populate(ann, "inbox", 3)
+	w.matter(ann)
+	w.apply(w.plan())
+	check := func() error {
+		t.Helper()
+		db, err := state.Open(w.m.State.Path, state.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return apply.CheckOutput(db, w.m.Output.Path)
+	}
+	if err := check(); err != nil {
+		t.Fatalf("the state of the collection is refused: %v", err)
+	}
+	good, _ := os.ReadFile(w.m.State.Path)
+
+	// Lost: no state file.
+	os.Remove(w.m.State.Path)
+	var oe *apply.OutputError
+	if err := check(); !errors.As(err, &oe) || !oe.NoState || !strings.Contains(err.Error(), "collect state rebuild") {
+		t.Fatalf("no state: %v", err)
+	}
+	// Another collection's state, which holds items of its own.
+	other := newWorld(t, graphsim.Config{Seed: 9})
+	bob := other.user("bob")
+	other.populate(bob, "inbox", 5)
+	other.matter(bob)
+	other.apply(other.plan())
+	b, _ := os.ReadFile(other.m.State.Path)
+	os.WriteFile(w.m.State.Path, b, 0o600)
+	if err := check(); !errors.As(err, &oe) || oe.OutputLineage == oe.StateLineage || oe.Empty ||
+		!strings.Contains(err.Error(), "written with another state") {
+		t.Fatalf("another collection's state: %v", err)
+	}
+	// The state as it was before the apply: behind the manifest. apply
+	// itself refuses it too, before it appends anything.
+	os.WriteFile(w.m.State.Path, good, 0o600)
+	backup, _ := os.ReadFile(state.BackupFilePath(w.m.State.Path))
+	os.WriteFile(w.m.State.Path, backup, 0o600)
+	if err := check(); !errors.As(err, &oe) || oe.OutputSeq != 3 || oe.StateSeq != 0 {
+		t.Fatalf("older state: %v", err)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile))
+	if _, err := w.applyCtx(context.Background(), w.plan(), apply.Options{}); !errors.As(err, &oe) {
+		t.Fatalf("apply with a state behind the manifest: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile)); !bytes.Equal(got, manifest) {
+		t.Fatal("apply with a state behind the manifest changed the manifest")
+	}
+}

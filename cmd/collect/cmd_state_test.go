@@ -1,0 +1,35 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/collect-ediscovery/collect/config"
+)
+
+func TestParseStateRebuild(t *testing.T) {
+	cases := []struct {
+		args    []string
+		want    StateRebuild
+		wantErr string
+	}{
+		{nil, StateRebuild{}, ""},
+		{[]string{"-force"}, StateRebuild{Force: true}, ""},
+		{[]string{"-var", "a=b", "-force"}, StateRebuild{Force: true, Vars: []config.VarOption{{Assignment: "a=b"}}}, ""},
+		{[]string{"custodian.jdoe"}, StateRebuild{}, "takes no address"},
+		{[]string{"-forse"}, StateRebuild{}, "-force"},
+	}
+	for _, c := range cases {
+		got, diags := ParseStateRebuild(c.args)
+		if c.wantErr != "" {
+			if !strings.Contains(diagText(diags), c.wantErr) {
+				t.Errorf("ParseStateRebuild(%q): diagnostics %q, want %q", c.args, diagText(diags), c.wantErr)
+			}
+			continue
+		}
+		if diags.HasErrors() || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ParseStateRebuild(%q) = %+v, %q; want %+v", c.args, got, diagText(diags), c.want)
+		}
+	}
+}
