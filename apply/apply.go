@@ -9,6 +9,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -106,6 +107,13 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		res.Status, res.Error = record.StatusFailed, err.Error()
 		return res, err
 	}
+	if !p.Applyable() {
+		return failed(errors.New("the plan has errors besides unreadable mailboxes, so it cannot be applied: fix them and make a new plan"))
+	}
+	// The mailboxes that could not be read are skipped, and named as
+	// failed scope in the run record from its first write: never a silent
+	// partial collection.
+	res.FailedScope = failedScope(p)
 	man, err := st.OpenManifest()
 	if err != nil {
 		return failed(err)

@@ -21,6 +21,9 @@ type folderTrack struct {
 func trackFolders(p *plan.Plan, res *Result, progress *Progress) map[*plan.Folder]*folderTrack {
 	tracks := map[*plan.Folder]*folderTrack{}
 	for _, mb := range p.Mailboxes {
+		if mb.Error != nil {
+			continue // failed scope: nothing of it is fetched
+		}
 		mp := progress.Mailbox(mb.Addr, mb.Resolved.ID)
 		for _, f := range mb.Folders {
 			tracks[f] = &folderTrack{mb: mb, plan: f, outstanding: len(f.Fetch)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/collect-ediscovery/collect/internal/record"
+	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -36,7 +37,7 @@ func (res *Result) end(opts *Options, runErr error, interrupted bool) {
 		res.Status = record.StatusInterrupted
 	case runErr != nil:
 		res.Status = record.StatusFailed
-	case res.Failed > 0 || res.Remaining > 0:
+	case res.Failed > 0 || res.Remaining > 0 || len(res.FailedScope) > 0:
 		res.Status = record.StatusIncomplete
 	default:
 		res.Status = record.StatusComplete
@@ -45,6 +46,27 @@ func (res *Result) end(opts *Options, runErr error, interrupted bool) {
 		res.Error = runErr.Error()
 	}
 	res.Complete = res.Status == record.StatusComplete
+}
+
+// failedScope lists the plan's mailboxes that could not be read, as the
+// run record keeps them.
+func failedScope(p *plan.Plan) []record.Failure {
+	var out []record.Failure
+	for _, mb := range p.Mailboxes {
+		if mb.Error == nil {
+			continue
+		}
+		code := mb.Error.Code
+		if code == "" {
+			code = mb.Error.Kind
+		}
+		msg := mb.Error.Summary
+		if mb.Error.Detail != "" {
+			msg += ": " + mb.Error.Detail
+		}
+		out = append(out, record.Failure{Mailbox: mb.Email, Scope: mb.Addr, Code: code, Message: msg, RequestID: mb.Error.RequestID})
+	}
+	return out
 }
 
 // stopCause is what stopped a run: the commit's error, the caller's

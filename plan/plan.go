@@ -177,11 +177,14 @@ func (m *Mailbox) Counts() Counts {
 	return c
 }
 
-// Counts sums the plan.
+// Counts sums the plan: what apply would do, so without the mailboxes
+// that could not be read.
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, m := range p.Mailboxes {
-		c.add(m.Counts())
+		if m.Error == nil {
+			c.add(m.Counts())
+		}
 	}
 	return c
 }

@@ -38,13 +38,10 @@ func (s *Store) WriteRun(run record.Run) error {
 	if !run.Finished.IsZero() {
 		run.Finished = run.Finished.UTC()
 	}
-	// A copy, so the caller's slice is not changed by the redaction.
-	failures := make([]record.Failure, len(run.Failures))
-	for i, f := range run.Failures {
-		f.Code, f.Message, f.RequestID = redactSecrets(f.Code), redactSecrets(f.Message), redactSecrets(f.RequestID)
-		failures[i] = f
+	run.Failures = redactFailures(run.Failures)
+	if run.FailedScope != nil {
+		run.FailedScope = redactFailures(run.FailedScope)
 	}
-	run.Failures = failures
 	data, err := json.MarshalIndent(run, "", "  ")
 	if err != nil {
 		return fmt.Errorf("store: encoding run record %s: %w", run.RunID, err)
@@ -52,6 +49,17 @@ func (s *Store) WriteRun(run record.Run) error {
 	data = append(data, '\n')
 	name := RunsDir + "/" + run.RunID + ".json"
 	return s.writeFileAtomic(name, data, "the run record "+name+" was not written (the collected items are safe)")
+}
+
+// redactFailures copies failures, so that the caller's slice is not
+// changed by the redaction.
+func redactFailures(in []record.Failure) []record.Failure {
+	out := make([]record.Failure, len(in))
+	for i, f := range in {
+		f.Code, f.Message, f.RequestID = redactSecrets(f.Code), redactSecrets(f.Message), redactSecrets(f.RequestID)
+		out[i] = f
+	}
+	return out
 }
 
 // ReadRun reads runs/<runID>.json. A record written before runs had a

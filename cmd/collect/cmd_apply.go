@@ -39,8 +39,9 @@ Options:
   -no-color            Do not color the output.
 
 Exit status: 0 when everything planned was collected; 4 when some items
-failed (run apply again to retry them); 5 when the state is locked; 6 when
-the saved plan is stale; 1 on any other error.
+failed or some mailboxes could not be read (the others are collected; run
+apply again to retry them); 5 when the state is locked; 6 when the saved
+plan is stale; 1 on any other error.
 `
 
 func runApply(s *streams, args []string) int {
@@ -105,7 +106,7 @@ func runApply(s *streams, args []string) int {
 			return exitStalePlan
 		}
 		if !saved.Applyable() {
-			s.errorf("Saved plan is incomplete", "The plan in %s has errors, so applying it would be a partial collection. Make a new plan.", opts.PlanFile)
+			s.errorf("Saved plan cannot be applied", "The plan in %s has errors besides unreadable mailboxes. Fix them and make a new plan.", opts.PlanFile)
 			return exitError
 		}
 	} else {
@@ -119,8 +120,8 @@ func runApply(s *streams, args []string) int {
 		if !opts.JSON {
 			renderPlan(s, p)
 		}
-		if !p.Complete() {
-			fmt.Fprintln(s.stderr, "Nothing was collected: the plan is incomplete. Fix the errors above, or leave the failing mailboxes out with -target.")
+		if !p.Applyable() {
+			fmt.Fprintln(s.stderr, "Nothing was collected: the plan cannot be applied. Fix the errors above.")
 			return exitError
 		}
 		if p.HasChanges() && !opts.AutoApprove {
@@ -163,7 +164,7 @@ func runApply(s *streams, args []string) int {
 		Throttled: func() time.Duration { return throttledTime(conn.stats()) },
 	})
 	stopProgress()
-	return reportApply(s, res, err, opts.JSON, conn.demo)
+	return reportApply(s, res, err, p.FailedScope(), opts.JSON, conn.demo)
 }
 
 func confirm(s *streams) bool {
@@ -195,14 +196,17 @@ type applyReport struct {
 	Error       string           `json:"error,omitempty"`
 	Failures    []record.Failure `json:"failures,omitempty"`
 	Interrupted bool             `json:"interrupted,omitempty"`
+	FailedScope []record.Failure `json:"failed_scope,omitempty"` // the mailboxes that could not be read
 }
 
-func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) int {
+// reportApply says what the apply did, and what it skipped: the plan's
+// mailboxes that could not be read.
+func reportApply(s *streams, res *apply.Result, err error, skipped []plan.Message, asJSON, demo bool) int {
 	code := exitOK
 	switch {
 	case err != nil:
 		code = exitError
-	case res.Failed > 0:
+	case res.Failed > 0, len(res.FailedScope) > 0:
 		code = exitItemsFailed
 	case !res.Complete:
 		code = exitError
@@ -211,7 +215,7 @@ func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) in
 		r := applyReport{Type: "result", RunID: res.RunID, Demo: demo, Planned: res.Planned, Collected: res.Collected,
 			Dedup: res.Deduplicated, Tombstoned: res.Tombstoned, Recorded: res.Observations, Failed: res.Failed,
 			Remaining: res.Remaining, Bytes: res.Bytes, Throttled: res.ThrottledSeconds,
-			Complete: res.Complete && err == nil, Failures: res.Failures, Interrupted: res.Interrupted()}
+			Complete: res.Complete && err == nil, Failures: res.Failures, Interrupted: res.Interrupted(), FailedScope: res.FailedScope}
 		if err != nil {
 			r.Error = err.Error()
 		}
@@ -224,6 +228,13 @@ func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) in
 			fmt.Fprintf(s.stderr, " [request-id %s]", f.RequestID)
 		}
 		fmt.Fprintln(s.stderr)
+	}
+	for _, m := range skipped {
+		detail := m.Detail
+		if m.RequestID != "" && !strings.Contains(detail, m.RequestID) {
+			detail += " [request-id " + m.RequestID + "]"
+		}
+		fmt.Fprintf(s.stderr, "Not collected: %s: %s\n  %s\n", m.Addr, m.Summary, detail)
 	}
 	if err != nil {
 		detail := sentence(err.Error())
@@ -247,6 +258,11 @@ func reportApply(s *streams, res *apply.Result, err error, asJSON, demo bool) in
 	}
 	if res.Failed > 0 {
 		fmt.Fprintln(s.stdout, "Run collect apply again to retry the failed messages.")
+	}
+	if n := len(res.FailedScope); n > 0 {
+		fmt.Fprintf(s.stdout, "%s could not be read, so nothing of %s was collected (failed scope): "+
+			"fix what is said above, then run collect apply again.\n", plural(n, "mailbox", "mailboxes"),
+			map[bool]string{true: "it", false: "them"}[n == 1])
 	}
 	fmt.Fprintf(s.stdout, "Run %s.\n", res.RunID)
 	if demo {

@@ -67,9 +67,9 @@ func runPlan(s *streams, args []string) int {
 	} else {
 		renderPlan(s, p)
 	}
-	if !p.Complete() {
+	if !p.Applyable() {
 		if opts.Out != "" && !opts.JSON {
-			fmt.Fprintf(s.stderr, "The plan was not saved: it is incomplete. Fix the errors above, or leave the failing mailboxes out with -target.\n")
+			fmt.Fprintf(s.stderr, "The plan was not saved: it cannot be applied. Fix the errors above.\n")
 		}
 		return exitError
 	}
@@ -80,7 +80,14 @@ func runPlan(s *streams, args []string) int {
 		}
 		if !opts.JSON {
 			fmt.Fprintf(s.stdout, "\nSaved the plan to: %s\n\nTo collect exactly these messages, run:\n  collect apply %q\n", opts.Out, opts.Out)
+			if n := len(p.FailedScope()); n > 0 {
+				fmt.Fprintf(s.stderr, "\nWarning: the saved plan skips %s that could not be read. collect apply %q collects "+
+					"the others, lists the skipped ones as failed scope and exits 4.\n", plural(n, "mailbox", "mailboxes"), opts.Out)
+			}
 		}
+	}
+	if !p.Complete() {
+		return exitError // failed scope: shown above, and apply would skip it
 	}
 	if opts.DetailedExitcode && p.HasChanges() {
 		return exitChanges

@@ -28,6 +28,8 @@ type stateSummary struct {
 	Mailboxes     []mailboxSummary  `json:"mailboxes"`
 	Runs          []record.Run      `json:"runs"`
 	Counts        map[string]uint64 `json:"counts"`
+	// FailedScope lists the mailboxes the last apply could not read.
+	FailedScope []record.Failure `json:"failed_scope"`
 }
 
 type mailboxSummary struct {
@@ -98,6 +100,7 @@ func runShow(s *streams, args []string) int {
 		s.errorf("Cannot read the state", "%s", sentence(err.Error()))
 		return exitError
 	}
+	sum.FailedScope = lastFailedScope(sum.Runs)
 	if opts.JSON {
 		writeJSON(s.stdout, sum)
 		return exitOK
@@ -123,7 +126,28 @@ func runShow(s *streams, args []string) int {
 		last := sum.Runs[n-1]
 		fmt.Fprintf(s.stdout, "  %s; the last, %s, %s by %s on %s\n", plural(n, "run", "runs"), last.RunID, last.Operation, last.User, last.Host)
 	}
+	if n := len(sum.FailedScope); n > 0 {
+		fmt.Fprintf(s.stdout, "  failed scope: the last apply could not read %s (collect apply tries again):\n", plural(n, "mailbox", "mailboxes"))
+		for _, f := range sum.FailedScope {
+			fmt.Fprintf(s.stdout, "    %s %s: %s\n", f.Scope, f.Mailbox, f.Code)
+		}
+	}
 	return exitOK
+}
+
+// lastFailedScope lists the mailboxes the last apply could not read:
+// failed scope until an apply reads them.
+func lastFailedScope(runs []record.Run) []record.Failure {
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runs[i].Operation != "apply" {
+			continue
+		}
+		if runs[i].FailedScope != nil {
+			return runs[i].FailedScope
+		}
+		break
+	}
+	return []record.Failure{}
 }
 
 func mailboxLabel(refs []string, email string) string {

@@ -74,22 +74,28 @@ func renderPlan(s *streams, p *plan.Plan) {
 	fmt.Fprintln(w, planSummary(p))
 }
 
-// planSummary is the plan's last line.
+// planSummary is the plan's last line: what apply would do, after what it
+// would skip.
 func planSummary(p *plan.Plan) string {
 	c := p.Counts()
 	if !p.Applyable() {
 		return "The plan cannot be applied: fix the errors above. Nothing would be collected."
 	}
-	if !p.Complete() {
-		return fmt.Sprintf("The plan is incomplete: %s could not be read. Nothing would be collected from %s.",
-			plural(len(p.Errors), "mailbox", "mailboxes"), map[bool]string{true: "it", false: "them"}[len(p.Errors) == 1])
+	skipped := ""
+	if n := len(p.FailedScope()); n > 0 {
+		skipped = fmt.Sprintf("The plan is incomplete: %s could not be read. Nothing would be collected from %s; "+
+			"apply collects the others and reports %s as failed scope.\n", plural(n, "mailbox", "mailboxes"),
+			map[bool]string{true: "it", false: "them"}[n == 1], map[bool]string{true: "it", false: "them"}[n == 1])
 	}
 	if !p.HasChanges() {
+		if skipped != "" {
+			return skipped + "No changes in the mailboxes that could be read."
+		}
 		return "No changes. The collection is up to date."
 	}
 	mailboxes := 0
 	for _, mb := range p.Mailboxes {
-		if mb.Counts().ToCollect > 0 {
+		if mb.Error == nil && mb.Counts().ToCollect > 0 {
 			mailboxes++
 		}
 	}
@@ -99,7 +105,7 @@ func planSummary(p *plan.Plan) string {
 	if c.Moves > 0 {
 		line += fmt.Sprintf(", %s to record", plural(int(c.Moves), "move", "moves"))
 	}
-	return line + "."
+	return skipped + line + "."
 }
 
 // paint colors a plan sign when color is on.

@@ -33,6 +33,9 @@ type Run struct {
 	Counts           `json:"counts"`
 	ThrottledSeconds float64   `json:"throttled_seconds"`
 	Failures         []Failure `json:"failures"`
+	// FailedScope lists the mailboxes the run could not read at all, so
+	// that nothing of them was collected; the next run tries them again.
+	FailedScope []Failure `json:"failed_scope,omitempty"`
 	// Complete is Status == StatusComplete, kept for readers of records
 	// written before Status existed.
 	Complete bool `json:"complete"`
@@ -57,7 +60,10 @@ type Counts struct {
 
 // Failure is one item or mailbox that a run could not collect.
 type Failure struct {
-	Mailbox   string `json:"mailbox"`
+	Mailbox string `json:"mailbox"`
+	// Scope is the matter's address of a mailbox that could not be read
+	// at all (failed scope); empty for the failure of one item.
+	Scope     string `json:"scope,omitempty"`
 	GraphID   string `json:"graph_id,omitempty"`
 	Code      string `json:"code"`
 	Message   string `json:"message"`
@@ -74,7 +80,8 @@ const (
 	StatusRunning Status = "running"
 	// StatusComplete: everything planned was collected or tombstoned.
 	StatusComplete Status = "complete"
-	// StatusIncomplete: the run ended, but some items failed or were left.
+	// StatusIncomplete: the run ended, but some items failed or were left,
+	// or some mailboxes could not be read.
 	StatusIncomplete Status = "incomplete"
 	// StatusFailed: an error stopped the run (a full disk, a state that
 	// could not be written); Error says which.
