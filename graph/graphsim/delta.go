@@ -1,10 +1,12 @@
 package graphsim
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,16 +22,13 @@ func (t *Tenant) serveDelta(q *request, key string) {
 		return
 	}
 	p := parsePrefer(q.r)
-	page := t.cfg.DeltaPageSize
-	if p.maxPage > 0 {
-		page = min(p.maxPage, 1000)
-	}
+	page := t.pageSize(p.maxPage)
 	v := q.r.URL.Query()
 	t.mu.Lock()
 	mb := q.mb
 	if mb.full {
 		t.mu.Unlock()
-		q.fail(http.StatusInsufficientStorage, "ErrorQuotaExceeded", "Cannot save changes made to an item to store.")
+		q.answer(quotaExceeded())
 		return
 	}
 	f, ok := t.resolveFolderLocked(q, key)
@@ -41,26 +40,16 @@ func (t *Tenant) serveDelta(q *request, key string) {
 	var st deltaState
 	skip, dtok := v.Get("$skiptoken"), v.Get("$deltatoken")
 	if skip != "" || dtok != "" {
-		var why deltaResume
-		if skip != "" && dtok != "" {
-			why = resumeMalformed
-		} else {
+		why := resumeMalformed
+		if skip == "" || dtok == "" {
 			st, why = t.resumeDeltaLocked(mb, f, skip+dtok, dtok != "", p.immutable)
 		}
-		switch why {
-		case resumeMalformed:
+		if fl := t.resumeFailure(why, st); fl != nil {
 			t.mu.Unlock()
-			q.fail(http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed or belongs to another folder. Follow @odata.nextLink and @odata.deltaLink verbatim.")
-			return
-		case resumeGone:
-			t.mu.Unlock()
-			q.w.Header().Set("Location", initial)
-			q.fail(http.StatusGone, t.syncResetCode(), "The sync state generation is not found; generation="+strconv.FormatUint(uint64(st.round), 10)+". Start a new synchronization without a token.")
-			return
-		case resumeIDType:
-			t.mu.Unlock()
-			q.w.Header().Set("Location", initial)
-			q.fail(http.StatusGone, "SyncStateInvalid", "The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
+			if fl.status == http.StatusGone {
+				q.w.Header().Set("Location", initial)
+			}
+			q.answer(fl)
 			return
 		}
 	} else {
@@ -116,10 +105,7 @@ func (t *Tenant) serveFolderDelta(q *request) {
 		return
 	}
 	p := parsePrefer(q.r)
-	page := t.cfg.DeltaPageSize
-	if p.maxPage > 0 {
-		page = min(p.maxPage, 1000)
-	}
+	page := t.pageSize(p.maxPage)
 	v := q.r.URL.Query()
 	t.mu.Lock()
 	mb := q.mb
@@ -172,6 +158,33 @@ func (t *Tenant) serveFolderDelta(q *request) {
 		{linkKey, link},
 		{"value", items},
 	})
+}
+
+// pageSize is the page size of a delta or a listing when the client asks
+// for asked (odata.maxpagesize; 0: not asked).
+func (t *Tenant) pageSize(asked int) int {
+	if asked > 0 {
+		return min(asked, 1000)
+	}
+	return t.cfg.DeltaPageSize
+}
+
+func quotaExceeded() *failure {
+	return failWith(http.StatusInsufficientStorage, "ErrorQuotaExceeded", "Cannot save changes made to an item to store.")
+}
+
+// resumeFailure is the answer to a token that cannot continue a round
+// (why, from resumeDeltaLocked), or nil when it can.
+func (t *Tenant) resumeFailure(why deltaResume, st deltaState) *failure {
+	switch why {
+	case resumeMalformed:
+		return failWith(http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed or belongs to another folder. Follow @odata.nextLink and @odata.deltaLink verbatim.")
+	case resumeGone:
+		return failWith(http.StatusGone, t.syncResetCode(), "The sync state generation is not found; generation="+strconv.FormatUint(uint64(st.round), 10)+". Start a new synchronization without a token.")
+	case resumeIDType:
+		return failWith(http.StatusGone, "SyncStateInvalid", "The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
+	}
+	return nil
 }
 
 func (t *Tenant) syncResetCode() string {
@@ -278,4 +291,43 @@ func (t *Tenant) stepDeltaLocked(mb *mailbox, f *folder, st deltaState, size int
 	}
 	step.next = next
 	return step
+}
+
+// ExpireDeltaTokens makes every delta and skip token issued so far for the
+// mailbox answer 410 SyncStateNotFound.
+func (t *Tenant) ExpireDeltaTokens(mailbox string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mb, err := t.mailboxLocked(mailbox)
+	if err != nil {
+		return err
+	}
+	mb.epoch++
+	return nil
+}
+
+// ExpireDeltaLink makes one deltaLink or nextLink (or its bare token)
+// answer 410 SyncStateNotFound.
+func (t *Tenant) ExpireDeltaLink(link string) error {
+	tok := tokenOfLink(link)
+	if _, ok := t.decodeDelta(tok); !ok {
+		return fmt.Errorf("graphsim: %q holds no delta or skip token of this tenant", link)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.expiredLinks[tok] = true
+	return nil
+}
+
+func tokenOfLink(link string) string {
+	for _, k := range []string{"$deltatoken=", "$skiptoken=", "%24deltatoken=", "%24skiptoken="} {
+		if i := strings.Index(link, k); i >= 0 {
+			v := link[i+len(k):]
+			if j := strings.IndexByte(v, '&'); j >= 0 {
+				v = v[:j]
+			}
+			return v
+		}
+	}
+	return link
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +113,7 @@ func (t *Tenant) checkDirectoryRole(q *request, key string) bool {
 	if me := q.token.user; me != nil && (eq(key, me.ID) || eq(key, me.UPN)) && q.token.has("User.Read", "User.ReadBasic.All", "User.Read.All") {
 		return true // a user may read their own profile
 	}
-	if !q.token.has("User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All") {
+	if !q.token.has(directoryRoles...) {
 		q.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return false
 	}
@@ -131,11 +130,7 @@ func (t *Tenant) serveUser(q *request, key string) {
 		return
 	}
 	t.mu.Lock()
-	u, found := t.byKey[strings.ToLower(key)]
-	// The directory resolves an object ID or a UPN, not mail or aliases.
-	if found && !eq(key, u.ID) && !eq(key, u.UPN) {
-		found = false
-	}
+	u, found := t.directoryUserLocked(key)
 	var body jobj
 	if found {
 		ctx := q.graphBase() + "/$metadata#users/$entity"
@@ -261,30 +256,12 @@ func (t *Tenant) folderJSON(mb *mailbox, f *folder, sel map[string]bool) jobj {
 // resolveFolderLocked finds the folder a path segment names, answering
 // the request when there is none.
 func (t *Tenant) resolveFolderLocked(q *request, key string) (*folder, bool) {
-	mb := q.mb
-	for _, f := range mb.folders {
-		if f.wellKnown != "" && eq(f.wellKnown, key) {
-			return f, true
-		}
-	}
-	for _, name := range absentWellKnown {
-		if eq(name, key) {
-			q.fail(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
-			return nil, false
-		}
-	}
-	m, idx, ok := t.parseFolderID(key)
-	if !ok {
-		if _, isMsg := t.parseMessageID(key); !isMsg {
-			q.fail(http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
-			return nil, false
-		}
-	}
-	if !ok || m != mb.idx || int(idx) >= len(mb.folders) {
-		q.fail(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+	f, fl := t.folderByKeyLocked(q.mb, key)
+	if fl != nil {
+		q.answer(fl)
 		return nil, false
 	}
-	return mb.folders[idx], true
+	return f, true
 }
 
 func pageParams(q *request, def int) (top, skip int, ok bool) {
@@ -334,13 +311,7 @@ func (t *Tenant) serveFolderList(q *request, key string, child bool) {
 	} else {
 		parent = mb.folders[0] // msgfolderroot: v1.0 lists the top level only
 	}
-	var kids []*folder
-	for _, c := range parent.children {
-		if f := mb.folders[c]; hidden || !f.hidden {
-			kids = append(kids, f)
-		}
-	}
-	sort.SliceStable(kids, func(i, j int) bool { return strings.ToLower(kids[i].name) < strings.ToLower(kids[j].name) })
+	kids := mb.children(parent, hidden)
 	vals := []jobj{}
 	for i := skip; i < len(kids) && i < skip+top; i++ {
 		vals = append(vals, t.folderJSON(mb, kids[i], sel))
@@ -568,13 +539,9 @@ func (mb *mailbox) inIPM(f *folder) bool {
 // resolveMessageLocked finds a live message, answering the request when
 // there is none.
 func (t *Tenant) resolveMessageLocked(q *request, id string) (uint32, bool) {
-	if _, ok := t.parseMessageID(id); !ok {
-		q.fail(http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
-		return 0, false
-	}
-	s, ok := t.lookupLocked(q.mb, id)
-	if !ok {
-		q.fail(http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+	s, fl := t.liveMessageLocked(q.mb, id)
+	if fl != nil {
+		q.answer(fl)
 		return 0, false
 	}
 	return s, true

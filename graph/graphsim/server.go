@@ -2,19 +2,15 @@ package graphsim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 )
 
 // jobj is a JSON object that keeps its keys in the order Graph writes them.
@@ -105,6 +101,23 @@ func (q *request) writeJSON(status int, v any) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	q.w.WriteHeader(status)
 	_, _ = q.w.Write(b)
+}
+
+// answer writes a failure as Graph does.
+func (q *request) answer(f *failure) {
+	switch {
+	case f.left:
+		return
+	case f.reset:
+		resetConnection(q)
+		return
+	case f.status == http.StatusUnauthorized:
+		q.w.Header().Set("WWW-Authenticate", `Bearer realm="", error="invalid_token"`)
+	}
+	if f.retryAfter > 0 {
+		q.w.Header().Set("Retry-After", q.t.retryAfterHeader(f.retryAfter))
+	}
+	q.fail(f.status, f.code, f.message)
 }
 
 // fail answers with Graph's error body.
@@ -294,20 +307,15 @@ func (t *Tenant) serveGraph(q *request, segs []string) {
 		t.serveUser(q, g.userKey)
 		return
 	}
-	mb, ok := t.admitMailbox(q, g.userKey)
-	if !ok {
+	adm, f := t.admit(q.r.Context(), q.token, q.app, g.userKey, g.route)
+	defer t.done(adm)
+	q.mb = adm.mb
+	if f != nil {
+		q.answer(f)
 		return
 	}
-	q.mb = mb
-	release, ok := t.limit(q)
-	if !ok {
-		return
-	}
-	defer release()
-	if t.injectFault(q, g.message) {
-		return
-	}
-	if !t.wait(q) {
+	if adm.cut {
+		t.serveValue(q, g.message, true)
 		return
 	}
 	switch g.route {
@@ -330,249 +338,6 @@ func (t *Tenant) serveGraph(q *request, segs []string) {
 	}
 }
 
-// admitMailbox resolves the mailbox a mailbox route names and checks the
-// app may read it.
-func (t *Tenant) admitMailbox(q *request, key string) (*mailbox, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	u, ok := t.byKey[strings.ToLower(key)]
-	if ok && !eq(key, u.ID) && !eq(key, u.UPN) && !eq(key, u.Mail) {
-		ok = false // Exchange resolves the ID, the UPN and the primary SMTP address
-	}
-	if !ok {
-		q.fail(http.StatusNotFound, "ErrorInvalidUser", fmt.Sprintf("The requested user '%s' is invalid.", key))
-		return nil, false
-	}
-	switch u.Kind {
-	case NoMailbox, InactiveMailbox:
-		q.fail(http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
-		return nil, false
-	case OnPremisesMailbox:
-		q.fail(http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.")
-		return nil, false
-	}
-	if me := q.token.user; me != nil {
-		// Delegated: the user's own mailbox, or another one with Full
-		// Access delegation and a .Shared scope.
-		own := me == u && q.token.has("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic")
-		shared := u.mbx.fullAccess[me] && q.token.has("Mail.Read.Shared", "Mail.ReadWrite.Shared")
-		if !own && !shared {
-			q.fail(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-			return nil, false
-		}
-		return u.mbx, true
-	}
-	if !q.token.has("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All", "Mail.ReadBasic") {
-		q.fail(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-		return nil, false
-	}
-	if q.app.denied[u.mbx] {
-		q.fail(http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.")
-		return nil, false
-	}
-	return u.mbx, true
-}
-
-// limitState is the throttling state of one (app, mailbox) pair.
-type limitState struct {
-	inFlight    int
-	windowStart time.Time
-	windowCount int
-	notBefore   time.Time
-}
-
-func (t *Tenant) retryAfterHeader(d time.Duration) string {
-	switch t.cfg.Limits.RetryAfterStyle {
-	case RetryAfterFractional:
-		// Rounded up, so a client that waits exactly this long is never early.
-		ms := (d + time.Millisecond - 1) / time.Millisecond
-		return fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
-	case RetryAfterHTTPDate:
-		return t.now().Add(d).Add(time.Second - 1).UTC().Format(http.TimeFormat)
-	}
-	return strconv.Itoa(int(math.Ceil(d.Seconds())))
-}
-
-// throttle answers 429 (or 503) with Retry-After and remembers until when
-// the app should stay away from the mailbox. Call with t.mu held.
-func (t *Tenant) throttleLocked(q *request, status int, code, message string, d time.Duration) {
-	if d > 0 {
-		q.w.Header().Set("Retry-After", t.retryAfterHeader(d))
-		ls := q.mb.limiter[q.app.ClientID]
-		if nb := t.now().Add(d); ls != nil && nb.After(ls.notBefore) {
-			ls.notBefore = nb
-		}
-	}
-	q.fail(status, code, message)
-}
-
-// limit enforces the per (app, mailbox) limits and returns the function
-// that ends the request's admission.
-func (t *Tenant) limit(q *request) (func(), bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ls := q.mb.limiter[q.app.ClientID]
-	if ls == nil {
-		ls = &limitState{}
-		q.mb.limiter[q.app.ClientID] = ls
-	}
-	now := t.now()
-	if now.Before(ls.notBefore) {
-		t.stats.early(q.mb)
-	}
-	lim := t.cfg.Limits
-	if lim.MaxConcurrent > 0 && ls.inFlight >= lim.MaxConcurrent {
-		t.throttleLocked(q, http.StatusTooManyRequests, "MailboxConcurrency", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
-		return nil, false
-	}
-	if lim.WindowRequests > 0 {
-		if ls.windowStart.IsZero() || !now.Before(ls.windowStart.Add(lim.Window)) {
-			ls.windowStart, ls.windowCount = now, 0
-		}
-		if ls.windowCount >= lim.WindowRequests {
-			wait := ls.windowStart.Add(lim.Window).Sub(now)
-			t.throttleLocked(q, http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its resource limit.", wait)
-			return nil, false
-		}
-		ls.windowCount++
-	}
-	ls.inFlight++
-	t.stats.inFlight(q.mb, ls.inFlight)
-	return func() {
-		t.mu.Lock()
-		ls.inFlight--
-		t.mu.Unlock()
-	}, true
-}
-
-// wait applies the hold and the configured latency.
-func (t *Tenant) wait(q *request) bool {
-	t.mu.Lock()
-	h := q.mb.hold
-	t.mu.Unlock()
-	return t.holdAndDelay(q.r.Context(), h)
-}
-
-// holdAndDelay waits while h (if any) holds the mailbox's requests, then
-// for the configured latency; it reports false when ctx ends first. The
-// HTTP routes and the in-process Source both wait here.
-func (t *Tenant) holdAndDelay(ctx context.Context, h *Hold) bool {
-	if h != nil {
-		select {
-		case <-h.released:
-		default:
-			h.enter()
-			select {
-			case <-h.released:
-			case <-ctx.Done():
-				return false
-			}
-		}
-	}
-	if d := t.cfg.Latency; d > 0 {
-		select {
-		case <-t.clock.After(d):
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
-}
-
-// injectFault applies a scripted or a random fault and reports whether it
-// answered the request.
-func (t *Tenant) injectFault(q *request, messageID string) bool {
-	t.mu.Lock()
-	mb := q.mb
-	kind, ra := FaultKind(0), time.Duration(0)
-	for i, f := range mb.faults {
-		if (f.Route == "" || f.Route == q.route) && (f.Kind != FaultTruncate || q.route == RouteValue) {
-			kind, ra = f.Kind, f.RetryAfter
-			mb.faults = append(mb.faults[:i:i], mb.faults[i+1:]...)
-			break
-		}
-	}
-	if kind == 0 {
-		kind = t.randomFaultLocked(q)
-	}
-	if ra <= 0 {
-		ra = t.cfg.Faults.RetryAfter
-	}
-	if kind == 0 {
-		t.mu.Unlock()
-		return false
-	}
-	t.stats.fault(mb)
-	switch kind {
-	case FaultThrottle:
-		t.throttleLocked(q, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.", ra)
-	case FaultTooManyObjectsOpened:
-		t.throttleLocked(q, http.StatusTooManyRequests, "ErrorTooManyObjectsOpened", "Too many concurrent connections opened., Cannot open mailbox.", 0)
-	case FaultUnavailable:
-		t.throttleLocked(q, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.", ra)
-	case FaultUnauthorized:
-		q.token.revoked = true
-		t.mu.Unlock()
-		q.w.Header().Set("WWW-Authenticate", `Bearer realm="", error="invalid_token"`)
-		q.fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
-		return true
-	default:
-		t.mu.Unlock()
-		switch kind {
-		case FaultServerError:
-			q.fail(http.StatusInternalServerError, "generalException", "An unspecified error has occurred.")
-		case FaultBadGateway:
-			q.fail(http.StatusBadGateway, "BadGateway", "The gateway received an invalid response.")
-		case FaultGatewayTimeout:
-			q.fail(http.StatusGatewayTimeout, "GatewayTimeout", "The request timed out at the gateway.")
-		case FaultReset:
-			resetConnection(q)
-		case FaultTruncate:
-			if !t.wait(q) {
-				return true
-			}
-			t.serveValue(q, messageID, true)
-		}
-		return true
-	}
-	t.mu.Unlock()
-	return true
-}
-
-func (t *Tenant) randomFaultLocked(q *request) FaultKind {
-	fr := t.cfg.Faults
-	mb := q.mb
-	if mb.storm > 0 {
-		mb.storm--
-		return FaultThrottle
-	}
-	if fr.Throttle+fr.Unavailable+fr.ServerError+fr.BadGateway+fr.GatewayTimeout+fr.Reset+fr.Truncate+fr.Unauthorized <= 0 {
-		return 0
-	}
-	mb.faultN++
-	u := unit(mix(uint64(t.cfg.Seed), uint64(mb.idx), mb.faultN, 0xfa))
-	for _, c := range []struct {
-		p float64
-		k FaultKind
-	}{
-		{fr.Throttle, FaultThrottle}, {fr.Unavailable, FaultUnavailable}, {fr.ServerError, FaultServerError},
-		{fr.BadGateway, FaultBadGateway}, {fr.GatewayTimeout, FaultGatewayTimeout}, {fr.Reset, FaultReset},
-		{fr.Truncate, FaultTruncate}, {fr.Unauthorized, FaultUnauthorized},
-	} {
-		if u < c.p {
-			if c.k == FaultTruncate && q.route != RouteValue {
-				return 0
-			}
-			if c.k == FaultThrottle {
-				mb.storm = t.cfg.Faults.StormLength - 1
-			}
-			return c.k
-		}
-		u -= c.p
-	}
-	return 0
-}
-
 // resetConnection closes the connection with a TCP reset, sending nothing.
 func resetConnection(q *request) {
 	conn, _, err := http.NewResponseController(q.w).Hijack()
@@ -583,105 +348,6 @@ func resetConnection(q *request) {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
-}
-
-// stats are the counters.
-type stats struct {
-	mu        sync.Mutex
-	requests  int64
-	byRoute   map[Route]int64
-	byStatus  map[int]int64
-	throttled int64
-	mailboxes map[*mailbox]*MailboxCounters
-}
-
-func (s *stats) init() {
-	s.byRoute = map[Route]int64{}
-	s.byStatus = map[int]int64{}
-	s.mailboxes = map[*mailbox]*MailboxCounters{}
-}
-
-func (s *stats) mbLocked(mb *mailbox) *MailboxCounters {
-	c := s.mailboxes[mb]
-	if c == nil {
-		c = &MailboxCounters{ByRoute: map[Route]int64{}}
-		s.mailboxes[mb] = c
-	}
-	return c
-}
-
-func (s *stats) record(q *request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	s.byRoute[q.route]++
-	s.byStatus[q.w.status]++
-	if q.w.status == http.StatusTooManyRequests {
-		s.throttled++
-	}
-	if q.mb != nil {
-		c := s.mbLocked(q.mb)
-		c.Requests++
-		c.ByRoute[q.route]++
-		if q.w.status == http.StatusTooManyRequests {
-			c.Throttled++
-		}
-		if q.route == RouteValue {
-			c.ValueBytes += q.w.bytes
-		}
-	}
-}
-
-func (s *stats) early(mb *mailbox) {
-	s.mu.Lock()
-	s.mbLocked(mb).EarlyRetries++
-	s.mu.Unlock()
-}
-
-func (s *stats) fault(mb *mailbox) {
-	s.mu.Lock()
-	s.mbLocked(mb).Faults++
-	s.mu.Unlock()
-}
-
-func (s *stats) inFlight(mb *mailbox, n int) {
-	s.mu.Lock()
-	if c := s.mbLocked(mb); n > c.MaxInFlight {
-		c.MaxInFlight = n
-	}
-	s.mu.Unlock()
-}
-
-// Counters returns a snapshot of the counters. A reset connection is
-// counted under status 0.
-func (t *Tenant) Counters() Counters {
-	s := &t.stats
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := Counters{Requests: s.requests, Throttled: s.throttled, ByRoute: map[Route]int64{}, ByStatus: map[int]int64{}, Mailboxes: map[string]MailboxCounters{}}
-	for k, v := range s.byRoute {
-		c.ByRoute[k] = v
-	}
-	for k, v := range s.byStatus {
-		c.ByStatus[k] = v
-	}
-	for mb, mc := range s.mailboxes {
-		cp := *mc
-		cp.ByRoute = map[Route]int64{}
-		for k, v := range mc.ByRoute {
-			cp.ByRoute[k] = v
-		}
-		c.Mailboxes[mb.owner.Mail] = cp
-	}
-	return c
-}
-
-// ResetCounters zeroes the counters.
-func (t *Tenant) ResetCounters() {
-	t.stats.mu.Lock()
-	defer t.stats.mu.Unlock()
-	t.stats.requests, t.stats.throttled = 0, 0
-	t.stats.init()
 }
 
 // Handler returns the tenant as an http.Handler.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -87,33 +85,30 @@ func (s *Source) ResolveMailbox(ctx context.Context, address string) (graph.Mail
 	if addr == "" {
 		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindNotFound, Message: "empty mailbox address"}
 	}
-	t.mu.Lock()
-	a := t.apps[s.opts.ClientID]
+	tok, a := s.token()
 	if a == nil {
-		t.mu.Unlock()
 		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindAccessDenied, Status: http.StatusUnauthorized,
 			Code: "InvalidAuthenticationToken", Message: fmt.Sprintf("the app %s is not registered in the tenant", s.opts.ClientID)}
 	}
-	tok := &accessToken{clientID: a.ClientID, roles: a.Roles}
-	if !tok.has("User.Read.All", "User.ReadBasic.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All") {
-		t.mu.Unlock()
-		t.stats.recordLocal(nil, RouteUser, http.StatusForbidden, 0)
+	if !tok.has(directoryRoles...) {
+		t.stats.count(nil, RouteUser, http.StatusForbidden, 0)
 		return graph.Mailbox{}, s.fail(op, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 	}
+	t.mu.Lock()
 	u, found := t.byKey[strings.ToLower(addr)]
 	var mb graph.Mailbox
 	if found {
 		mb = mailboxOf(u, addr)
 	}
-	byDirectory := found && (eq(addr, u.ID) || eq(addr, u.UPN))
+	_, byDirectory := t.directoryUserLocked(addr)
 	t.mu.Unlock()
 	if byDirectory {
-		t.stats.recordLocal(nil, RouteUser, http.StatusOK, 0)
+		t.stats.count(nil, RouteUser, http.StatusOK, 0)
 	} else {
 		// The directory answers 404 for anything but an ID or a UPN; the
 		// client then searches the proxy addresses.
-		t.stats.recordLocal(nil, RouteUser, http.StatusNotFound, 0)
-		t.stats.recordLocal(nil, RouteUsers, http.StatusOK, 0)
+		t.stats.count(nil, RouteUser, http.StatusNotFound, 0)
+		t.stats.count(nil, RouteUsers, http.StatusOK, 0)
 		if !found || u.Mail == "" {
 			e := s.fail(op, http.StatusNotFound, "Request_ResourceNotFound", "")
 			e.Message = fmt.Sprintf("no user or shared mailbox has the address %s as UPN, primary address or alias: check the spelling, or whether the account was deleted or renamed", addr)
@@ -173,12 +168,7 @@ func (s *Source) ListFolders(ctx context.Context, mbx graph.Mailbox) ([]graph.Fo
 		out = out[:0]
 		var walk func(f *folder)
 		walk = func(f *folder) {
-			kids := make([]*folder, 0, len(f.children))
-			for _, c := range f.children {
-				kids = append(kids, mb.folders[c])
-			}
-			sort.SliceStable(kids, func(i, j int) bool { return strings.ToLower(kids[i].name) < strings.ToLower(kids[j].name) })
-			for _, k := range kids {
+			for _, k := range mb.children(f, true) {
 				out = append(out, s.folderOf(mb, k))
 				walk(k)
 			}
@@ -223,10 +213,10 @@ func (s *Source) Delta(ctx context.Context, mbx graph.Mailbox, f graph.Folder, c
 		var next string
 		var done bool
 		err := s.request(ctx, op, mbx.ID, RouteDelta, func(mb *mailbox, _ bool) (int64, error) {
-			var e *graph.Error
-			p, next, done, e = s.deltaPage(mb, f.ID, tok, isDelta)
-			if e != nil {
-				return 0, e
+			var fl *failure
+			p, next, done, fl = s.deltaPage(mb, f.ID, tok, isDelta)
+			if fl != nil {
+				return 0, s.errorOf(op, fl)
 			}
 			return 0, nil
 		})
@@ -250,10 +240,7 @@ func (s *Source) Delta(ctx context.Context, mbx graph.Mailbox, f graph.Folder, c
 // does, a page per request; a full mailbox still answers it.
 func (s *Source) List(ctx context.Context, mbx graph.Mailbox, f graph.Folder, page func(graph.DeltaPage) error) error {
 	const op = "list messages"
-	size := s.t.cfg.DeltaPageSize
-	if s.opts.PageSize > 0 {
-		size = min(s.opts.PageSize, 1000)
-	}
+	size := s.t.pageSize(s.opts.PageSize)
 	for pos := 0; ; {
 		var p graph.DeltaPage
 		done := false
@@ -261,9 +248,9 @@ func (s *Source) List(ctx context.Context, mbx graph.Mailbox, f graph.Folder, pa
 			t := s.t
 			t.mu.Lock()
 			defer t.mu.Unlock()
-			fo, e := s.folderLocked(mb, f.ID)
-			if e != nil {
-				return 0, e
+			fo, fl := t.folderByKeyLocked(mb, f.ID)
+			if fl != nil {
+				return 0, s.errorOf(op, fl)
 			}
 			for n := 0; pos < len(fo.serials) && n < size; pos++ {
 				sr := fo.serials[pos]
@@ -294,37 +281,25 @@ func (s *Source) List(ctx context.Context, mbx graph.Mailbox, f graph.Folder, pa
 // deltaPage serves one page of a folder's message delta, as serveDelta
 // does for HTTP: removals of the round first, then items by serial, with
 // the same tokens, duplicates and expiry.
-func (s *Source) deltaPage(mb *mailbox, folderKey, tok string, isDelta bool) (graph.DeltaPage, string, bool, *graph.Error) {
+func (s *Source) deltaPage(mb *mailbox, folderKey, tok string, isDelta bool) (graph.DeltaPage, string, bool, *failure) {
 	t := s.t
-	const op = "delta"
-	size := t.cfg.DeltaPageSize
-	if s.opts.PageSize > 0 {
-		size = min(s.opts.PageSize, 1000)
-	}
+	size := t.pageSize(s.opts.PageSize)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var p graph.DeltaPage
 	if mb.full {
-		return p, "", false, s.failLocked(op, http.StatusInsufficientStorage, "ErrorQuotaExceeded", "Cannot save changes made to an item to store.")
+		return p, "", false, quotaExceeded()
 	}
-	f, e := s.folderLocked(mb, folderKey)
-	if e != nil {
-		return p, "", false, e
+	f, fl := t.folderByKeyLocked(mb, folderKey)
+	if fl != nil {
+		return p, "", false, fl
 	}
 	var st deltaState
 	if tok != "" {
 		var why deltaResume
 		st, why = t.resumeDeltaLocked(mb, f, tok, isDelta, true)
-		switch why {
-		case resumeMalformed:
-			return p, "", false, s.failLocked(op, http.StatusBadRequest, "ErrorInvalidUrlQuery",
-				"The delta or skip token is malformed or belongs to another folder. Follow @odata.nextLink and @odata.deltaLink verbatim.")
-		case resumeGone:
-			return p, "", false, s.failLocked(op, http.StatusGone, t.syncResetCode(),
-				"The sync state generation is not found; generation="+strconv.FormatUint(uint64(st.round), 10)+". Start a new synchronization without a token.")
-		case resumeIDType:
-			return p, "", false, s.failLocked(op, http.StatusGone, "SyncStateInvalid",
-				"The sync state is invalid: the token was issued under another Prefer IdType. Start a new synchronization without a token.")
+		if fl := t.resumeFailure(why, st); fl != nil {
+			return p, "", false, fl
 		}
 	} else {
 		st = deltaState{mbx: mb.idx, folder: f.idx, round: mb.seq, phase: 1}
@@ -364,35 +339,6 @@ func (t *Tenant) deltaMessageLocked(mb *mailbox, serial uint32) graph.Message {
 	return msg
 }
 
-// folderLocked finds the folder a key names (ID or well-known name), with
-// the errors of the HTTP routes.
-func (s *Source) folderLocked(mb *mailbox, key string) (*folder, *graph.Error) {
-	t := s.t
-	for _, f := range mb.folders {
-		if f.wellKnown != "" && eq(f.wellKnown, key) {
-			return f, nil
-		}
-	}
-	notFound := func() *graph.Error {
-		return s.failLocked("delta", http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
-	}
-	for _, name := range absentWellKnown {
-		if eq(name, key) {
-			return nil, notFound()
-		}
-	}
-	m, idx, ok := t.parseFolderID(key)
-	if !ok {
-		if _, isMsg := t.parseMessageID(key); !isMsg {
-			return nil, s.failLocked("delta", http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
-		}
-	}
-	if !ok || m != mb.idx || int(idx) >= len(mb.folders) {
-		return nil, notFound()
-	}
-	return mb.folders[idx], nil
-}
-
 // FetchMIME writes the bytes $value serves. An injected truncation writes
 // half of them and fails with KindTransient, as a cut connection does.
 func (s *Source) FetchMIME(ctx context.Context, mbx graph.Mailbox, messageID string, w io.Writer) (int64, error) {
@@ -404,14 +350,10 @@ func (s *Source) FetchMIME(ctx context.Context, mbx graph.Mailbox, messageID str
 	var written int64
 	err := s.request(ctx, op, mbx.ID, RouteValue, func(mb *mailbox, cut bool) (int64, error) {
 		t.mu.Lock()
-		if _, ok := t.parseMessageID(messageID); !ok {
+		sr, fl := t.liveMessageLocked(mb, messageID)
+		if fl != nil {
 			t.mu.Unlock()
-			return 0, s.fail(op, http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
-		}
-		sr, ok := t.lookupLocked(mb, messageID)
-		if !ok {
-			t.mu.Unlock()
-			return 0, s.fail(op, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+			return 0, s.errorOf(op, fl)
 		}
 		sn := t.snapLocked(mb, sr)
 		t.mu.Unlock()
@@ -497,10 +439,8 @@ func (s *Source) request(ctx context.Context, op, key string, route Route, serve
 	}
 }
 
-// once sends one request: admission (the mailbox exists, has Exchange
-// Online, the app may read it), the per (app, mailbox) limits, injected
-// faults, the hold and latency, then serve. It reports whether a failure
-// may be retried as it is.
+// once sends one request through the tenant's admission (see admit),
+// then serve. It reports whether a failure may be retried as it is.
 func (s *Source) once(ctx context.Context, op, key string, route Route, serve func(mb *mailbox, cut bool) (int64, error)) (error, bool) {
 	t := s.t
 	if err := ctx.Err(); err != nil {
@@ -516,153 +456,27 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 	status := http.StatusOK
 	var bytes int64
 	var mb *mailbox
-	defer func() { t.stats.recordLocal(mb, route, status, bytes) }()
-	failed := func(e *graph.Error) (error, bool) {
-		status = e.Status
+	defer func() { t.stats.count(mb, route, status, bytes) }()
+	tok, a := s.token()
+	adm, fl := t.admit(ctx, tok, a, key, route)
+	defer t.done(adm)
+	mb = adm.mb
+	if fl != nil {
+		status = fl.status
+		switch {
+		case fl.left:
+			status = http.StatusOK
+			return canceled(op, ctx.Err()), false
+		case fl.status == http.StatusUnauthorized:
+			return errRefresh, true
+		}
+		e := s.errorOf(op, fl)
 		if e.RetryAfter > 0 && s.lim != nil {
 			s.lim.Pause(strings.ToLower(key), t.now().Add(e.RetryAfter))
 		}
 		return e, true
 	}
-
-	t.mu.Lock()
-	u, ok := t.byKey[strings.ToLower(key)]
-	if ok && !eq(key, u.ID) && !eq(key, u.UPN) && !eq(key, u.Mail) {
-		ok = false
-	}
-	if !ok {
-		t.mu.Unlock()
-		return failed(s.fail(op, http.StatusNotFound, "ErrorInvalidUser", fmt.Sprintf("The requested user '%s' is invalid.", key)))
-	}
-	switch u.Kind {
-	case NoMailbox, InactiveMailbox:
-		t.mu.Unlock()
-		return failed(s.fail(op, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."))
-	case OnPremisesMailbox:
-		t.mu.Unlock()
-		return failed(s.fail(op, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox."))
-	}
-	a := t.apps[s.opts.ClientID]
-	tok := &accessToken{roles: nil}
-	if a != nil {
-		tok.roles = a.Roles
-	}
-	if a == nil || !tok.has("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All", "Mail.ReadBasic") {
-		t.mu.Unlock()
-		return failed(s.fail(op, http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
-	}
-	if a.denied[u.mbx] {
-		t.mu.Unlock()
-		return failed(s.fail(op, http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings."))
-	}
-
-	mb = u.mbx
-	// The per (app, mailbox) limits.
-	ls := mb.limiter[a.ClientID]
-	if ls == nil {
-		ls = &limitState{}
-		mb.limiter[a.ClientID] = ls
-	}
-	now := t.now()
-	if now.Before(ls.notBefore) {
-		t.stats.early(mb)
-	}
-	throttle := func(code, message string, d time.Duration) (error, bool) {
-		if nb := now.Add(d); d > 0 && nb.After(ls.notBefore) {
-			ls.notBefore = nb
-		}
-		t.mu.Unlock()
-		e := s.fail(op, http.StatusTooManyRequests, code, message)
-		e.RetryAfter = d
-		return failed(e)
-	}
-	lim := t.cfg.Limits
-	if lim.MaxConcurrent > 0 && ls.inFlight >= lim.MaxConcurrent {
-		return throttle("MailboxConcurrency", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
-	}
-	if lim.WindowRequests > 0 {
-		if ls.windowStart.IsZero() || !now.Before(ls.windowStart.Add(lim.Window)) {
-			ls.windowStart, ls.windowCount = now, 0
-		}
-		if ls.windowCount >= lim.WindowRequests {
-			return throttle("ApplicationThrottled", "Application is over its resource limit.", ls.windowStart.Add(lim.Window).Sub(now))
-		}
-		ls.windowCount++
-	}
-	ls.inFlight++
-	t.stats.inFlight(mb, ls.inFlight)
-	defer func() {
-		t.mu.Lock()
-		ls.inFlight--
-		t.mu.Unlock()
-	}()
-
-	// Injected faults, scripted first.
-	kind, ra := FaultKind(0), time.Duration(0)
-	for i, f := range mb.faults {
-		if (f.Route == "" || f.Route == route) && (f.Kind != FaultTruncate || route == RouteValue) {
-			kind, ra = f.Kind, f.RetryAfter
-			mb.faults = append(mb.faults[:i:i], mb.faults[i+1:]...)
-			break
-		}
-	}
-	if kind == 0 {
-		kind = t.randomFaultLocked(&request{mb: mb, route: route})
-	}
-	if ra <= 0 {
-		ra = t.cfg.Faults.RetryAfter
-	}
-	hold := mb.hold
-	t.mu.Unlock()
-	if kind != 0 {
-		t.stats.fault(mb)
-		var e *graph.Error
-		switch kind {
-		case FaultThrottle:
-			t.mu.Lock()
-			return throttle("TooManyRequests", "Please retry again later.", ra)
-		case FaultTooManyObjectsOpened:
-			t.mu.Lock()
-			return throttle("ErrorTooManyObjectsOpened", "Too many concurrent connections opened., Cannot open mailbox.", 0)
-		case FaultUnavailable:
-			t.mu.Lock()
-			if nb := now.Add(ra); nb.After(ls.notBefore) {
-				ls.notBefore = nb
-			}
-			t.mu.Unlock()
-			e = s.fail(op, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
-			e.RetryAfter = ra
-		case FaultUnauthorized:
-			status = http.StatusUnauthorized
-			return errRefresh, true
-		case FaultServerError:
-			e = s.fail(op, http.StatusInternalServerError, "generalException", "An unspecified error has occurred.")
-		case FaultBadGateway:
-			e = s.fail(op, http.StatusBadGateway, "BadGateway", "The gateway received an invalid response.")
-		case FaultGatewayTimeout:
-			e = s.fail(op, http.StatusGatewayTimeout, "GatewayTimeout", "The request timed out at the gateway.")
-		case FaultReset:
-			status = 0
-			return &graph.Error{Op: op, Kind: graph.KindTransient, Message: "the connection was reset before a response",
-				Err: errors.New("connection reset by peer")}, true
-		case FaultTruncate:
-			if !s.t.holdAndDelay(ctx, hold) {
-				return canceled(op, ctx.Err()), false
-			}
-			n, err := serve(mb, true)
-			bytes = n
-			var ge *graph.Error
-			if errors.As(err, &ge) && ge.Status != 0 {
-				status = ge.Status
-			}
-			return err, false
-		}
-		return failed(e)
-	}
-	if !s.t.holdAndDelay(ctx, hold) {
-		return canceled(op, ctx.Err()), false
-	}
-	n, err := serve(mb, false)
+	n, err := serve(mb, adm.cut)
 	bytes = n
 	if err != nil {
 		var ge *graph.Error
@@ -674,44 +488,37 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 	return nil, false
 }
 
+// token is the access token the Source presents: its app's roles, as the
+// client credentials grant issues them. The app is nil when it is not
+// registered.
+func (s *Source) token() (*accessToken, *app) {
+	t := s.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.apps[s.opts.ClientID]
+	if a == nil {
+		return &accessToken{}, nil
+	}
+	return &accessToken{clientID: a.ClientID, roles: a.Roles}, a
+}
+
 // fail makes the classified error an HTTP answer with this status and
 // code would give, with a fresh request ID.
 func (s *Source) fail(op string, status int, code, message string) *graph.Error {
 	return &graph.Error{Op: op, Kind: graph.Classify(status, code), Status: status, Code: code, Message: message, RequestID: s.t.newRequestID()}
 }
 
-// failLocked is fail for a caller holding the tenant's lock.
-func (s *Source) failLocked(op string, status int, code, message string) *graph.Error {
-	t := s.t
-	t.reqSeq++
-	id := guid(mix(uint64(t.cfg.Seed), t.reqSeq, 11), mix(uint64(t.cfg.Seed), t.reqSeq, 12))
-	return &graph.Error{Op: op, Kind: graph.Classify(status, code), Status: status, Code: code, Message: message, RequestID: id}
+// errorOf is the classified error the HTTP client makes of a failure.
+func (s *Source) errorOf(op string, fl *failure) *graph.Error {
+	if fl.reset {
+		return &graph.Error{Op: op, Kind: graph.KindTransient, Message: "the connection was reset before a response",
+			Err: errors.New("connection reset by peer")}
+	}
+	e := s.fail(op, fl.status, fl.code, fl.message)
+	e.RetryAfter = fl.retryAfter
+	return e
 }
 
 func canceled(op string, err error) *graph.Error {
 	return &graph.Error{Op: op, Kind: graph.KindCanceled, Err: err}
-}
-
-// recordLocal counts a request of an in-process Source as record counts
-// an HTTP one. A reset connection is counted under status 0.
-func (s *stats) recordLocal(mb *mailbox, route Route, status int, bytes int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	s.byRoute[route]++
-	s.byStatus[status]++
-	if status == http.StatusTooManyRequests {
-		s.throttled++
-	}
-	if mb != nil {
-		c := s.mbLocked(mb)
-		c.Requests++
-		c.ByRoute[route]++
-		if status == http.StatusTooManyRequests {
-			c.Throttled++
-		}
-		if route == RouteValue {
-			c.ValueBytes += bytes
-		}
-	}
 }

@@ -348,3 +348,115 @@ func TestSourceMailboxConcurrency(t *testing.T) {
 		t.Errorf("max in flight %d with %d 429s; want exactly 4 and none", c.MaxInFlight, c.Throttled)
 	}
 }
+
+// A request over HTTP and an in-process call pass the same admission:
+// the same mailbox lookup, access checks, limits and faults give the same
+// status, code and Retry-After, and are counted alike.
+func TestAdmissionSameOverHTTPAndInProcess(t *testing.T) {
+	const ann = "ann@sim.collect.invalid"
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		setup  func(t *testing.T, s *sim) string // the mailbox key both requests name
+		status int
+		code   string
+		retry  time.Duration
+	}{
+		{"unknown user", Config{}, func(*testing.T, *sim) string { return "nobody@sim.collect.invalid" }, 404, "ErrorInvalidUser", 0},
+		{"alias is not a mailbox key", Config{}, func(*testing.T, *sim) string { return "a.lee@sim.collect.invalid" }, 404, "ErrorInvalidUser", 0},
+		{"no mailbox", Config{}, func(t *testing.T, s *sim) string {
+			return addUser(t, s, UserSpec{UPN: "guest@sim.collect.invalid", Kind: NoMailbox})
+		}, 404, "MailboxNotEnabledForRESTAPI", 0},
+		{"on-premises", Config{}, func(t *testing.T, s *sim) string {
+			return addUser(t, s, UserSpec{UPN: "old@sim.collect.invalid", Kind: OnPremisesMailbox})
+		}, 404, "MailboxNotEnabledForRESTAPI", 0},
+		{"access policy", Config{}, func(t *testing.T, s *sim) string {
+			if err := s.tn.SetMailboxAccess(s.tn.Credentials().ClientID, ann, false); err != nil {
+				t.Fatal(err)
+			}
+			return ann
+		}, 403, "ErrorAccessDenied", 0},
+		{"window spent", Config{Limits: Limits{WindowRequests: 1}}, func(t *testing.T, s *sim) string {
+			// The mailbox was opened when sourceTenant resolved it: that
+			// was the window's one request.
+			if c := s.tn.Counters().Mailboxes[ann]; c.Requests != 1 || c.Throttled != 0 {
+				t.Fatalf("counters before: %+v", c)
+			}
+			return ann
+		}, 429, "ApplicationThrottled", 10 * time.Minute},
+		{"throttle fault", Config{}, injectTwice(Fault{Kind: FaultThrottle, RetryAfter: 3 * time.Second}), 429, "TooManyRequests", 3 * time.Second},
+		{"too many objects", Config{}, injectTwice(Fault{Kind: FaultTooManyObjectsOpened}), 429, "ErrorTooManyObjectsOpened", 0},
+		{"unavailable", Config{}, injectTwice(Fault{Kind: FaultUnavailable}), 503, "serviceNotAvailable", 2 * time.Second},
+		{"server error", Config{}, injectTwice(Fault{Kind: FaultServerError}), 500, "generalException", 0},
+		{"bad gateway", Config{}, injectTwice(Fault{Kind: FaultBadGateway}), 502, "BadGateway", 0},
+		{"gateway timeout", Config{}, injectTwice(Fault{Kind: FaultGatewayTimeout}), 504, "GatewayTimeout", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Seed = 37
+			s, src, mb, inbox := sourceTenant(t, tc.cfg)
+			refs, _ := s.tn.Messages(mb.UserPrincipalName, inbox.ID)
+			key := tc.setup(t, s)
+
+			before := s.tn.Counters()
+			status, h, body := s.get("/v1.0/users/"+esc(key)+"/messages/"+esc(refs[0].ImmutableID)+"/$value", immutable)
+			overHTTP := s.tn.Counters()
+			e := wantError(t, status, h, body, tc.status, tc.code)
+			var ra time.Duration
+			if v := h.Get("Retry-After"); v != "" {
+				n, err := time.ParseDuration(v + "s")
+				if err != nil {
+					t.Fatalf("Retry-After %q: %v", v, err)
+				}
+				ra = n
+			}
+			if ra != tc.retry {
+				t.Errorf("HTTP Retry-After %v, want %v", ra, tc.retry)
+			}
+
+			var buf bytes.Buffer
+			_, err := src.FetchMIME(context.Background(), graph.Mailbox{ID: key}, refs[0].ImmutableID, &buf)
+			inProcess := s.tn.Counters()
+			var ge *graph.Error
+			if !errors.As(err, &ge) || ge.Status != tc.status || ge.Code != tc.code || ge.RetryAfter != tc.retry || ge.Message != e.Error.Message {
+				t.Fatalf("in-process: %#v; HTTP: %d %s %q, Retry-After %v", err, status, e.Error.Code, e.Error.Message, ra)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("in-process call wrote %d bytes", buf.Len())
+			}
+			for _, c := range []struct {
+				name         string
+				http, inproc int64
+			}{
+				{"requests", overHTTP.Requests - before.Requests, inProcess.Requests - overHTTP.Requests},
+				{"429s", overHTTP.Throttled - before.Throttled, inProcess.Throttled - overHTTP.Throttled},
+				{"mailbox requests", overHTTP.Mailboxes[mb.Address].Requests - before.Mailboxes[mb.Address].Requests,
+					inProcess.Mailboxes[mb.Address].Requests - overHTTP.Mailboxes[mb.Address].Requests},
+				{"mailbox faults", overHTTP.Mailboxes[mb.Address].Faults - before.Mailboxes[mb.Address].Faults,
+					inProcess.Mailboxes[mb.Address].Faults - overHTTP.Mailboxes[mb.Address].Faults},
+			} {
+				if c.http != c.inproc || c.http > 1 {
+					t.Errorf("%s counted: %d for the HTTP request, %d for the in-process call", c.name, c.http, c.inproc)
+				}
+			}
+		})
+	}
+}
+
+func addUser(t *testing.T, s *sim, u UserSpec) string {
+	t.Helper()
+	if _, err := s.tn.AddUser(u); err != nil {
+		t.Fatal(err)
+	}
+	return u.UPN
+}
+
+// injectTwice queues a fault for the HTTP request and one for the
+// in-process call.
+func injectTwice(f Fault) func(*testing.T, *sim) string {
+	return func(t *testing.T, s *sim) string {
+		if err := s.tn.InjectFaults("ann@sim.collect.invalid", f, f); err != nil {
+			t.Fatal(err)
+		}
+		return "ann@sim.collect.invalid"
+	}
+}

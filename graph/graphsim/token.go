@@ -220,3 +220,10 @@ func (t *Tenant) authenticate(q *request) bool {
 	q.app = t.apps[tok.clientID]
 	return true
 }
+
+// RevokeAccessTokens makes every access token issued so far answer 401.
+func (t *Tenant) RevokeAccessTokens() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.revokedUpTo = t.tokenSeq
+}

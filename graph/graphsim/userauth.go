@@ -9,8 +9,7 @@ import (
 	"time"
 )
 
-// The user (delegated) flows: device code sign-in, refresh tokens and
-// Full Access delegation between mailboxes.
+// The user (delegated) flows: device code sign-in and refresh tokens.
 
 const deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -38,24 +37,6 @@ type refreshToken struct {
 	scopes  []string
 	exp     time.Time
 	revoked bool
-}
-
-// GrantFullAccess gives delegate Full Access to mailbox, as
-// Add-MailboxPermission does. The simulator applies it at once (Exchange
-// can take up to a day).
-func (t *Tenant) GrantFullAccess(delegate, mailbox string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	d, ok := t.byKey[strings.ToLower(delegate)]
-	if !ok {
-		return fmt.Errorf("graphsim: no user %q: %w", delegate, ErrNotFound)
-	}
-	mb, err := t.mailboxLocked(mailbox)
-	if err != nil {
-		return err
-	}
-	mb.fullAccess[d] = true
-	return nil
 }
 
 // ApproveDeviceCodes makes device code sign-ins succeed as user once the
