@@ -62,6 +62,7 @@
 //	idx_sha256/<32-byte digest><8-byte Seq>
 //	idx_seq/<8-byte Seq>     <mailbox ID> 0 <item ID>
 //	runs/<run ID>            JSON record.Run
+//	exports/                 control numbers, dedupe firsts and volumes of collect export (see export.go)
 //
 // Integers in keys are big-endian so that keys sort in numeric order.
 package state
