@@ -32,6 +32,7 @@ type Matter struct {
 	Mailboxes []*Mailbox
 	Output    Output
 	State     StatePath
+	Export    Export
 
 	Dir string // the matter folder, absolute
 }

@@ -77,6 +77,7 @@ var rootSchema = &blockSchema{blocks: map[string]*blockSchema{
 		attrs:     map[string]bool{"path": false},
 		singleton: true,
 	},
+	"export": exportSchema,
 }}
 
 // secretLike reports whether an argument name looks like it holds a
