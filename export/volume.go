@@ -1,0 +1,237 @@
+package export
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+)
+
+// Names inside a volume folder.
+const (
+	AttachmentsDir = "attachments"
+	NativesDir     = "natives"
+	RecordFile     = "export.json"
+	partialPrefix  = ".partial-"
+	filePerm       = 0o400
+	dirPerm        = 0o700
+)
+
+var volumeName = regexp.MustCompile(`^VOL(\d{4,})$`)
+
+// VolumeName is the folder name of volume n: VOL0001.
+func VolumeName(n int) string { return fmt.Sprintf("VOL%04d", n) }
+
+// lastVolumeOnDisk is the highest volume number among the folders of out.
+func lastVolumeOnDisk(out string) (int, error) {
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	last := 0
+	for _, e := range entries {
+		if m := volumeName.FindStringSubmatch(e.Name()); m != nil && e.IsDir() {
+			if n, err := strconv.Atoi(m[1]); err == nil && n > last {
+				last = n
+			}
+		}
+	}
+	return last, nil
+}
+
+// volume is a volume being written: a hidden folder renamed into place
+// once complete, so that a volume folder is never seen half written.
+type volume struct {
+	dir     string // the partial folder
+	written map[string]bool
+}
+
+func newVolume(out string) (*volume, error) {
+	if err := os.MkdirAll(out, dirPerm); err != nil {
+		return nil, fmt.Errorf("create the exports folder %s: %w", out, err)
+	}
+	dir := filepath.Join(out, partialPrefix+rand.Text())
+	if err := os.Mkdir(dir, dirPerm); err != nil {
+		return nil, fmt.Errorf("create a volume folder in %s: %w", out, err)
+	}
+	return &volume{dir: dir, written: map[string]bool{}}, nil
+}
+
+// discard removes a volume that was not completed. Its files are copies
+// of evidence, never evidence: the natives stay where apply wrote them.
+func (v *volume) discard() {
+	filepath.WalkDir(v.dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, dirPerm)
+		}
+		return nil
+	})
+	os.RemoveAll(v.dir)
+}
+
+func (v *volume) abs(rel string) string { return filepath.Join(v.dir, filepath.FromSlash(rel)) }
+
+func (v *volume) mkdirFor(rel string) error {
+	return os.MkdirAll(filepath.Dir(v.abs(rel)), dirPerm)
+}
+
+// hashes computes the three digests of a load file at once.
+type hashes struct {
+	sha256, sha1, md5 hash.Hash
+	size              int64
+}
+
+func newHashes() *hashes { return &hashes{sha256: sha256.New(), sha1: sha1.New(), md5: md5.New()} }
+
+func (h *hashes) Write(p []byte) (int, error) {
+	h.sha256.Write(p)
+	h.sha1.Write(p)
+	h.md5.Write(p)
+	h.size += int64(len(p))
+	return len(p), nil
+}
+
+func (h *hashes) stored() Stored {
+	return Stored{
+		SHA256: hex.EncodeToString(h.sha256.Sum(nil)),
+		SHA1:   hex.EncodeToString(h.sha1.Sum(nil)),
+		MD5:    hex.EncodeToString(h.md5.Sum(nil)),
+		Size:   h.size,
+	}
+}
+
+// contentPath is where bytes with this SHA-256 are kept in a folder.
+func contentPath(dir, sha256Hex, ext string) string {
+	return dir + "/" + sha256Hex[:2] + "/" + sha256Hex + "." + ext
+}
+
+// Put stores an extracted part under attachments/, named by its SHA-256:
+// identical parts are written once, read-only.
+func (v *volume) Put(r io.Reader, ext string) (Stored, error) {
+	tmp, err := os.CreateTemp(v.dir, partialPrefix+"*")
+	if err != nil {
+		return Stored{}, err
+	}
+	h := newHashes()
+	_, err = io.Copy(io.MultiWriter(tmp, h), r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	st := h.stored()
+	if err != nil {
+		os.Remove(tmp.Name())
+		return st, err
+	}
+	st.Path = contentPath(AttachmentsDir, st.SHA256, ext)
+	if v.written[st.Path] {
+		return st, os.Remove(tmp.Name())
+	}
+	if err := v.place(tmp.Name(), st.Path); err != nil {
+		os.Remove(tmp.Name())
+		return st, err
+	}
+	return st, nil
+}
+
+func (v *volume) place(tmp, rel string) error {
+	if err := v.mkdirFor(rel); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, filePerm); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, v.abs(rel)); err != nil {
+		return err
+	}
+	v.written[rel] = true
+	return nil
+}
+
+// addNative puts a collected message's native into the volume, linked to
+// the evidence store's file when both are on one file system (no copy,
+// same read-only file), copied otherwise.
+func (v *volume) addNative(src, rel string) error {
+	if v.written[rel] {
+		return nil
+	}
+	if err := v.mkdirFor(rel); err != nil {
+		return err
+	}
+	dst := v.abs(rel)
+	if err := os.Link(src, dst); err == nil {
+		v.written[rel] = true
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(v.dir, partialPrefix+"*")
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(tmp, in)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = v.place(tmp.Name(), rel)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// create makes a file of the volume for writing.
+func (v *volume) create(rel string) (*os.File, error) {
+	if err := v.mkdirFor(rel); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(v.abs(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
+// seal makes the volume's files read-only, syncs them and renames the
+// folder to its name; it returns the final path.
+func (v *volume) seal(out, name string, files []string) (string, error) {
+	for _, rel := range files {
+		f, err := os.Open(v.abs(rel))
+		if err != nil {
+			return "", err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return "", err
+		}
+		if err := os.Chmod(v.abs(rel), filePerm); err != nil {
+			return "", err
+		}
+	}
+	final := filepath.Join(out, name)
+	if _, err := os.Stat(final); err == nil {
+		return "", fmt.Errorf("%s already exists; it was not replaced", final)
+	}
+	if err := os.Rename(v.dir, final); err != nil {
+		return "", err
+	}
+	if d, err := os.Open(out); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return final, nil
+}
