@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"login":    {"Sign in a person for auth = \"device_code\" and cache the sign-in", loginHelp, runLogin},
 		"logout":   {"Remove the cached sign-in of the matter's tenant", logoutHelp, runLogout},
 		"doctor":   {"Check sign-in, permissions and every mailbox before collecting", doctorHelp, runDoctor},
+		"export":   {"Write the next production volume: load file, natives, attachments", exportHelp, runExport},
 	}
 }
 

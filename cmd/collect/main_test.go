@@ -40,12 +40,14 @@ func TestScripts(t *testing.T) {
 			return setupSim(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sim":     simCmd,
-			"simauth": simAuthCmd,
-			"tamper":  tamperCmd,
-			"lines":   linesCmd,
-			"damage":  damageCmd,
-			"tree":    treeCmd,
+			"sim":         simCmd,
+			"simauth":     simAuthCmd,
+			"tamper":      tamperCmd,
+			"lines":       linesCmd,
+			"damage":      damageCmd,
+			"tree":        treeCmd,
+			"lastrun":     lastRunCmd,
+			"exportcheck": exportCheckCmd,
 			// exitcode N cmd args... runs cmd and checks its exit status is
 			// exactly N: the exit codes are a documented contract.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/collect-ediscovery/collect/export"
+)
+
+const exportHelp = `Usage: collect [global options] export [options]
+
+  Writes the next production volume of the matter: a load file with one
+  record per collected message and one per attachment, the natives and
+  the extracted attachments, and an export record, in
+  <output>/exports/VOL0001 (then VOL0002, ...). Reads the state and the
+  output folder, never Microsoft Graph. Control numbers (DOCID) are kept
+  in the state: a message exported again keeps its number, and a later
+  volume continues the sequence. The matter's export block sets the
+  prefix, the dedupe scope, the profile and field names.
+
+Options:
+  -format=dat|csv|jsonl   Load file format (default: the matter's, else dat).
+  -profile=NAME           Field names and dates: relativity, doj or reveal
+                          (default: the matter's, else relativity).
+  -run=RUN                Only what run RUN collected.
+  -since=RUN              Only what runs after RUN collected.
+  -out=DIR                Folder of the volumes (default: <output>/exports).
+  -json                   Print the result as JSON.
+  -var 'name=value'       Set a variable. Repeatable.
+  -var-file=FILE          Set variables from a file.
+  -lock-timeout=D         Wait up to D for the state lock (default 0: fail at once).
+
+Exit status: 0 when a volume was written or there was nothing to export,
+1 on error, 5 when the state is locked.
+`
+
+func runExport(s *streams, args []string) int {
+	opts, diags := ParseExport(args)
+	if diags.HasErrors() {
+		s.writeDiags(diags, nil)
+		return exitError
+	}
+	m := loadMatter(s, opts.Vars)
+	if m == nil {
+		return exitError
+	}
+	db, code := openState(s, m, false, opts.LockTimeout, "export")
+	if db == nil {
+		return code
+	}
+	defer db.Close()
+	out := opts.Out
+	if out != "" {
+		if abs, err := filepath.Abs(out); err == nil {
+			out = abs
+		}
+	}
+	ctx, stop := interruptible(s, "Stopping: the volume being written is discarded; its control numbers are kept.")
+	defer stop()
+	res, err := export.Export(ctx, m, db, export.Options{
+		Format: opts.Format, Profile: opts.Profile, Run: opts.Run, Since: opts.Since, Out: out,
+		ToolVersion: toolVersion(),
+	})
+	if errors.Is(err, export.ErrNothingToExport) {
+		renderExport(s.stdout, opts.JSON, nil, m.Output.Path)
+		return exitOK
+	}
+	if err != nil {
+		s.errorf("Export failed", "%s", sentence(err.Error()))
+		return exitError
+	}
+	renderExport(s.stdout, opts.JSON, res, m.Output.Path)
+	return exitOK
+}
+
+type exportReport struct {
+	FormatVersion  string   `json:"format_version"`
+	Written        bool     `json:"written"`
+	Volume         string   `json:"volume,omitempty"`
+	Dir            string   `json:"dir,omitempty"`
+	LoadFile       string   `json:"load_file,omitempty"`
+	LoadFileSHA256 string   `json:"load_file_sha256,omitempty"`
+	Messages       int      `json:"messages"`
+	Records        int      `json:"records"`
+	Attachments    int      `json:"attachments"`
+	Duplicates     int      `json:"duplicates"`
+	WithErrors     int      `json:"with_parse_errors"`
+	FirstDOCID     string   `json:"first_docid,omitempty"`
+	LastDOCID      string   `json:"last_docid,omitempty"`
+	Runs           []string `json:"runs"`
+}
+
+// renderExport shows what export wrote; res nil: nothing to export.
+func renderExport(w io.Writer, asJSON bool, res *export.Result, output string) {
+	rep := exportReport{FormatVersion: "1", Runs: []string{}}
+	if res != nil {
+		v := res.Volume
+		rep.Written, rep.Volume, rep.Dir, rep.LoadFile, rep.LoadFileSHA256 = true, v.Name, res.Dir, v.LoadFile, v.LoadFileSHA256
+		rep.Messages, rep.Records, rep.Attachments, rep.Duplicates, rep.WithErrors = v.Messages, v.Records, res.Attachments, res.Duplicates, res.WithErrors
+		rep.FirstDOCID, rep.LastDOCID, rep.Runs = v.FirstDOCID, v.LastDOCID, nonNil(v.Runs)
+	}
+	if asJSON {
+		writeJSON(w, rep)
+		return
+	}
+	if res == nil {
+		fmt.Fprintln(w, "Nothing to export: the selection holds no collected message.")
+		return
+	}
+	dir := rep.Dir
+	if rel, err := filepath.Rel(filepath.Dir(output), dir); err == nil {
+		dir = rel
+	}
+	fmt.Fprintf(w, "Export complete! %s written to %s: %s, %s (%s, %s, %s).\n",
+		rep.Volume, filepath.ToSlash(dir), plural(rep.Messages, "message", "messages"), plural(rep.Records, "record", "records"),
+		plural(rep.Attachments, "attachment", "attachments"), plural(rep.Duplicates, "duplicate", "duplicates"),
+		plural(rep.WithErrors, "with parse errors", "with parse errors"))
+	fmt.Fprintf(w, "Control numbers %s to %s. Load file %s, SHA-256 %s.\n", rep.FirstDOCID, rep.LastDOCID, rep.LoadFile, rep.LoadFileSHA256)
+}
