@@ -116,14 +116,29 @@ func (c *collection) db() *state.DB {
 	return db
 }
 
-// apply plans and collects everything in scope as run-N.
+// apply collects everything in scope, one run per mailbox in matter order
+// (run-N, ...), one message at a time: the collection order, and so the
+// goldens, are the same on every run. It returns the last run's ID.
 func (c *collection) apply() string {
+	c.t.Helper()
+	id := ""
+	for _, mb := range c.m.Mailboxes {
+		id = c.applyTarget(mb.Addr)
+	}
+	return id
+}
+
+func (c *collection) applyTarget(addr string) string {
 	c.t.Helper()
 	db := c.db()
 	defer db.Close()
 	src := c.tn.Source(graphsim.SourceOptions{})
 	now := func() time.Time { return testNow }
-	p, err := plan.Make(context.Background(), c.m, db, src, plan.Options{ToolVersion: "test", Now: now})
+	target, err := plan.ParseTarget(addr, c.m)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p, err := plan.Make(context.Background(), c.m, db, src, plan.Options{ToolVersion: "test", Now: now, Targets: []plan.Target{target}})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -136,9 +151,8 @@ func (c *collection) apply() string {
 	}
 	c.runs++
 	id := fmt.Sprintf("run-%d", c.runs)
-	res, err := apply.Apply(context.Background(), p, db, st, src, apply.Options{RunID: id, Now: now, Backoff: time.Millisecond, ToolVersion: "test",
-		// One message at a time: collection order, and so the goldens, stay the same.
-		Parallelism: 1, Concurrency: 1})
+	res, err := apply.Apply(context.Background(), p, db, st, src, apply.Options{RunID: id, Now: now, Backoff: time.Millisecond,
+		ToolVersion: "test", Parallelism: 1, Concurrency: 1})
 	if err != nil {
 		c.t.Fatal(err)
 	}
