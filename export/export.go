@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -170,11 +171,11 @@ func (e *exporter) selection(r *state.ReadTx) (selection, error) {
 	}
 	var ids []string
 	found := -1
-	if err := r.Runs(func(run state.Run) error {
-		if run.ID == want {
+	if err := r.Runs(func(run record.Run) error {
+		if run.RunID == want {
 			found = len(ids)
 		}
-		ids = append(ids, run.ID)
+		ids = append(ids, run.RunID)
 		return nil
 	}); err != nil {
 		return selection{}, err

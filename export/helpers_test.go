@@ -152,7 +152,7 @@ func (c *collection) applyTarget(addr string) string {
 	c.runs++
 	id := fmt.Sprintf("run-%d", c.runs)
 	res, err := apply.Apply(context.Background(), p, db, st, src, apply.Options{RunID: id, Now: now, Backoff: time.Millisecond,
-		ToolVersion: "test", Parallelism: 1, Concurrency: 1})
+		Parallelism: 1, Concurrency: 1})
 	if err != nil {
 		c.t.Fatal(err)
 	}

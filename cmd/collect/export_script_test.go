@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -31,7 +32,7 @@ func lastRunCmd(ts *testscript.TestScript, neg bool, args []string) {
 	defer db.Close()
 	last := ""
 	ts.Check(db.View(func(r *state.ReadTx) error {
-		return r.Runs(func(run state.Run) error { last = run.ID; return nil })
+		return r.Runs(func(run record.Run) error { last = run.RunID; return nil })
 	}))
 	if last == "" {
 		ts.Fatalf("lastrun: the state records no run")
