@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 	"github.com/hashicorp/hcl/v2"
@@ -137,23 +139,75 @@ func mailboxAddr(mb state.Mailbox) string {
 	return mb.Address
 }
 
+// stateMailboxes lists the state's mailboxes sorted by address.
+func stateMailboxes(r *state.ReadTx) ([]state.Mailbox, error) {
+	var out []state.Mailbox
+	err := r.Mailboxes(func(mb state.Mailbox) error { out = append(out, mb); return nil })
+	sort.SliceStable(out, func(i, j int) bool { return mailboxAddr(out[i]) < mailboxAddr(out[j]) })
+	return out, err
+}
+
+// under reports whether a mailbox is at addr or below it: one of its
+// addresses is addr (custodian.jdoe.mailbox.primary, mailbox.legal) or
+// starts with it (custodian.jdoe), or addr is its e-mail address.
+func under(mb state.Mailbox, addr string) bool {
+	if strings.EqualFold(mb.Address, addr) {
+		return true
+	}
+	for _, ref := range append([]string{mailboxAddr(mb)}, mb.References...) {
+		if ref == addr || strings.HasPrefix(ref, addr+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownAddr says that the state has nothing at addr, with the nearest
+// addresses it has.
+func unknownAddr(r *state.ReadTx, mailboxes []state.Mailbox, addr, what string) error {
+	var known []string
+	for _, mb := range mailboxes {
+		known = append(known, mb.Address)
+		for _, ref := range append([]string{mailboxAddr(mb)}, mb.References...) {
+			known = append(known, ref)
+			if c, _, ok := strings.Cut(ref, ".mailbox."); ok {
+				known = append(known, c)
+			}
+		}
+		if strings.Contains(addr, "[") {
+			if err := r.Folders(mb.ID, func(f state.Folder) error {
+				known = append(known, mailboxAddr(mb)+"["+strconv.Quote(f.Path)+"]")
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s %s", what, addr)
+	if near := plan.Nearest(addr, known, 1); len(near) > 0 {
+		return addrError(msg + plan.DidYouMean(near) + " Run collect state list to see the addresses.")
+	}
+	return addrError(msg + ". Run collect state list to see the addresses.")
+}
+
 func stateList(s *streams, r *state.ReadTx, filter string) error {
 	meta := r.Meta()
 	if !meta.Exists() {
 		fmt.Fprintln(s.stdout, "The state is empty: nothing has been collected yet. Run collect plan, then collect apply.")
 		return nil
 	}
+	mailboxes, err := stateMailboxes(r)
+	if err != nil {
+		return err
+	}
 	found := false
-	err := r.Mailboxes(func(mb state.Mailbox) error {
+	for _, mb := range mailboxes {
 		addr := mailboxAddr(mb)
 		folders, per, total, err := stateFolders(r, mb)
 		if err != nil {
 			return err
 		}
-		mbMatch := filter == "" || addr == filter || strings.HasPrefix(addr, filter+".")
-		for _, ref := range mb.References {
-			mbMatch = mbMatch || ref == filter || strings.HasPrefix(ref, filter+".")
-		}
+		mbMatch := filter == "" || under(mb, filter)
 		if mbMatch {
 			found = true
 			fmt.Fprintf(s.stdout, "%s  %s  %s collected (%s)\n", addr, mb.Address, commas(total.collected), byteSize(total.bytes))
@@ -170,16 +224,16 @@ func stateList(s *streams, r *state.ReadTx, filter string) error {
 			}
 			fmt.Fprintf(s.stdout, "%s  %s collected\n", fa, commas(c.collected))
 		}
-		return nil
-	})
-	if err == nil && !found && filter != "" {
-		return addrError(fmt.Sprintf("Nothing in the state is at %s. Run collect state list to see the addresses.", filter))
 	}
-	return err
+	if !found && filter != "" {
+		return unknownAddr(r, mailboxes, filter, "Nothing in the state is at")
+	}
+	return nil
 }
 
+// stateShow shows the mailboxes at addr (a custodian's, one mailbox, or
+// a mailbox's e-mail address), or one folder of a mailbox.
 func stateShow(s *streams, r *state.ReadTx, addr string) error {
-	var hit *state.Mailbox
 	folderPath := ""
 	base := addr
 	if i := strings.IndexByte(addr, '['); i >= 0 && strings.HasSuffix(addr, "]") {
@@ -189,33 +243,45 @@ func stateShow(s *streams, r *state.ReadTx, addr string) error {
 		}
 		base, folderPath = addr[:i], p
 	}
-	err := r.Mailboxes(func(mb state.Mailbox) error {
-		for _, ref := range mb.References {
-			if ref == base {
-				m := mb
-				hit = &m
-			}
-		}
-		if strings.EqualFold(mb.Address, base) {
-			m := mb
-			hit = &m
-		}
-		return nil
-	})
+	mailboxes, err := stateMailboxes(r)
 	if err != nil {
 		return err
 	}
-	if hit == nil {
-		return addrError(fmt.Sprintf("The state has no mailbox at %s. Run collect state list to see the addresses.", addr))
+	var hits []state.Mailbox
+	for _, mb := range mailboxes {
+		exact := strings.EqualFold(mb.Address, base) || slices.Contains(mb.References, base)
+		if exact || (folderPath == "" && under(mb, base)) {
+			hits = append(hits, mb)
+		}
 	}
-	folders, per, total, err := stateFolders(r, *hit)
+	if len(hits) == 0 {
+		return unknownAddr(r, mailboxes, addr, "The state has no mailbox at")
+	}
+	for i, mb := range hits {
+		if i > 0 {
+			fmt.Fprintln(s.stdout)
+		}
+		name := mailboxAddr(mb)
+		if slices.Contains(mb.References, base) {
+			name = base
+		}
+		if err := showMailbox(s, r, mb, name, folderPath); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func showMailbox(s *streams, r *state.ReadTx, mb state.Mailbox, addr, folderPath string) error {
+	folders, per, total, err := stateFolders(r, mb)
 	if err != nil {
 		return err
 	}
 	w := s.stdout
 	if folderPath == "" {
-		fmt.Fprintf(w, "%s\n  mailbox:     %s (%s)\n  id:          %s\n  upn:         %s\n", base, hit.Address, hit.DisplayName, hit.ID, hit.UserPrincipalName)
-		fmt.Fprintf(w, "  addresses:   %s\n  custodians:  %s\n", strings.Join(hit.References, ", "), strings.Join(hit.Custodians, ", "))
+		refs, custodians := slices.Sorted(slices.Values(mb.References)), slices.Sorted(slices.Values(mb.Custodians))
+		fmt.Fprintf(w, "%s\n  mailbox:     %s (%s)\n  id:          %s\n  upn:         %s\n", addr, mb.Address, mb.DisplayName, mb.ID, mb.UserPrincipalName)
+		fmt.Fprintf(w, "  addresses:   %s\n  custodians:  %s\n", strings.Join(refs, ", "), strings.Join(custodians, ", "))
 		fmt.Fprintf(w, "  collected:   %s (%s)\n  tombstones:  %s\n  moves:       %s\n  failures:    %s\n",
 			commas(total.collected), byteSize(total.bytes), commas(total.tombstones), commas(total.moves), commas(total.failures))
 		fmt.Fprintln(w, "  folders:")
@@ -235,14 +301,22 @@ func stateShow(s *streams, r *state.ReadTx, addr string) error {
 			cursor = "complete as of " + f.LastCompleted.Format(time.RFC3339)
 		}
 		if folderPath != "" {
-			fmt.Fprintf(w, "%s\n  folder id:   %s\n  collected:   %s (%s)\n  tombstones:  %s\n  moves:       %s\n  delta:       %s\n",
-				addr, f.ID, commas(c.collected), byteSize(c.bytes), commas(c.tombstones), commas(c.moves), cursor)
+			fmt.Fprintf(w, "%s[%s]\n  folder id:   %s\n  collected:   %s (%s)\n  tombstones:  %s\n  moves:       %s\n  delta:       %s\n",
+				addr, strconv.Quote(f.Path), f.ID, commas(c.collected), byteSize(c.bytes), commas(c.tombstones), commas(c.moves), cursor)
 			continue
 		}
 		fmt.Fprintf(w, "    %-40s %8s collected  delta %s\n", strconv.Quote(f.Path), commas(c.collected), cursor)
 	}
 	if folderPath != "" && !shown {
-		return addrError(fmt.Sprintf("The mailbox at %s has no folder %q in the state.", base, folderPath))
+		var paths []string
+		for _, f := range folders {
+			paths = append(paths, f.Path)
+		}
+		msg := fmt.Sprintf("The mailbox at %s has no folder %q in the state", addr, folderPath)
+		if near := plan.Nearest(folderPath, paths, 3); len(near) > 0 {
+			return addrError(msg + plan.DidYouMean(near))
+		}
+		return addrError(msg + ".")
 	}
 	return nil
 }
