@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/collect-ediscovery/collect/internal/durable"
+	"github.com/collect-ediscovery/collect/internal/jsondoc"
 )
 
 // Document is the JSON form of a plan, in a plan file and in plan -json:
@@ -33,7 +34,7 @@ func Write(path string, p *Plan) (hash string, err error) {
 	h := sha256.New()
 	err = durable.Write(path, 0o600, func(f io.Writer) error {
 		w := bufio.NewWriter(io.MultiWriter(f, h))
-		if err := json.NewEncoder(w).Encode(p.Doc()); err != nil {
+		if err := jsondoc.WriteLine(w, p.Doc()); err != nil {
 			return err
 		}
 		return w.Flush()
@@ -50,15 +51,12 @@ func Read(path string) (*Plan, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("read the plan file: %w", err)
 	}
-	var head struct {
-		FormatVersion int `json:"format_version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil || head.FormatVersion == 0 {
+	if err := jsondoc.CheckVersion(b); err != nil {
+		var newer *jsondoc.NewerError
+		if errors.As(err, &newer) {
+			return nil, "", fmt.Errorf("%s was written by a newer collect (%v): use that version, or make a new plan", path, err)
+		}
 		return nil, "", fmt.Errorf("%s is not a collect plan file (or is damaged): make a new one with collect plan -out", path)
-	}
-	if head.FormatVersion > FormatVersion {
-		return nil, "", fmt.Errorf("%s was written by a newer collect (plan format %d; this one reads up to %d): "+
-			"use that version, or make a new plan", path, head.FormatVersion, FormatVersion)
 	}
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {

@@ -107,10 +107,11 @@ func TestReadRefusesNewerFormatsAndDamagedFiles(t *testing.T) {
 		return p
 	}
 	for _, tc := range []struct{ name, body, want string }{
-		{"newer.plan", `{"format_version": 2, "mailboxes": []}`, "newer collect (plan format 2; this one reads up to 1)"},
+		{"newer.plan", `{"format_version": "2.0", "mailboxes": []}`, "newer collect (format 2.0; this collect reads format 1.x)"},
 		{"junk.plan", `not json`, "is not a collect plan file"},
 		{"noversion.plan", `{"mailboxes": []}`, "is not a collect plan file"},
-		{"damaged.plan", `{"format_version": 1, "mailboxes": 7}`, "is damaged"},
+		{"damaged.plan", `{"format_version": "1.0", "mailboxes": 7}`, "is damaged"},
+		{"old.plan", `{"format_version": 1, "mailboxes": 7}`, "is damaged"},
 	} {
 		_, _, err := plan.Read(write(tc.name, tc.body))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

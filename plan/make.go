@@ -40,12 +40,11 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 		opts.Parallelism = 10
 	}
 	p := &Plan{
-		FormatVersion: FormatVersion,
-		ToolVersion:   opts.ToolVersion,
-		CreatedAt:     now().UTC(),
-		Matter:        m.Name,
-		MatterHash:    m.Hash(),
-		Demo:          m.Tenant.Demo(),
+		ToolVersion: opts.ToolVersion,
+		CreatedAt:   now().UTC(),
+		Matter:      m.Name,
+		MatterHash:  m.Hash(),
+		Demo:        m.Tenant.Demo(),
 	}
 	for _, t := range opts.Targets {
 		p.Targets = append(p.Targets, t.String())

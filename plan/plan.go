@@ -9,22 +9,19 @@ import (
 	"github.com/collect-ediscovery/collect/graph"
 )
 
-// FormatVersion is the version of the plan's JSON form, in plan files and
-// in plan -json. A reader refuses a newer one.
-const FormatVersion = 1
-
 // Plan is what apply will do. It is bound to the matter it was made for
 // (by hash) and to the state it was made against (by lineage and serial),
 // so that a saved plan is never applied to anything else.
 type Plan struct {
-	FormatVersion int       `json:"format_version"`
-	ToolVersion   string    `json:"tool_version"`
-	CreatedAt     time.Time `json:"created_at"`
-	Matter        string    `json:"matter"`
-	MatterHash    string    `json:"matter_hash"`
-	Demo          bool      `json:"demo,omitempty"`
-	State         StateRef  `json:"state"`
-	Targets       []string  `json:"targets,omitempty"`
+	// The document's format_version is stamped by internal/jsondoc, as on
+	// every JSON document collect writes.
+	ToolVersion string    `json:"tool_version"`
+	CreatedAt   time.Time `json:"created_at"`
+	Matter      string    `json:"matter"`
+	MatterHash  string    `json:"matter_hash"`
+	Demo        bool      `json:"demo,omitempty"`
+	State       StateRef  `json:"state"`
+	Targets     []string  `json:"targets,omitempty"`
 
 	Mailboxes []*Mailbox `json:"mailboxes"`
 	// Orphans is scope the state holds and the matter no longer names; it
