@@ -303,19 +303,19 @@ func tail(s string) string {
 	return s
 }
 
-// applyResult is the result line of apply -json.
-func applyResult(tb testing.TB, r childRun) applyReport {
+// benchApplyResult is the result line of apply -json.
+func benchApplyResult(tb testing.TB, r childRun) applyResult {
 	tb.Helper()
 	sc := bufio.NewScanner(strings.NewReader(r.stdout))
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
-		var rep applyReport
+		var rep applyResult
 		if json.Unmarshal(sc.Bytes(), &rep) == nil && rep.Type == "result" {
 			return rep
 		}
 	}
 	tb.Fatalf("apply -json printed no result:\n%s", tail(r.stdout))
-	return applyReport{}
+	return applyResult{}
 }
 
 // graphRequests counts the Graph requests in c: everything but sign-in.
@@ -368,8 +368,8 @@ func manifestLines(tb testing.TB, dir string) int {
 	return n
 }
 
-// planDoc is the part of plan -json the benchmarks read.
-type planDoc struct {
+// benchPlanDoc is the part of plan -json the benchmarks read.
+type benchPlanDoc struct {
 	Mailboxes []struct {
 		Resolved struct {
 			Address string `json:"address"`
@@ -417,7 +417,7 @@ func BenchmarkPlan(b *testing.B) {
 				}
 
 				ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
-				rep := applyResult(b, ap)
+				rep := benchApplyResult(b, ap)
 				if !rep.Complete || rep.Collected != total {
 					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, total, rep.Complete)
 				}
@@ -425,7 +425,7 @@ func BenchmarkPlan(b *testing.B) {
 				w.tn.ResetCounters()
 				re := runCollect(b, dir, env, []int{exitOK}, "plan", "-detailed-exitcode", "-input=false", "-json")
 				rc := w.tn.Counters()
-				var doc planDoc
+				var doc benchPlanDoc
 				if err := json.Unmarshal([]byte(re.stdout), &doc); err != nil {
 					b.Fatalf("plan -json: %v\n%s", err, tail(re.stdout))
 				}
@@ -456,7 +456,7 @@ func BenchmarkPlan(b *testing.B) {
 // exactly one delta request per folder in scope, and otherwise only the
 // requests that resolve the mailbox and list its folders, as many as the
 // first plan did.
-func checkReplanRequests(b *testing.B, doc planDoc, first, re graphsim.Counters) {
+func checkReplanRequests(b *testing.B, doc benchPlanDoc, first, re graphsim.Counters) {
 	b.Helper()
 	for _, mb := range doc.Mailboxes {
 		mc, ok := re.Mailboxes[mb.Resolved.Address]
@@ -514,7 +514,7 @@ func BenchmarkApplyThroughput(b *testing.B) {
 				w.tn.ResetCounters()
 				ap := runCollect(b, dir, env, nil, "apply", "-json", "-parallelism=10", "bench.plan")
 				c := w.tn.Counters()
-				rep := applyResult(b, ap)
+				rep := benchApplyResult(b, ap)
 				if !rep.Complete || rep.Collected != mailboxes*perMailbox {
 					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, mailboxes*perMailbox, rep.Complete)
 				}
@@ -672,7 +672,7 @@ func benchApplyLatency(b *testing.B, maxConcurrent int) {
 		w.tn.ResetCounters()
 		ap := runCollect(b, dir, env, nil, "apply", "-json", "-parallelism=20", "bench.plan")
 		c := w.tn.Counters()
-		rep := applyResult(b, ap)
+		rep := benchApplyResult(b, ap)
 		if !rep.Complete || rep.Collected != mailboxes*perMailbox {
 			b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, mailboxes*perMailbox, rep.Complete)
 		}
@@ -728,7 +728,7 @@ func BenchmarkApplyPeakRSS(b *testing.B) {
 				dir, env := w.matter(b)
 				b.Logf("load average before: %s", loadAverage())
 				ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
-				rep := applyResult(b, ap)
+				rep := benchApplyResult(b, ap)
 				if !rep.Complete || rep.Collected != tc.want {
 					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, tc.want, rep.Complete)
 				}
@@ -771,7 +771,7 @@ func BenchmarkApplyInProcess(b *testing.B) {
 		if code != exitOK {
 			b.Fatalf("apply exited %d:\n%s", code, tail(out.String()))
 		}
-		rep := applyResult(b, childRun{stdout: out.String()})
+		rep := benchApplyResult(b, childRun{stdout: out.String()})
 		if rep.Collected != mailboxes*perMailbox {
 			b.Fatalf("apply collected %d of %d", rep.Collected, mailboxes*perMailbox)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/internal/record"
@@ -30,7 +32,8 @@ const applyHelp = `Usage: collect [global options] apply [options] [PLANFILE]
 Options:
   -auto-approve        Do not ask for approval.
   -input=false         Never ask; without -auto-approve, apply then refuses.
-  -json                Print progress and the result as JSON lines.
+  -json                Print progress and the result as JSON lines; the
+                       last line is always the result.
   -target=ADDR         Only collect this address (not with PLANFILE). Repeatable.
   -var 'name=value'    Set a variable. Repeatable.
   -var-file=FILE       Set variables from a file.
@@ -46,16 +49,31 @@ plan is stale; 1 on any other error.
 
 func runApply(s *streams, args []string) int {
 	opts, diags := ParseApply(args)
-	if diags.HasErrors() {
-		s.writeDiags(diags, nil)
-		return exitError
-	}
+	v := newApplyView(s, opts.JSON)
 	if opts.NoColor {
 		s.color = false
 	}
+	res, out, err, code := applyCommand(s, v, opts, diags)
+	v.Result(res, out, err)
+	return code
+}
+
+// errApplyRefused is the error of an apply that stopped before collecting
+// anything; the diagnostics say why.
+var errApplyRefused = errors.New("nothing was collected")
+
+// applyCommand carries out apply's options: makes or reads the plan,
+// asks, and collects. It returns what the result line reports: the run's
+// result (nil when none started), the output folder, the error and the
+// exit code.
+func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*apply.Result, string, error, int) {
+	if diags.HasErrors() {
+		s.writeDiags(diags, nil)
+		return nil, "", errApplyRefused, exitError
+	}
 	m := loadMatter(s, opts.Vars)
 	if m == nil {
-		return exitError
+		return nil, "", errApplyRefused, exitError
 	}
 	var saved *plan.Plan
 	planHash := ""
@@ -64,30 +82,30 @@ func runApply(s *streams, args []string) int {
 		saved, planHash, err = plan.Read(opts.PlanFile)
 		if err != nil {
 			s.errorf("Cannot read the saved plan", "%s", sentence(err.Error()))
-			return exitError
+			return nil, "", errApplyRefused, exitError
 		}
 	}
 	targets, ok := parseTargets(s, m, opts.Targets)
 	if !ok {
-		return exitError
+		return nil, "", errApplyRefused, exitError
 	}
 	db, code := openState(s, m, false, opts.LockTimeout, "apply")
 	if db == nil {
-		return code
+		return nil, "", errApplyRefused, code
 	}
 	defer db.Close()
 	if !stateMatchesOutput(s, m, db) {
-		return exitError
+		return nil, "", errApplyRefused, exitError
 	}
 
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
 		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
-		return exitError
+		return nil, "", errApplyRefused, exitError
 	}
 	defer conn.close()
-	if conn.demo && !opts.JSON {
-		fmt.Fprintln(s.stdout, demoBanner) // JSON output says "demo": true instead
+	if conn.demo {
+		v.Demo()
 	}
 
 	p := saved
@@ -95,7 +113,7 @@ func runApply(s *streams, args []string) int {
 		var meta state.Meta
 		if err := db.View(func(r *state.ReadTx) error { meta = r.Meta(); return nil }); err != nil {
 			s.errorf("Cannot read the state", "%s", sentence(err.Error()))
-			return exitError
+			return nil, "", errApplyRefused, exitError
 		}
 		if err := saved.CheckFresh(m.Name, m.Hash(), meta.Lineage, meta.Serial); err != nil {
 			summary := "Saved plan is stale"
@@ -103,11 +121,11 @@ func runApply(s *streams, args []string) int {
 				summary = "Saved plan is for another matter"
 			}
 			s.errorf(summary, "%s", sentence(err.Error()))
-			return exitStalePlan
+			return nil, "", errApplyRefused, exitStalePlan
 		}
 		if !saved.Applyable() {
 			s.errorf("Saved plan cannot be applied", "The plan in %s has errors besides unreadable mailboxes. Fix them and make a new plan.", opts.PlanFile)
-			return exitError
+			return nil, "", errApplyRefused, exitError
 		}
 	} else {
 		ctx, stop := interruptible(s, "Interrupted: stopping the plan.")
@@ -115,24 +133,22 @@ func runApply(s *streams, args []string) int {
 		stop()
 		if err != nil {
 			s.errorf("Cannot make the plan", "%s", sentence(err.Error()))
-			return exitError
+			return nil, "", errApplyRefused, exitError
 		}
-		if !opts.JSON {
-			renderPlan(s, p)
-		}
+		v.Plan(p, m)
 		if !p.Applyable() {
-			fmt.Fprintln(s.stderr, "Nothing was collected: the plan cannot be applied. Fix the errors above.")
-			return exitError
+			s.errorf("The plan cannot be applied", "Nothing was collected: the plan cannot be applied. Fix the errors above.")
+			return nil, "", errApplyRefused, exitError
 		}
 		if p.HasChanges() && !opts.AutoApprove {
 			if !opts.Input {
 				s.errorf("Approval needed", "apply would collect the plan above but -input=false forbids asking. "+
 					"Review it and run collect apply -auto-approve, or save it with collect plan -out=FILE and run collect apply FILE.")
-				return exitError
+				return nil, "", errApplyRefused, exitError
 			}
 			if !confirm(s) {
-				fmt.Fprintln(s.stdout, "\nApply cancelled. Nothing was collected.")
-				return exitError
+				v.Cancelled()
+				return nil, "", errApplyRefused, exitError
 			}
 		}
 	}
@@ -140,22 +156,21 @@ func runApply(s *streams, args []string) int {
 	st, err := store.Open(m.Output.Path, store.Options{Hashes: m.Output.Hashes})
 	if err != nil {
 		s.errorf("Cannot open the output folder", "%s", sentence(err.Error()))
-		return exitError
+		return nil, "", errApplyRefused, exitError
 	}
-	if rep, err := st.Clean(); err != nil {
+	rep, err := st.Clean()
+	if err != nil {
 		s.errorf("Cannot clean the output folder", "%s", sentence(err.Error()))
-		return exitError
-	} else if len(rep.Removed) > 0 && !opts.JSON {
-		fmt.Fprintf(s.stderr, "Removed %s left by an interrupted run (never evidence: they were not complete).\n",
-			plural(len(rep.Removed), "partial file", "partial files"))
+		return nil, "", errApplyRefused, exitError
 	}
+	v.Cleaned(len(rep.Removed))
 
 	userName, host := whoAmI()
 	gitCommit, _ := store.GitCommit(m.Dir)
 	progress := &apply.Progress{}
 	ctx, stop := interruptible(s, "Interrupted: finishing the messages in flight and recording what is on disk. Press Ctrl-C again to stop at once.")
 	defer stop()
-	stopProgress := startProgress(s, progress, opts.JSON, func() map[string]time.Duration { return conn.stats().ThrottledTime })
+	stopProgress := v.Progress(progress, func() map[string]time.Duration { return conn.stats().ThrottledTime })
 	res, err := apply.Apply(ctx, p, db, st, conn.src, apply.Options{
 		RunID: newRunID(), Parallelism: opts.Parallelism, Concurrency: m.Tenant.MailboxConcurrency,
 		Progress: progress,
@@ -164,7 +179,22 @@ func runApply(s *streams, args []string) int {
 		Throttled: func() time.Duration { return throttledTime(conn.stats()) },
 	})
 	stopProgress()
-	return reportApply(s, res, err, p.FailedScope(), opts.JSON, conn.demo)
+	v.Skipped(p.FailedScope())
+	return res, m.Output.Path, err, applyExitCode(res, err)
+}
+
+// applyExitCode is the exit code of a run that started: 4 when items
+// failed or mailboxes could not be read (failed scope).
+func applyExitCode(res *apply.Result, err error) int {
+	switch {
+	case err != nil:
+		return exitError
+	case res.Failed > 0, len(res.FailedScope) > 0:
+		return exitItemsFailed
+	case !res.Complete:
+		return exitError
+	}
+	return exitOK
 }
 
 func confirm(s *streams) bool {
@@ -177,98 +207,6 @@ func newRunID() string {
 	var b [4]byte
 	rand.Read(b[:])
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
-
-type applyReport struct {
-	Type        string           `json:"type"`
-	RunID       string           `json:"run_id"`
-	Demo        bool             `json:"demo,omitempty"`
-	Planned     int64            `json:"planned"`
-	Collected   int64            `json:"collected"`
-	Dedup       int64            `json:"deduplicated"`
-	Tombstoned  int64            `json:"tombstoned"`
-	Recorded    int64            `json:"observations_recorded"`
-	Failed      int64            `json:"failed"`
-	Remaining   int64            `json:"remaining"`
-	Bytes       int64            `json:"bytes"`
-	Throttled   float64          `json:"throttled_seconds"`
-	Complete    bool             `json:"complete"`
-	Error       string           `json:"error,omitempty"`
-	Failures    []record.Failure `json:"failures,omitempty"`
-	Interrupted bool             `json:"interrupted,omitempty"`
-	FailedScope []record.Failure `json:"failed_scope,omitempty"` // the mailboxes that could not be read
-}
-
-// reportApply says what the apply did, and what it skipped: the plan's
-// mailboxes that could not be read.
-func reportApply(s *streams, res *apply.Result, err error, skipped []plan.Message, asJSON, demo bool) int {
-	code := exitOK
-	switch {
-	case err != nil:
-		code = exitError
-	case res.Failed > 0, len(res.FailedScope) > 0:
-		code = exitItemsFailed
-	case !res.Complete:
-		code = exitError
-	}
-	if asJSON {
-		r := applyReport{Type: "result", RunID: res.RunID, Demo: demo, Planned: res.Planned, Collected: res.Collected,
-			Dedup: res.Deduplicated, Tombstoned: res.Tombstoned, Recorded: res.Observations, Failed: res.Failed,
-			Remaining: res.Remaining, Bytes: res.Bytes, Throttled: res.ThrottledSeconds,
-			Complete: res.Complete && err == nil, Failures: res.Failures, Interrupted: res.Interrupted(), FailedScope: res.FailedScope}
-		if err != nil {
-			r.Error = err.Error()
-		}
-		writeJSONLine(s.stdout, r)
-		return code
-	}
-	for _, f := range res.Failures {
-		fmt.Fprintf(s.stderr, "Failed: %s message %s: %s (%s)", f.Mailbox, f.GraphID, f.Message, f.Code)
-		if f.RequestID != "" && !strings.Contains(f.Message, f.RequestID) {
-			fmt.Fprintf(s.stderr, " [request-id %s]", f.RequestID)
-		}
-		fmt.Fprintln(s.stderr)
-	}
-	for _, m := range skipped {
-		detail := m.Detail
-		if m.RequestID != "" && !strings.Contains(detail, m.RequestID) {
-			detail += " [request-id " + m.RequestID + "]"
-		}
-		fmt.Fprintf(s.stderr, "Not collected: %s: %s\n  %s\n", m.Addr, m.Summary, detail)
-	}
-	if err != nil {
-		detail := sentence(err.Error())
-		if errors.Is(err, store.ErrDiskFull) {
-			detail += " Apply continues where this run stopped."
-		}
-		s.errorf("Apply stopped", "%s", detail)
-	}
-	verb := "Apply complete!"
-	if !res.Complete || err != nil {
-		verb = "Apply incomplete."
-	}
-	fmt.Fprintf(s.stdout, "\n%s %s collected (%s), %s recorded, %s failed.\n", verb,
-		plural(int(res.Collected), "message", "messages"), byteSize(res.Bytes),
-		plural(int(res.Tombstoned+res.Observations), "observation", "observations"), commas(res.Failed))
-	if res.Deduplicated > 0 {
-		fmt.Fprintf(s.stdout, "%s had bytes identical to a native already stored, kept once.\n", plural(int(res.Deduplicated), "message", "messages"))
-	}
-	if res.Remaining > 0 {
-		fmt.Fprintf(s.stdout, "%s not collected yet: run collect apply again to continue.\n", plural(int(res.Remaining), "planned message is", "planned messages are"))
-	}
-	if res.Failed > 0 {
-		fmt.Fprintln(s.stdout, "Run collect apply again to retry the failed messages.")
-	}
-	if n := len(res.FailedScope); n > 0 {
-		fmt.Fprintf(s.stdout, "%s could not be read, so nothing of %s was collected (failed scope): "+
-			"fix what is said above, then run collect apply again.\n", plural(n, "mailbox", "mailboxes"),
-			map[bool]string{true: "it", false: "them"}[n == 1])
-	}
-	fmt.Fprintf(s.stdout, "Run %s.\n", res.RunID)
-	if demo {
-		fmt.Fprintln(s.stdout, "(Demo tenant: the collected mail is simulated.)")
-	}
-	return code
 }
 
 // byteSize writes a size the way a person reads it.

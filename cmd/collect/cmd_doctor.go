@@ -11,6 +11,7 @@ import (
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/entra"
+	"github.com/collect-ediscovery/collect/internal/jsondoc"
 	"github.com/collect-ediscovery/collect/plan"
 )
 
@@ -83,17 +84,16 @@ type doctorCheck struct {
 }
 
 type doctorReport struct {
-	FormatVersion string           `json:"format_version"`
-	OK            bool             `json:"ok"`
-	Matter        string           `json:"matter"`
-	Tenant        string           `json:"tenant_id"`
-	ClientID      string           `json:"client_id"`
-	Auth          string           `json:"auth"`
-	Cloud         string           `json:"cloud"`
-	Demo          bool             `json:"demo,omitempty"`
-	Token         *entra.TokenInfo `json:"token,omitempty"`
-	CountMethod   string           `json:"count_method,omitempty"`
-	Checks        []doctorCheck    `json:"checks"`
+	OK          bool             `json:"ok"`
+	Matter      string           `json:"matter"`
+	Tenant      string           `json:"tenant_id"`
+	ClientID    string           `json:"client_id"`
+	Auth        string           `json:"auth"`
+	Cloud       string           `json:"cloud"`
+	Demo        bool             `json:"demo,omitempty"`
+	Token       *entra.TokenInfo `json:"token,omitempty"`
+	CountMethod string           `json:"count_method,omitempty"`
+	Checks      []doctorCheck    `json:"checks"`
 }
 
 const (
@@ -113,7 +113,7 @@ func runDoctor(s *streams, args []string) int {
 		return exitError
 	}
 	t := m.Tenant
-	rep := &doctorReport{FormatVersion: "1", Matter: m.Name, Tenant: t.TenantID, ClientID: t.ClientID, Auth: t.Auth, Cloud: t.Cloud}
+	rep := &doctorReport{Matter: m.Name, Tenant: t.TenantID, ClientID: t.ClientID, Auth: t.Auth, Cloud: t.Cloud}
 	if !opts.NoCounts {
 		rep.CountMethod = "delta enumeration of every in-scope folder, as a first plan makes"
 	}
@@ -195,7 +195,7 @@ func finishDoctor(s *streams, rep *doctorReport, asJSON bool) int {
 		}
 	}
 	if asJSON {
-		if err := writeJSON(s.stdout, rep); err != nil {
+		if err := jsondoc.Write(s.stdout, rep); err != nil {
 			return exitError
 		}
 	} else {

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
+	"github.com/hashicorp/hcl/v2"
 )
 
 const planHelp = `Usage: collect [global options] plan [options]
@@ -18,7 +17,7 @@ const planHelp = `Usage: collect [global options] plan [options]
 Options:
   -out=FILE            Save the plan, so that apply FILE does exactly it.
   -detailed-exitcode   Exit 0 with no changes, 2 with changes, 1 on error.
-  -json                Print the plan as JSON (format_version 1).
+  -json                Print the plan as one JSON document.
   -target=ADDR         Only plan this address: custodian.jdoe,
                        custodian.jdoe.mailbox.primary, mailbox.legal_shared,
                        or a folder: custodian.jdoe.mailbox.primary["Inbox"].
@@ -33,43 +32,18 @@ Options:
 
 func runPlan(s *streams, args []string) int {
 	opts, diags := ParsePlan(args)
-	if diags.HasErrors() {
-		s.writeDiags(diags, nil)
-		return exitError
-	}
+	v := newPlanView(s, opts.JSON)
 	if opts.NoColor {
 		s.color = false
 	}
-	m := loadMatter(s, opts.Vars)
-	if m == nil {
-		return exitError
-	}
-	targets, ok := parseTargets(s, m, opts.Targets)
-	if !ok {
-		return exitError
-	}
-	db, code := openState(s, m, true, opts.LockTimeout, "plan")
-	if db == nil {
-		return code
-	}
-	defer db.Close()
-	if !stateMatchesOutput(s, m, db) {
-		return exitError
-	}
-	p, code := makePlan(s, m, db, targets, opts.Parallelism, opts.JSON)
+	p, m, code := planCommand(s, v, opts, diags)
+	v.Plan(p, m)
 	if p == nil {
 		return code
 	}
-	if opts.JSON {
-		if err := writeJSON(s.stdout, p.Doc()); err != nil {
-			return exitError
-		}
-	} else {
-		renderPlan(s, p)
-	}
 	if !p.Applyable() {
-		if opts.Out != "" && !opts.JSON {
-			fmt.Fprintf(s.stderr, "The plan was not saved: it cannot be applied. Fix the errors above.\n")
+		if opts.Out != "" {
+			v.NotSaved()
 		}
 		return exitError
 	}
@@ -78,13 +52,7 @@ func runPlan(s *streams, args []string) int {
 			s.errorf("Cannot save the plan", "%v.", err)
 			return exitError
 		}
-		if !opts.JSON {
-			fmt.Fprintf(s.stdout, "\nSaved the plan to: %s\n\nTo collect exactly these messages, run:\n  collect apply %q\n", opts.Out, opts.Out)
-			if n := len(p.FailedScope()); n > 0 {
-				fmt.Fprintf(s.stderr, "\nWarning: the saved plan skips %s that could not be read. collect apply %q collects "+
-					"the others, lists the skipped ones as failed scope and exits 4.\n", plural(n, "mailbox", "mailboxes"), opts.Out)
-			}
-		}
+		v.Saved(opts.Out, len(p.FailedScope()))
 	}
 	if !p.Complete() {
 		return exitError // failed scope: shown above, and apply would skip it
@@ -95,17 +63,44 @@ func runPlan(s *streams, args []string) int {
 	return exitOK
 }
 
+// planCommand makes the plan of plan's options; a nil plan comes with the
+// exit code, its reasons gone to the diagnostics.
+func planCommand(s *streams, v planView, opts Plan, diags hcl.Diagnostics) (*plan.Plan, *config.Matter, int) {
+	if diags.HasErrors() {
+		s.writeDiags(diags, nil)
+		return nil, nil, exitError
+	}
+	m := loadMatter(s, opts.Vars)
+	if m == nil {
+		return nil, nil, exitError
+	}
+	targets, ok := parseTargets(s, m, opts.Targets)
+	if !ok {
+		return nil, m, exitError
+	}
+	db, code := openState(s, m, true, opts.LockTimeout, "plan")
+	if db == nil {
+		return nil, m, code
+	}
+	defer db.Close()
+	if !stateMatchesOutput(s, m, db) {
+		return nil, m, exitError
+	}
+	p, code := makePlan(s, v, m, db, targets, opts.Parallelism)
+	return p, m, code
+}
+
 // makePlan connects to the matter's tenant and makes the plan. It returns
 // nil and an exit code when it cannot.
-func makePlan(s *streams, m *config.Matter, db *state.DB, targets []plan.Target, parallelism int, asJSON bool) (*plan.Plan, int) {
+func makePlan(s *streams, v interface{ Demo() }, m *config.Matter, db *state.DB, targets []plan.Target, parallelism int) (*plan.Plan, int) {
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
 		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
 		return nil, exitError
 	}
 	defer conn.close()
-	if conn.demo && !asJSON {
-		fmt.Fprintln(s.stdout, demoBanner) // JSON output says "demo": true instead
+	if conn.demo {
+		v.Demo()
 	}
 	ctx, stop := interruptible(s, "Interrupted: stopping the plan.")
 	defer stop()

@@ -1,10 +1,6 @@
 package main
 
-import (
-	"fmt"
-
-	"github.com/collect-ediscovery/collect/config"
-)
+import "github.com/collect-ediscovery/collect/config"
 
 const validateHelp = `Usage: collect [global options] validate [options]
 
@@ -25,53 +21,26 @@ Options:
 Exit status: 0 when the matter is valid (warnings allowed), 1 otherwise.
 `
 
-// validateResult is the JSON shape of collect validate -json. Its fields
-// and their meaning follow terraform validate -json.
-type validateResult struct {
-	FormatVersion string           `json:"format_version"`
-	Valid         bool             `json:"valid"`
-	ErrorCount    int              `json:"error_count"`
-	WarningCount  int              `json:"warning_count"`
-	Diagnostics   []jsonDiagnostic `json:"diagnostics"`
-}
-
 func runValidate(s *streams, args []string) int {
 	opts, diags := ParseValidate(args)
+	v := newValidateView(s, opts.JSON)
 	if diags.HasErrors() {
 		s.writeDiags(diags, nil)
+		v.BadOptions(diags)
 		return exitError
 	}
 	if opts.NoColor {
 		s.color = false
 	}
 	m, files, diags := config.Load(".", config.LoadOptions{Vars: opts.Vars, Env: s.env})
-	errs, warns := countDiags(diags)
-	if opts.JSON {
-		if err := writeJSON(s.stdout, validateResult{
-			FormatVersion: "1.0",
-			Valid:         errs == 0,
-			ErrorCount:    errs,
-			WarningCount:  warns,
-			Diagnostics:   toJSONDiags(diags, files),
-		}); err != nil {
-			return exitError
-		}
-		if errs > 0 {
-			return exitError
-		}
-		return exitOK
-	}
+	s.files = files
 	s.writeDiags(diags, files)
-	if errs > 0 {
-		fmt.Fprintf(s.stderr, "The matter is not valid: %s, %s.\n", plural(errs, "error", "errors"), plural(warns, "warning", "warnings"))
-		return exitError
+	if diags.HasErrors() {
+		m = nil
 	}
-	fmt.Fprintf(s.stdout, "Success! The matter %q is valid: %s, %s, %s.\n", m.Name,
-		plural(len(m.Custodians), "custodian", "custodians"),
-		plural(len(m.Mailboxes), "mailbox", "mailboxes"),
-		plural(len(m.Windows), "window", "windows"))
-	if m.Tenant.Demo() {
-		fmt.Fprintln(s.stdout, "It targets the built-in DEMO tenant: simulated mail, not a Microsoft 365 tenant.")
+	v.Result(m, diags)
+	if m == nil {
+		return exitError
 	}
 	return exitOK
 }

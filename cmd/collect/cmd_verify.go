@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/state"
@@ -25,7 +24,6 @@ Exit status: 0 when everything verifies, 7 when something does not, 1 on error.
 `
 
 type verifyReport struct {
-	FormatVersion string   `json:"format_version"`
 	OK            bool     `json:"ok"`
 	Items         int      `json:"items"`
 	Natives       int      `json:"natives"`
@@ -47,20 +45,25 @@ type verifyReport struct {
 
 func runVerify(s *streams, args []string) int {
 	opts, diags := ParseVerify(args)
+	v := newVerifyView(s, opts.JSON)
 	if diags.HasErrors() {
 		s.writeDiags(diags, nil)
+		v.Failed()
 		return exitError
 	}
 	m := loadMatter(s, opts.Vars)
 	if m == nil {
+		v.Failed()
 		return exitError
 	}
 	db, code := openStateToRead(s, m, opts.LockTimeout, "verify")
 	if db == nil {
+		v.Failed()
 		return code
 	}
 	defer db.Close()
 	if !stateMatchesOutput(s, m, db) {
+		v.Failed()
 		return exitError
 	}
 	var rep store.Report
@@ -75,10 +78,11 @@ func runVerify(s *streams, args []string) int {
 	})
 	if err != nil {
 		s.errorf("Cannot verify", "%s", sentence(err.Error()))
+		v.Failed()
 		return exitError
 	}
 	out := verifyReport{
-		FormatVersion: "1", OK: rep.OK(), Items: rep.Items, Natives: rep.Natives, Verified: rep.Verified, Bytes: rep.Bytes,
+		OK: rep.OK(), Items: rep.Items, Natives: rep.Natives, Verified: rep.Verified, Bytes: rep.Bytes,
 		Missing: nonNil(rep.Missing), Unexpected: nonNil(rep.Unexpected), LeftoverTemps: nonNil(rep.LeftoverTemps),
 		State: nonNil(rep.State), Changed: []string{}, Manifest: []string{},
 		ApplyRunning: db.Writer() != nil, NewerLines: rep.Newer, PendingLines: rep.Pending, Unrecorded: rep.Unrecorded, InFlight: rep.InFlight,
@@ -89,39 +93,7 @@ func runVerify(s *streams, args []string) int {
 	for _, p := range rep.Manifest {
 		out.Manifest = append(out.Manifest, p.String())
 	}
-	if opts.JSON {
-		writeJSON(s.stdout, out)
-	} else {
-		for _, group := range []struct {
-			title string
-			lines []string
-		}{
-			{"Missing native", out.Missing}, {"Changed native", out.Changed}, {"Unexpected file", out.Unexpected},
-			{"Manifest problem", out.Manifest}, {"State problem", out.State},
-		} {
-			for _, l := range group.lines {
-				fmt.Fprintf(s.stdout, "%s: %s\n", group.title, l)
-			}
-		}
-		if n := len(out.LeftoverTemps); n > 0 {
-			fmt.Fprintf(s.stdout, "Leftover: %s in %s left by an interrupted apply (not evidence; -json lists them): "+
-				"collect apply removes them when it starts.\n", plural(n, "partial file", "partial files"), store.TempDir)
-		}
-		if out.ApplyRunning {
-			fmt.Fprintf(s.stdout, "Apply running: checked as of its last snapshot; since then %s checked against their natives, "+
-				"%s to be appended, %s not recorded yet and %s being written. Run collect verify again when it finishes.\n",
-				plural(rep.Newer, "newer manifest line", "newer manifest lines"), plural(rep.Pending, "line", "lines"),
-				plural(len(rep.Unrecorded), "native", "natives"), plural(rep.InFlight, "partial file", "partial files"))
-		}
-		if rep.OK() {
-			fmt.Fprintf(s.stdout, "Verified: %s and %s (%s) match the state and the manifest.\n",
-				plural(rep.Items, "item", "items"), plural(rep.Natives, "native", "natives"), byteSize(rep.Bytes))
-		} else {
-			fmt.Fprintf(s.stdout, "Verification FAILED: %s missing, %s changed, %s unexpected, %s manifest problems.\n",
-				commas(int64(len(out.Missing))), commas(int64(len(out.Changed))), commas(int64(len(out.Unexpected))),
-				commas(int64(len(out.Manifest)+len(out.State))))
-		}
-	}
+	v.Report(out)
 	if !rep.OK() {
 		return exitVerify
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"runtime"
 	"runtime/debug"
 )
@@ -21,15 +20,10 @@ func toolVersion() string {
 	return "dev"
 }
 
-// Format versions of what collect writes. A reader refuses a newer one.
-const (
-	validateFormatVersion = "1.0"
-)
-
 const versionHelp = `Usage: collect [global options] version [options]
 
   Shows the version of collect, the Go version it was built with, and the
-  versions of the formats it reads and writes.
+  version of the JSON formats it reads and writes.
 
 Options:
   -json   Print the versions as JSON.
@@ -37,24 +31,11 @@ Options:
 
 func runVersion(s *streams, args []string) int {
 	opts, diags := ParseVersion(args)
+	v := newVersionView(s, opts.JSON)
 	if diags.HasErrors() {
 		s.writeDiags(diags, nil)
 		return exitError
 	}
-	info := map[string]string{
-		"collect":                 toolVersion(),
-		"go":                      runtime.Version(),
-		"platform":                runtime.GOOS + "/" + runtime.GOARCH,
-		"validate_format_version": validateFormatVersion,
-	}
-	if opts.JSON {
-		if err := writeJSON(s.stdout, info); err != nil {
-			return exitError
-		}
-		return exitOK
-	}
-	fmt.Fprintf(s.stdout, "collect %s\n", info["collect"])
-	fmt.Fprintf(s.stdout, "built with %s for %s\n", info["go"], info["platform"])
-	fmt.Fprintf(s.stdout, "validate -json format %s\n", validateFormatVersion)
+	v.Version(versionDoc{Collect: toolVersion(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH})
 	return exitOK
 }

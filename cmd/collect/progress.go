@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -11,14 +9,8 @@ import (
 	"github.com/collect-ediscovery/collect/apply"
 )
 
-func writeJSONLine(w io.Writer, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
-	w.Write(append(b, '\n'))
-}
-
+// progressLine is one mailbox's progress, or the total when Mailbox is
+// empty: a line of apply -json, and what the human progress line says.
 type progressLine struct {
 	Type       string  `json:"type"`
 	Mailbox    string  `json:"address,omitempty"`
@@ -32,23 +24,12 @@ type progressLine struct {
 	ETA        float64 `json:"eta_seconds,omitempty"`
 }
 
-// startProgress reports an apply's progress until the returned function
-// is called: a line redrawn in place on a terminal, a plain line every 10
-// seconds otherwise, and JSON lines with -json.
-func startProgress(s *streams, p *apply.Progress, asJSON bool, throttled func() map[string]time.Duration) func() {
-	tty := false
-	if f, ok := s.stderr.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	every := 10 * time.Second
-	if tty {
-		every = 500 * time.Millisecond
-	}
+// progressTicker calls draw every period with the apply's progress until
+// the returned function is called; then it calls clear, if set, once.
+func progressTicker(p *apply.Progress, every time.Duration, throttled func() map[string]time.Duration,
+	draw func(total progressLine, mailboxes []progressLine), clear func()) func() {
 	start := time.Now()
 	done := make(chan struct{})
-	drawn := 0 // lines drawn on the terminal last time
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -58,8 +39,8 @@ func startProgress(s *streams, p *apply.Progress, asJSON bool, throttled func() 
 		for {
 			select {
 			case <-done:
-				if tty && !asJSON && drawn > 0 {
-					fmt.Fprintf(s.stderr, "\x1b[%dA\x1b[J", drawn)
+				if clear != nil {
+					clear()
 				}
 				return
 			case <-tick.C:
@@ -74,32 +55,24 @@ func startProgress(s *streams, p *apply.Progress, asJSON bool, throttled func() 
 				total.Throttled += l.Throttled
 				lines = append(lines, l)
 			}
-			switch {
-			case asJSON:
-				for _, l := range lines {
-					writeJSONLine(s.stdout, l)
-				}
-				writeJSONLine(s.stdout, total)
-			case tty:
-				if drawn > 0 {
-					fmt.Fprintf(s.stderr, "\x1b[%dA\x1b[J", drawn)
-				}
-				drawn = 0
-				for _, l := range busiest(lines, 10) {
-					fmt.Fprintf(s.stderr, "  %s\n", progressText(l))
-					drawn++
-				}
-				fmt.Fprintln(s.stderr, progressText(total))
-				drawn++
-			default:
-				fmt.Fprintln(s.stderr, progressText(total))
-			}
+			draw(total, lines)
 		}
 	}()
 	return func() {
 		close(done)
 		wg.Wait()
 	}
+}
+
+// isTerminal reports whether w is a terminal, where a progress line is
+// redrawn in place.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // busiest keeps the n mailboxes with the most work left, in plan order.

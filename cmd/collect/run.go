@@ -20,6 +20,7 @@ import (
 // diagnostics; it returns nil when the matter has errors.
 func loadMatter(s *streams, vars []config.VarOption) *config.Matter {
 	m, files, diags := config.Load(".", config.LoadOptions{Vars: vars, Env: s.env})
+	s.files = files
 	s.writeDiags(diags, files)
 	if diags.HasErrors() {
 		return nil

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -19,6 +17,12 @@ type streams struct {
 	stderr io.Writer
 	color  bool
 	env    []string
+	// files are the matter's files once loaded, for the source lines of
+	// diagnostics that point into them.
+	files config.Files
+	// jsonDiags, when set by a command's JSON view, receives every
+	// diagnostic instead of stderr: the view prints them in its document.
+	jsonDiags *[]jsonDiagnostic
 }
 
 func (s *streams) getenv(key string) string {
@@ -38,18 +42,23 @@ func colorWanted(w io.Writer, env []string) bool {
 			return false
 		}
 	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return isTerminal(w)
 }
 
 // writeDiags renders diagnostics for a person, with the offending source
 // line where there is one.
+//
+// This is the one place diagnostics are written: with -json, the command's
+// view has set jsonDiags and they go into its document instead.
 func (s *streams) writeDiags(diags hcl.Diagnostics, files config.Files) {
 	if len(diags) == 0 {
+		return
+	}
+	if files == nil {
+		files = s.files
+	}
+	if s.jsonDiags != nil {
+		*s.jsonDiags = append(*s.jsonDiags, toJSONDiags(diags, files)...)
 		return
 	}
 	wr := hcl.NewDiagnosticTextWriter(s.stderr, files, 78, s.color)
@@ -145,10 +154,13 @@ func snippet(r hcl.Range, files config.Files) *jsonSnippet {
 	return sn
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// collectJSONDiags makes s hand its diagnostics to a JSON view, and
+// returns where they gather. It is never nil, so documents show [] when
+// there were none.
+func (s *streams) collectJSONDiags() *[]jsonDiagnostic {
+	list := []jsonDiagnostic{}
+	s.jsonDiags = &list
+	return s.jsonDiags
 }
 
 func countDiags(diags hcl.Diagnostics) (errs, warns int) {
