@@ -11,7 +11,6 @@ import (
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/entra"
-	"github.com/collect-ediscovery/collect/internal/jsondoc"
 	"github.com/collect-ediscovery/collect/plan"
 )
 
@@ -104,12 +103,15 @@ const (
 
 func runDoctor(s *streams, args []string) int {
 	opts, ok, err := parseDoctor(args)
+	v := newDoctorView(s, opts.JSON)
 	if !ok {
 		s.errorf("Invalid option", "%s", sentence(err.Error()))
+		v.Failed()
 		return exitError
 	}
 	m := loadMatter(s, opts.Vars)
 	if m == nil {
+		v.Failed()
 		return exitError
 	}
 	t := m.Tenant
@@ -128,15 +130,13 @@ func runDoctor(s *streams, args []string) int {
 			c.Code, c.RequestID = ge.Code, ge.RequestID
 		}
 		rep.add(c)
-		return finishDoctor(s, rep, opts.JSON)
+		return finishDoctor(v, rep)
 	}
 	defer conn.close()
 	if conn.demo {
 		rep.Demo = true
 		rep.Tenant, rep.ClientID = conn.authority.Tenant, conn.authority.ClientID
-		if !opts.JSON {
-			fmt.Fprintln(s.stdout, demoBanner)
-		}
+		v.Demo()
 	}
 	info := conn.token
 	rep.Token = &info
@@ -161,6 +161,7 @@ func runDoctor(s *streams, args []string) int {
 	wg.Wait()
 	if ctx.Err() != nil {
 		s.errorf("Interrupted", "doctor was stopped before every mailbox was checked.")
+		v.Failed()
 		return exitError
 	}
 	seen := map[string]string{}
@@ -177,48 +178,20 @@ func runDoctor(s *streams, args []string) int {
 			rep.add(c)
 		}
 	}
-	return finishDoctor(s, rep, opts.JSON)
+	return finishDoctor(v, rep)
 }
 
 func (r *doctorReport) add(c doctorCheck) { r.Checks = append(r.Checks, c) }
 
-func finishDoctor(s *streams, rep *doctorReport, asJSON bool) int {
+// finishDoctor shows the report; every check must pass (warnings allowed).
+func finishDoctor(v doctorView, rep *doctorReport) int {
 	rep.OK = true
-	fails, warns := 0, 0
 	for _, c := range rep.Checks {
-		switch c.Status {
-		case statusFail:
+		if c.Status == statusFail {
 			rep.OK = false
-			fails++
-		case statusWarn:
-			warns++
 		}
 	}
-	if asJSON {
-		if err := jsondoc.Write(s.stdout, rep); err != nil {
-			return exitError
-		}
-	} else {
-		for _, c := range rep.Checks {
-			subject := c.Check
-			if c.Address != "" {
-				subject = c.Address
-			}
-			fmt.Fprintf(s.stdout, "%-4s  %s: %s\n", c.Status, subject, c.Message)
-			if c.Fix != "" {
-				fmt.Fprintf(s.stdout, "      fix: %s\n", c.Fix)
-			}
-		}
-		fmt.Fprintln(s.stdout)
-		switch {
-		case fails > 0:
-			fmt.Fprintf(s.stdout, "%d of %d checks failed. Fix them, then run collect doctor again.\n", fails, len(rep.Checks))
-		case warns > 0:
-			fmt.Fprintf(s.stdout, "All checks passed, with %d warning(s).\n", warns)
-		default:
-			fmt.Fprintln(s.stdout, "All checks passed.")
-		}
-	}
+	v.Report(rep)
 	if !rep.OK {
 		return exitError
 	}
