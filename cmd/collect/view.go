@@ -61,7 +61,9 @@ func (s *streams) writeDiags(diags hcl.Diagnostics, files config.Files) {
 		*s.jsonDiags = append(*s.jsonDiags, toJSONDiags(diags, files)...)
 		return
 	}
-	wr := hcl.NewDiagnosticTextWriter(s.stderr, files, 78, s.color)
+	// Not wrapped: addresses, URLs, request IDs and commands in a detail
+	// stay on one line, to be copied and searched for whole.
+	wr := hcl.NewDiagnosticTextWriter(s.stderr, files, 0, s.color)
 	wr.WriteDiagnostics(diags)
 }
 
