@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/collect-ediscovery/collect/export"
@@ -38,16 +36,20 @@ Exit status: 0 when a volume was written or there was nothing to export,
 
 func runExport(s *streams, args []string) int {
 	opts, diags := ParseExport(args)
+	v := newExportView(s, opts.JSON)
 	if diags.HasErrors() {
 		s.writeDiags(diags, nil)
+		v.Failed()
 		return exitError
 	}
 	m := loadMatter(s, opts.Vars)
 	if m == nil {
+		v.Failed()
 		return exitError
 	}
 	db, code := openState(s, m, false, opts.LockTimeout, "export")
 	if db == nil {
+		v.Failed()
 		return code
 	}
 	defer db.Close()
@@ -64,19 +66,19 @@ func runExport(s *streams, args []string) int {
 		ToolVersion: toolVersion(),
 	})
 	if errors.Is(err, export.ErrNothingToExport) {
-		renderExport(s.stdout, opts.JSON, nil, m.Output.Path)
+		v.Result(exportReport{Runs: []string{}}, m.Output.Path)
 		return exitOK
 	}
 	if err != nil {
 		s.errorf("Export failed", "%s", sentence(err.Error()))
+		v.Failed()
 		return exitError
 	}
-	renderExport(s.stdout, opts.JSON, res, m.Output.Path)
+	v.Result(reportOfExport(res), m.Output.Path)
 	return exitOK
 }
 
 type exportReport struct {
-	FormatVersion  string   `json:"format_version"`
 	Written        bool     `json:"written"`
 	Volume         string   `json:"volume,omitempty"`
 	Dir            string   `json:"dir,omitempty"`
@@ -92,30 +94,11 @@ type exportReport struct {
 	Runs           []string `json:"runs"`
 }
 
-// renderExport shows what export wrote; res nil: nothing to export.
-func renderExport(w io.Writer, asJSON bool, res *export.Result, output string) {
-	rep := exportReport{FormatVersion: "1", Runs: []string{}}
-	if res != nil {
-		v := res.Volume
-		rep.Written, rep.Volume, rep.Dir, rep.LoadFile, rep.LoadFileSHA256 = true, v.Name, res.Dir, v.LoadFile, v.LoadFileSHA256
-		rep.Messages, rep.Records, rep.Attachments, rep.Duplicates, rep.WithErrors = v.Messages, v.Records, res.Attachments, res.Duplicates, res.WithErrors
-		rep.FirstDOCID, rep.LastDOCID, rep.Runs = v.FirstDOCID, v.LastDOCID, nonNil(v.Runs)
-	}
-	if asJSON {
-		writeJSON(w, rep)
-		return
-	}
-	if res == nil {
-		fmt.Fprintln(w, "Nothing to export: the selection holds no collected message.")
-		return
-	}
-	dir := rep.Dir
-	if rel, err := filepath.Rel(filepath.Dir(output), dir); err == nil {
-		dir = rel
-	}
-	fmt.Fprintf(w, "Export complete! %s written to %s: %s, %s (%s, %s, %s).\n",
-		rep.Volume, filepath.ToSlash(dir), plural(rep.Messages, "message", "messages"), plural(rep.Records, "record", "records"),
-		plural(rep.Attachments, "attachment", "attachments"), plural(rep.Duplicates, "duplicate", "duplicates"),
-		plural(rep.WithErrors, "with parse errors", "with parse errors"))
-	fmt.Fprintf(w, "Control numbers %s to %s. Load file %s, SHA-256 %s.\n", rep.FirstDOCID, rep.LastDOCID, rep.LoadFile, rep.LoadFileSHA256)
+// reportOfExport is what export wrote, as export -json reports it.
+func reportOfExport(res *export.Result) exportReport {
+	v := res.Volume
+	rep := exportReport{Written: true, Volume: v.Name, Dir: res.Dir, LoadFile: v.LoadFile, LoadFileSHA256: v.LoadFileSHA256,
+		Messages: v.Messages, Records: v.Records, Attachments: res.Attachments, Duplicates: res.Duplicates,
+		WithErrors: res.WithErrors, FirstDOCID: v.FirstDOCID, LastDOCID: v.LastDOCID, Runs: nonNil(v.Runs)}
+	return rep
 }

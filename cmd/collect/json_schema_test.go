@@ -118,6 +118,10 @@ func TestJSONDocuments(t *testing.T) {
 	if v := decodeDoc[verifyDoc](t, "verify", out); !v.OK {
 		t.Errorf("verify: not ok: %s", out)
 	}
+	_, out, _ = runIn(t, dir, "export", "-json")
+	if e := decodeDoc[exportDoc](t, "export", out); !e.Written || e.Messages == 0 {
+		t.Errorf("export: written %v, messages %d", e.Written, e.Messages)
+	}
 	_, out, _ = runIn(t, dir, "doctor", "-json")
 	decodeDoc[doctorDoc](t, "doctor", out)
 }
@@ -157,6 +161,8 @@ func TestJSONOnInvalidMatter(t *testing.T) {
 	check("show", decodeDoc[stateDoc](t, "show of an invalid matter", out).Diagnostics, code)
 	code, out, _ = runIn(t, dir, "verify", "-json")
 	check("verify", decodeDoc[verifyDoc](t, "verify of an invalid matter", out).Diagnostics, code)
+	code, out, _ = runIn(t, dir, "export", "-json")
+	check("export", decodeDoc[exportDoc](t, "export of an invalid matter", out).Diagnostics, code)
 	code, out, _ = runIn(t, dir, "doctor", "-json")
 	check("doctor", decodeDoc[doctorDoc](t, "doctor of an invalid matter", out).Diagnostics, code)
 	code, out, _ = runIn(t, dir, "validate", "-json")
