@@ -84,7 +84,11 @@ func summarizeState(db *state.DB) (stateSummary, error) {
 		meta := r.Meta()
 		sum.Exists, sum.Lineage, sum.Serial = meta.Exists(), meta.Lineage, meta.Serial
 		sum.SchemaVersion, sum.ToolVersion = meta.SchemaVersion, meta.ToolVersion
-		if err := r.Mailboxes(func(mb state.Mailbox) error {
+		mailboxes, err := stateMailboxes(r)
+		if err != nil {
+			return err
+		}
+		for _, mb := range mailboxes {
 			_, _, total, err := stateFolders(r, mb)
 			if err != nil {
 				return err
@@ -95,9 +99,6 @@ func summarizeState(db *state.DB) (stateSummary, error) {
 			})
 			sum.Counts["collected"] += uint64(total.collected)
 			sum.Counts["bytes"] += uint64(total.bytes)
-			return nil
-		}); err != nil {
-			return err
 		}
 		return r.Runs(func(run record.Run) error { sum.Runs = append(sum.Runs, run); return nil })
 	})
