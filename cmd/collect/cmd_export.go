@@ -42,7 +42,7 @@ func runExport(s *streams, args []string) int {
 		v.Failed()
 		return exitError
 	}
-	m := loadMatter(s, opts.Vars)
+	m := loadMatterToRead(s, opts.Vars)
 	if m == nil {
 		v.Failed()
 		return exitError

@@ -56,7 +56,7 @@ func deviceCodeMatter(s *streams, cmd string, args []string) (*config.Matter, si
 		s.writeDiags(diags, nil)
 		return nil, signInTarget{}, false
 	}
-	m := loadMatter(s, vars)
+	m := loadMatterToRead(s, vars)
 	if m == nil {
 		return nil, signInTarget{}, false
 	}

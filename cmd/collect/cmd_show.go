@@ -56,7 +56,7 @@ func runShow(s *streams, args []string) int {
 		v.Plan(p)
 		return exitOK
 	}
-	m := loadMatter(s, opts.Vars)
+	m := loadMatterToRead(s, opts.Vars)
 	if m == nil {
 		v.Failed()
 		return exitError

@@ -74,7 +74,7 @@ func runState(s *streams, args []string) int {
 		s.writeDiags(diags, nil)
 		return exitError
 	}
-	m := loadMatter(s, opts.Vars)
+	m := loadMatterToRead(s, opts.Vars)
 	if m == nil {
 		return exitError
 	}
@@ -346,7 +346,7 @@ func runStateRebuild(s *streams, args []string) int {
 		s.writeDiags(diags, nil)
 		return exitError
 	}
-	m := loadMatter(s, opts.Vars)
+	m := loadMatterToRead(s, opts.Vars)
 	if m == nil {
 		return exitError
 	}

@@ -51,7 +51,7 @@ func runVerify(s *streams, args []string) int {
 		v.Failed()
 		return exitError
 	}
-	m := loadMatter(s, opts.Vars)
+	m := loadMatterToRead(s, opts.Vars)
 	if m == nil {
 		v.Failed()
 		return exitError

@@ -19,8 +19,23 @@ import (
 // loadMatter reads the matter of the working folder and renders its
 // diagnostics; it returns nil when the matter has errors.
 func loadMatter(s *streams, vars []config.VarOption) *config.Matter {
+	return readMatter(s, vars, true)
+}
+
+// loadMatterToRead is loadMatter for the commands that only read what was
+// collected (show, state, verify, export, login): they need the matter to
+// find the state and the output folder, and show its errors, but its
+// warnings are about scope, said by validate, plan and apply.
+func loadMatterToRead(s *streams, vars []config.VarOption) *config.Matter {
+	return readMatter(s, vars, false)
+}
+
+func readMatter(s *streams, vars []config.VarOption, warnings bool) *config.Matter {
 	m, files, diags := config.Load(".", config.LoadOptions{Vars: vars, Env: s.env})
 	s.files = files
+	if !warnings && !diags.HasErrors() {
+		diags = nil
+	}
 	s.writeDiags(diags, files)
 	if diags.HasErrors() {
 		return nil
