@@ -192,11 +192,18 @@ func Rebuild(ctx context.Context, db *state.DB, dir string, references map[strin
 	if err != nil {
 		return rep, err
 	}
-	if v := rep.Verify; len(v.Manifest) > 0 || len(v.State) > 0 {
-		var problems []string
-		for _, p := range v.Manifest {
-			problems = append(problems, p.String())
+	kept := rep.Verify.Manifest[:0]
+	var problems []string
+	for _, p := range rep.Verify.Manifest {
+		// A line cut short by a crash is not an item; the next apply cuts it.
+		if torn != nil && p.Seq == 0 && p.Line == lineNo+1 {
+			continue
 		}
+		kept = append(kept, p)
+		problems = append(problems, p.String())
+	}
+	rep.Verify.Manifest = kept
+	if v := rep.Verify; len(problems) > 0 || len(v.State) > 0 {
 		problems = append(problems, v.State...)
 		if len(problems) > 3 {
 			problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))

@@ -99,6 +99,22 @@ func BenchmarkState100k(b *testing.B) {
 			}
 		}
 	})
+	b.Run("backup", func(b *testing.B) {
+		w, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Close()
+		for b.Loop() {
+			bk, err := w.Backup()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := bk.Keep(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("open-readwrite", func(b *testing.B) {
 		for b.Loop() {
 			db, err := Open(path, Options{})
