@@ -90,23 +90,35 @@ func Rebuild(path string, opts Options, force bool, fill func(*DB) error) (Rebui
 	}
 	if err != nil {
 		os.Remove(built)
-		return res, err
+		return res, fmt.Errorf("rebuild state file %s: %w; nothing was changed", path, err)
 	}
 	if suffix != "" {
-		res.Aside = path + suffix + stamp
 		// A link keeps the old file under its new name while the rename
 		// below replaces it at path in one step.
-		if err := os.Link(path, res.Aside); err != nil {
-			os.Remove(built)
-			return Rebuilt{}, fmt.Errorf("rebuild state file %s: keep the old file as %s: %w; nothing was changed", path, res.Aside, err)
+		for n := 1; ; n++ {
+			res.Aside = path + suffix + stamp
+			if n > 1 {
+				res.Aside += fmt.Sprintf("-%d", n)
+			}
+			err := os.Link(path, res.Aside)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, fs.ErrExist) || n == 100 {
+				os.Remove(built)
+				return Rebuilt{}, fmt.Errorf("rebuild state file %s: keep the old file as %s: %w; nothing was changed", path, res.Aside, err)
+			}
 		}
 	}
 	if err := os.Rename(built, path); err != nil {
 		os.Remove(built)
-		return res, fmt.Errorf("rebuild state file %s: put the rebuilt file in place: %w; the old file is unchanged", path, err)
+		if res.Aside != "" {
+			os.Remove(res.Aside) // only the second name of the file still at path
+		}
+		return Rebuilt{}, fmt.Errorf("rebuild state file %s: put the rebuilt file in place: %w; nothing was changed", path, err)
 	}
 	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
-		return res, fmt.Errorf("rebuild state file %s: %w", path, err)
+		return res, fmt.Errorf("rebuild state file %s: the rebuilt file is in place, but the folder could not be flushed to disk: %w", path, err)
 	}
 	return res, nil
 }

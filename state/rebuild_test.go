@@ -133,6 +133,14 @@ func TestRebuild(t *testing.T) {
 		if m, last := metaOf(t, path); m.Lineage != rebuiltLineage || last != 1 {
 			t.Fatalf("rebuilt state: lineage %s, last seq %d", m.Lineage, last)
 		}
+		// Again within the same second: the first file kept aside stays.
+		again, err := Rebuild(path, opts(c), true, fillOne(c))
+		if err != nil || again.Aside != res.Aside+"-2" {
+			t.Fatalf("second Rebuild -force: %+v %v", again, err)
+		}
+		if _, last := metaOf(t, res.Aside); last != 300 {
+			t.Fatalf("the first state kept aside now holds %d items", last)
+		}
 	})
 	t.Run("a failed fill changes nothing", func(t *testing.T) {
 		c := newClock()

@@ -379,7 +379,7 @@ func runStateRebuild(s *streams, args []string) int {
 		case errors.As(err, &healthy):
 			s.errorf("The state is not damaged", "%s", sentence(err.Error()))
 		default:
-			s.errorf("Cannot rebuild the state", "%s Nothing was changed.", sentence(err.Error()))
+			s.errorf("Cannot rebuild the state", "%s", sentence(err.Error()))
 		}
 		return exitError
 	}

@@ -10,5 +10,5 @@ const (
 	exitItemsFailed = 4 // apply finished but some items failed
 	exitLocked      = 5 // the state is locked by another process
 	exitStalePlan   = 6 // the saved plan is stale or does not match the matter
-	exitVerify      = 7 // verify found missing, changed or unexpected natives
+	exitVerify      = 7 // verify found missing, changed or unexpected natives (or state rebuild found natives missing or changed)
 )

@@ -133,7 +133,7 @@ Global options (before the command):
 
 Exit codes: 0 success; 1 error; 2 plan -detailed-exitcode with changes;
 3 fmt -check found unformatted files; 4 apply finished with failed items;
-5 state locked; 6 saved plan stale; 7 verify found a problem.
+5 state locked; 6 saved plan stale; 7 verify (or state rebuild) found a problem.
 `)
 	return b.String()
 }
