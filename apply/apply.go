@@ -102,7 +102,7 @@ func (r *Result) Interrupted() bool {
 // state that cannot be written, an interruption).
 func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src graph.Source, opts Options) (*Result, error) {
 	opts.defaults()
-	res := &Result{Run: newRun(&opts)}
+	res := &Result{Run: newRun(&opts, p)}
 	failed := func(err error) (*Result, error) {
 		res.Status, res.Error = record.StatusFailed, err.Error()
 		return res, err
@@ -114,6 +114,22 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 	// failed scope in the run record from its first write: never a silent
 	// partial collection.
 	res.FailedScope = failedScope(p)
+	// A run that a killed apply left marked running is closed as
+	// interrupted: in runs/ first and then in the state, so that a crash
+	// in between leaves it for the next apply to close again.
+	var stale []record.Run
+	if err := db.View(func(r *state.ReadTx) error {
+		var err error
+		stale, err = r.InterruptedRuns("")
+		return err
+	}); err != nil {
+		return failed(err)
+	}
+	for _, run := range stale {
+		if err := st.WriteRun(run); err != nil {
+			return failed(err)
+		}
+	}
 	man, err := st.OpenManifest()
 	if err != nil {
 		return failed(err)
@@ -123,6 +139,7 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		return failed(fmt.Errorf("bring the manifest up to date with the state: %w", err))
 	}
 	tracks := trackFolders(p, res, opts.Progress)
+	res.Remaining = res.Planned
 
 	// The state as it was before this run is kept as the backup, once the
 	// first commit has changed it.
@@ -131,22 +148,32 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		return failed(err)
 	}
 	defer backup.Discard()
-	// The first commit records the run, the identities, folders and
-	// observations, and bumps the serial: from here on, the plan is stale
-	// whatever happens.
+	// The first commit records the identities, folders and observations
+	// and the run, marked running, and bumps the serial: from here on, the
+	// plan is stale whatever happens.
 	if err := db.Update(func(tx *state.Tx) error {
 		if _, err := tx.BumpSerial(); err != nil {
 			return err
 		}
-		if err := tx.PutRun(res.Run); err != nil {
+		for _, run := range stale {
+			if err := tx.PutRun(run); err != nil {
+				return err
+			}
+		}
+		if err := recordPlan(tx, p, res, opts.Now()); err != nil {
 			return err
 		}
-		return recordPlan(tx, p, res, opts.Now())
+		return tx.PutRun(res.Run)
 	}); err != nil {
 		return failed(err)
 	}
+	// The state holds the run now: whatever happens, its end is recorded.
+	// runs/ has the record before any manifest line names the run.
 	if err := backup.Keep(); err != nil {
-		return failed(err)
+		return res, res.finish(db, st, &opts, err, false)
+	}
+	if err := st.WriteRun(res.Run); err != nil {
+		return res, res.finish(db, st, &opts, err, false)
 	}
 
 	runCtx, stop := context.WithCancelCause(ctx)
@@ -166,10 +193,5 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		}
 	}
 	runErr, interrupted := stopCause(ctx, runCtx, commitErr)
-	res.end(&opts, runErr, interrupted)
-	recErr := writeRun(db, st, res.Run)
-	if runErr != nil {
-		return res, runErr
-	}
-	return res, recErr
+	return res, res.finish(db, st, &opts, runErr, interrupted)
 }

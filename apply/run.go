@@ -11,11 +11,13 @@ import (
 )
 
 // newRun starts the run record of an apply from what the caller said of
-// it (who, where, which matter and plan).
-func newRun(opts *Options) record.Run {
+// it (who, where, which matter and plan) and what the plan says (its
+// targets, the demo tenant).
+func newRun(opts *Options, p *plan.Plan) record.Run {
 	r := opts.Record
 	r.RunID, r.Operation, r.Status = opts.RunID, "apply", record.StatusRunning
 	r.Started = opts.Now().UTC()
+	r.Targets, r.Demo = p.Targets, p.Demo
 	if r.Failures == nil {
 		r.Failures = []record.Failure{} // as runs/ writes it
 	}
@@ -83,13 +85,16 @@ func stopCause(ctx, runCtx context.Context, commitErr error) (err error, interru
 	return nil, false
 }
 
-// writeRun writes the run record to the state and to runs/<run-id>.json,
-// whatever happened, so that the log of the collection says how the run
-// went.
-func writeRun(db *state.DB, st *store.Store, run record.Run) error {
-	err := db.Update(func(tx *state.Tx) error { return tx.PutRun(run) })
-	if serr := st.WriteRun(run); serr != nil && err == nil {
+// finish records how the run ended, in the state and in runs/, and
+// returns what stopped it or, when nothing did, a failure to record that.
+func (res *Result) finish(db *state.DB, st *store.Store, opts *Options, runErr error, interrupted bool) error {
+	res.end(opts, runErr, interrupted)
+	err := db.Update(func(tx *state.Tx) error { return tx.PutRun(res.Run) })
+	if serr := st.WriteRun(res.Run); serr != nil && err == nil {
 		err = serr
+	}
+	if runErr != nil {
+		return runErr
 	}
 	return err
 }

@@ -47,3 +47,65 @@ func TestRunsWrittenBeforeTheSharedRecordStillRead(t *testing.T) {
 		t.Fatalf("runs\n %+v\nwant\n %+v", got, want)
 	}
 }
+
+// A run still marked running is interrupted unless it is the live one;
+// the last is given the count of the items it collected.
+func TestInterruptedRuns(t *testing.T) {
+	c := newClock()
+	db := mustOpen(t, statePath(t), testOptions(c))
+	started := c.Now()
+	mustUpdate(t, db, func(tx *Tx) error {
+		if err := tx.PutMailbox(testMailboxRecord()); err != nil {
+			return err
+		}
+		for i, r := range []record.Run{
+			{RunID: "done", Status: record.StatusComplete, Complete: true},
+			{RunID: "older", Status: record.StatusRunning, Counts: record.Counts{Planned: 5}},
+			{RunID: "last", Status: record.StatusRunning, Counts: record.Counts{Planned: 4}},
+		} {
+			r.Started = started.Add(time.Duration(i) * time.Minute)
+			if err := tx.PutRun(r); err != nil {
+				return err
+			}
+		}
+		for i := range 3 {
+			it := collectedItem(i, c)
+			it.RunID = "last"
+			if _, _, err := tx.PutItem(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	cases := []struct {
+		live      string
+		want      []string
+		collected int64 // of the last one returned
+	}{
+		{"", []string{"older", "last"}, 3},
+		{"last", []string{"older"}, 0},
+		{"older", []string{"last"}, 3},
+	}
+	for _, tc := range cases {
+		var got []record.Run
+		mustView(t, db, func(r *ReadTx) error {
+			var err error
+			got, err = r.InterruptedRuns(tc.live)
+			return err
+		})
+		var ids []string
+		for _, run := range got {
+			ids = append(ids, run.RunID)
+			if run.Status != record.StatusInterrupted || run.Error == "" || run.Complete {
+				t.Errorf("live %q: %+v not marked interrupted", tc.live, run)
+			}
+		}
+		if !reflect.DeepEqual(ids, tc.want) {
+			t.Errorf("live %q: interrupted %v, want %v", tc.live, ids, tc.want)
+			continue
+		}
+		if last := got[len(got)-1]; last.Collected != tc.collected || last.Remaining != last.Planned-tc.collected {
+			t.Errorf("live %q: %s counts %+v, want %d collected", tc.live, last.RunID, last.Counts, tc.collected)
+		}
+	}
+}

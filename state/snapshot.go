@@ -123,14 +123,14 @@ type RunProgress struct {
 	Collected int64
 }
 
-// RunInProgress returns the last run record that has not finished, with
+// RunInProgress returns the last run record still marked running, with
 // what it has collected so far. Read from a writer's snapshot, it is the
 // run of the writer.
 func (r *ReadTx) RunInProgress() (RunProgress, bool, error) {
 	var last record.Run
 	found := false
 	if err := r.Runs(func(run record.Run) error {
-		if run.Finished.IsZero() {
+		if run.Status == record.StatusRunning {
 			last, found = run, true
 		}
 		return nil

@@ -411,7 +411,7 @@ func TestNoMethodDeletes(t *testing.T) {
 	writes := []string{"AddObservation", "BumpSerial", "PutFolder", "PutItem", "PutMailbox", "PutRun", "RecordFailure", "RestoreItem", "SetCursor",
 		"AssignControlNumber", "FirstWithKeyOrPut", "PutExportVolume"}
 	reads := []string{"Failure", "Failures", "Folder", "Folders", "HasItem", "Item", "ItemsByInternetMessageID", "ItemsBySHA256",
-		"ItemsInFolder", "ItemsOfMailbox", "ItemsSince", "LastSeq", "Mailbox", "Mailboxes", "Meta", "Run", "RunInProgress", "Runs",
+		"InterruptedRuns", "ItemsInFolder", "ItemsOfMailbox", "ItemsSince", "LastSeq", "Mailbox", "Mailboxes", "Meta", "Run", "RunInProgress", "Runs",
 		"ControlNumber", "LastControlNumber", "FirstWithKey", "ExportVolumes"}
 	dbMethods := []string{"Backup", "Close", "Path", "ReadOnly", "Update", "View", "Writer"}
 	check := func(typ reflect.Type, known []string) {

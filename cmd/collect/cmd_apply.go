@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/plan"
@@ -166,6 +167,7 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 	v.Cleaned(len(rep.Removed))
 
 	userName, host := whoAmI()
+	bld := readBuild()
 	gitCommit, _ := store.GitCommit(m.Dir)
 	progress := &apply.Progress{}
 	ctx, stop := interruptible(s, "Interrupted: finishing the messages in flight and recording what is on disk. Press Ctrl-C again to stop at once.")
@@ -174,7 +176,8 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 	res, err := apply.Apply(ctx, p, db, st, conn.src, apply.Options{
 		RunID: newRunID(), Parallelism: opts.Parallelism, Concurrency: m.Tenant.MailboxConcurrency,
 		Progress: progress,
-		Record: record.Run{ToolVersion: toolVersion(), User: userName, Host: host,
+		Record: record.Run{ToolVersion: bld.String(), VCSRevision: bld.VCSRevision, VCSModified: bld.VCSModified,
+			User: userName, Host: host, Collector: collectorOf(m.Tenant, conn),
 			MatterHash: m.Hash(), MatterGitCommit: gitCommit, PlanHash: planHash},
 		Throttled: func() time.Duration { return throttledTime(conn.stats()) },
 	})
@@ -195,6 +198,19 @@ func applyExitCode(res *apply.Result, err error) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// collectorOf is who reads the mailboxes: the signed-in user (device
+// code), the app itself, or the demo tenant's app.
+func collectorOf(t config.Tenant, conn *connection) record.Collector {
+	c := record.Collector{Kind: record.CollectorApp, ClientID: t.ClientID, TenantID: t.TenantID, Auth: t.Auth}
+	switch {
+	case conn.demo:
+		c = record.Collector{Kind: record.CollectorDemo, ClientID: conn.token.AppID, TenantID: conn.token.TenantID}
+	case conn.token.Delegated:
+		c.Kind, c.Account = record.CollectorUser, conn.token.User
+	}
+	return c
 }
 
 func confirm(s *streams) bool {

@@ -100,7 +100,10 @@ func summarizeState(db *state.DB) (stateSummary, error) {
 			sum.Counts["collected"] += uint64(total.collected)
 			sum.Counts["bytes"] += uint64(total.bytes)
 		}
-		return r.Runs(func(run record.Run) error { sum.Runs = append(sum.Runs, run); return nil })
+		if err := r.Runs(func(run record.Run) error { sum.Runs = append(sum.Runs, run); return nil }); err != nil {
+			return err
+		}
+		return settleRuns(r, db.Writer() != nil, sum.Runs)
 	})
 	sum.FailedScope = lastFailedScope(sum.Runs)
 	return sum, err
@@ -119,6 +122,33 @@ func lastFailedScope(runs []record.Run) []record.Failure {
 		break
 	}
 	return []record.Failure{}
+}
+
+// settleRuns shows as interrupted the runs still marked running that no
+// live apply carries on (with a writer, its run is the live one).
+func settleRuns(r *state.ReadTx, writer bool, runs []record.Run) error {
+	live := ""
+	if writer {
+		p, ok, err := r.RunInProgress()
+		if err != nil {
+			return err
+		}
+		if ok {
+			live = p.Run.RunID
+		}
+	}
+	stopped, err := r.InterruptedRuns(live)
+	if err != nil {
+		return err
+	}
+	for _, st := range stopped {
+		for i := range runs {
+			if runs[i].RunID == st.RunID {
+				runs[i] = st
+			}
+		}
+	}
+	return nil
 }
 
 func mailboxLabel(refs []string, email string) string {

@@ -200,7 +200,8 @@ func TestCrashSafety(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2026, 11))
 	mailboxes := []string{"ann@" + simDomain, "bob@" + simDomain, "legal@" + simDomain}
 	folders := []string{"inbox", "sentitems", "archive"}
-	kills := 0
+	kills, runsBefore := 0, 0
+	interrupted := map[string]bool{}
 	for i := range 20 {
 		mb := mailboxes[rng.IntN(len(mailboxes))]
 		fid, err := tn.FolderID(mb, folders[rng.IntN(len(folders))])
@@ -233,8 +234,24 @@ func TestCrashSafety(t *testing.T) {
 			<-done
 			kills++
 		}
+		runs := shownRuns(t, dir, env)
+		if len(runs) > 0 && len(runs) > runsBefore {
+			last := runs[len(runs)-1]
+			switch last.Status {
+			case "interrupted":
+				interrupted[last.RunID] = true
+			case "complete":
+			default:
+				t.Errorf("run %d: show says the last run %s is %q; want complete, or interrupted when killed", i, last.RunID, last.Status)
+			}
+		}
+		runsBefore = len(runs)
+		everyLineHasARunRecord(t, dir)
 	}
-	t.Logf("%d of 20 runs killed", kills)
+	t.Logf("%d of 20 runs killed, %d of them after they recorded their start", kills, len(interrupted))
+	if len(interrupted) == 0 {
+		t.Error("no run was killed after it recorded its start: the test tests little of the run records")
+	}
 	if kills < 10 {
 		t.Errorf("only %d runs were killed: the moments fall too late to test anything", kills)
 	}
@@ -266,6 +283,74 @@ func TestCrashSafety(t *testing.T) {
 	}
 	if out := mustRun(t, dir, env, "plan", "-detailed-exitcode"); !strings.Contains(out, "No changes") {
 		t.Errorf("plan after the crashes and a final apply: %s", out)
+	}
+	// The applies after the kills closed the killed runs' records as
+	// interrupted, in the state and in runs/.
+	everyLineHasARunRecord(t, dir)
+	for _, run := range shownRuns(t, dir, env) {
+		if run.Status == "running" {
+			t.Errorf("run %s is still marked running", run.RunID)
+		}
+		if !interrupted[run.RunID] {
+			continue
+		}
+		var rec struct {
+			Status string `json:"status"`
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "collection", "runs", run.RunID+".json"))
+		if err == nil {
+			err = json.Unmarshal(raw, &rec)
+		}
+		if err != nil || run.Status != "interrupted" || rec.Status != "interrupted" {
+			t.Errorf("killed run %s: state says %q, runs/ says %q (%v)", run.RunID, run.Status, rec.Status, err)
+		}
+	}
+}
+
+type shownRun struct {
+	RunID  string `json:"run_id"`
+	Status string `json:"status"`
+}
+
+// shownRuns is the runs show -json lists.
+func shownRuns(t *testing.T, dir string, env []string) []shownRun {
+	t.Helper()
+	out, err := collectCmd(t, dir, env, "show", "-json").Output()
+	if err != nil {
+		t.Fatalf("show -json: %v", err)
+	}
+	var doc struct {
+		Runs []shownRun `json:"runs"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("show -json: %v\n%s", err, out)
+	}
+	return doc.Runs
+}
+
+// everyLineHasARunRecord checks that the run each manifest line names has
+// its runs/<run-id>.json.
+func everyLineHasARunRecord(t *testing.T, dir string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "collection", "manifest.jsonl"))
+	if os.IsNotExist(err) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e struct {
+			RunID string `json:"run_id"`
+		}
+		if line == "" || json.Unmarshal([]byte(line), &e) != nil || seen[e.RunID] {
+			continue
+		}
+		seen[e.RunID] = true
+		if _, err := os.Stat(filepath.Join(dir, "collection", "runs", e.RunID+".json")); err != nil {
+			t.Errorf("manifest lines name run %q, which has no run record: %v", e.RunID, err)
+		}
 	}
 }
 

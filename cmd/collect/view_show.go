@@ -56,7 +56,13 @@ func (v showHuman) State(path string, sum stateSummary) {
 	}
 	if n := len(sum.Runs); n > 0 {
 		last := sum.Runs[n-1]
-		fmt.Fprintf(s.stdout, "  %s; the last, %s, %s by %s on %s\n", plural(n, "run", "runs"), last.RunID, last.Operation, last.User, last.Host)
+		fmt.Fprintf(s.stdout, "  %s; the last, %s, %s by %s on %s, %s\n", plural(n, "run", "runs"), last.RunID, last.Operation, last.User, last.Host, last.Status)
+	}
+	for _, run := range sum.Runs {
+		if run.Status == record.StatusInterrupted {
+			fmt.Fprintf(s.stdout, "  Run %s was interrupted (%s of %s planned messages collected); run collect apply to continue.\n",
+				run.RunID, commas(run.Collected), commas(run.Planned))
+		}
 	}
 	if n := len(sum.FailedScope); n > 0 {
 		fmt.Fprintf(s.stdout, "  failed scope: the last apply could not read %s (collect apply tries again):\n", plural(n, "mailbox", "mailboxes"))

@@ -9,9 +9,11 @@ import (
 // versionDoc is collect version -json; its format_version is the one of
 // every JSON document and plan file collect writes.
 type versionDoc struct {
-	Collect  string `json:"collect"`
-	Go       string `json:"go"`
-	Platform string `json:"platform"`
+	Collect     string `json:"collect"`
+	VCSRevision string `json:"vcs_revision,omitempty"`
+	VCSModified bool   `json:"vcs_modified,omitempty"`
+	Go          string `json:"go"`
+	Platform    string `json:"platform"`
 }
 
 type versionView interface{ Version(versionDoc) }

@@ -25,6 +25,17 @@ type Run struct {
 	Started     time.Time `json:"started"`
 	Finished    time.Time `json:"finished,omitzero"`
 	ToolVersion string    `json:"tool_version"`
+	// VCSRevision and VCSModified are the commit collect was built from and
+	// whether its tree had changes, as the build recorded them.
+	VCSRevision string `json:"vcs_revision,omitempty"`
+	VCSModified bool   `json:"vcs_modified,omitempty"`
+
+	// Collector is who signed in to Microsoft 365 to collect.
+	Collector Collector `json:"collector,omitzero"`
+	// Demo is set when the run collected from the built-in demo tenant.
+	Demo bool `json:"demo,omitempty"`
+	// Targets are the -target addresses the run was narrowed to.
+	Targets []string `json:"targets,omitempty"`
 
 	MatterHash      string `json:"matter_hash"`
 	MatterGitCommit string `json:"matter_git_commit,omitempty"`
@@ -40,6 +51,25 @@ type Run struct {
 	// written before Status existed.
 	Complete bool `json:"complete"`
 }
+
+// Collector is the identity that read the mailboxes.
+type Collector struct {
+	// Kind is CollectorUser (a person signed in, with a device code),
+	// CollectorApp (the app signed in as itself) or CollectorDemo.
+	Kind string `json:"kind"`
+	// Account is the signed-in user's name (UPN), for CollectorUser.
+	Account  string `json:"account,omitempty"`
+	ClientID string `json:"client_id,omitempty"` // the app registration signed in with
+	TenantID string `json:"tenant_id,omitempty"`
+	Auth     string `json:"auth,omitempty"` // the matter's auth: device_code, client_secret, ...
+}
+
+// The kinds of collector.
+const (
+	CollectorUser = "user"
+	CollectorApp  = "app"
+	CollectorDemo = "demo"
+)
 
 // Counts are the item counts of a run.
 type Counts struct {
@@ -90,6 +120,20 @@ const (
 	// by the process being killed.
 	StatusInterrupted Status = "interrupted"
 )
+
+// Interrupt marks the record of a run that was stopped before it could
+// record its end (the process was killed, or the machine stopped).
+func (r *Run) Interrupt() {
+	r.Status, r.Complete = StatusInterrupted, false
+	if r.Error == "" {
+		r.Error = "the run stopped before it could record its end (the process was killed or the machine stopped); run collect apply again to continue"
+	}
+	if left := r.Planned - r.Collected - r.Tombstoned - r.Failed; left > 0 {
+		r.Remaining = left
+	} else {
+		r.Remaining = 0
+	}
+}
 
 // FillStatus sets the Status of a record written before Status existed,
 // from what such a record says: complete, ended, or not ended.
