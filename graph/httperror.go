@@ -95,12 +95,11 @@ func TransportErrorKind(err error) Kind {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return KindTransient
 	}
-	// The HTTP/1 transport reports a server that closed the connection
-	// before answering with its own error values.
-	msg := err.Error()
-	if strings.Contains(msg, "server closed idle connection") ||
-		strings.Contains(msg, "connection reset") ||
-		strings.Contains(msg, "transport connection broken") {
+	// A connection that broke while a request was sent or its response
+	// read. (The HTTP transport itself resends an idempotent request after
+	// a server closed an idle connection.)
+	var op *net.OpError
+	if errors.As(err, &op) && (op.Op == "read" || op.Op == "write") {
 		return KindTransient
 	}
 	return KindOther
