@@ -202,18 +202,22 @@ func FederatedToken(a Authority, tokenFile string) (oauth2.TokenSource, error) {
 type federatedFile struct{ path string }
 
 // read reads the file on every token request: a CI runner may have
-// replaced the token since the last one.
+// replaced the token since the last one. Its errors are
+// graph.KindFederatedTokenFile.
 func (f *federatedFile) read() (string, error) {
+	fail := func(format string, args ...any) (string, error) {
+		return "", &graph.Error{Op: "read the federated token", Kind: graph.KindFederatedTokenFile, Message: fmt.Sprintf(format, args...)}
+	}
 	b, err := os.ReadFile(f.path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the federated token file named by COLLECT_FEDERATED_TOKEN_FILE: %v", err)
+		return fail("cannot read the federated token file named by COLLECT_FEDERATED_TOKEN_FILE: %v", err)
 	}
 	tok := string(bytes.TrimSpace(b))
 	if tok == "" {
-		return "", fmt.Errorf("the federated token file %s is empty: the CI step that writes the OIDC token must run before collect", f.path)
+		return fail("the federated token file %s is empty", f.path)
 	}
 	if strings.Count(tok, ".") != 2 {
-		return "", fmt.Errorf("the federated token file %s does not hold a JWT: it must hold the raw OIDC token, nothing else", f.path)
+		return fail("the federated token file %s does not hold a JWT", f.path)
 	}
 	return tok, nil
 }
@@ -230,7 +234,11 @@ const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 func (s *assertionTokens) Token() (*oauth2.Token, error) {
 	assertion, err := s.assert()
 	if err != nil {
-		return nil, &graph.Error{Op: "get token", Kind: graph.KindAccessDenied, Message: err.Error()}
+		var ge *graph.Error
+		if errors.As(err, &ge) {
+			return nil, ge
+		}
+		return nil, &graph.Error{Op: "get token", Kind: graph.KindOther, Message: err.Error()}
 	}
 	cfg := &clientcredentials.Config{
 		ClientID:  s.a.ClientID,
@@ -245,7 +253,7 @@ func (s *assertionTokens) Token() (*oauth2.Token, error) {
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.a.HTTPClient)
 	tok, err := cfg.Token(ctx)
 	if err != nil {
-		return nil, s.a.signInError(err, assertion)
+		return nil, tokenError(err, assertion)
 	}
 	return tok, nil
 }

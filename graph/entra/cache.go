@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/internal/durable"
 )
 
@@ -36,7 +37,7 @@ type CachedSignIn struct {
 	SavedAt      time.Time `json:"saved_at"`
 }
 
-// ErrNotSignedIn is returned by Load when no sign-in is cached.
+// ErrNotSignedIn is what the error of Load wraps when no sign-in is cached.
 var ErrNotSignedIn = errors.New("not signed in")
 
 // Path is the file that holds the sign-in for the authority.
@@ -49,33 +50,39 @@ func (c TokenCache) Path(a Authority) string {
 	return filepath.Join(c.Dir, "signin-"+hex.EncodeToString(sum[:12])+".json")
 }
 
-// Load reads the cached sign-in of the authority.
+// Load reads the cached sign-in of the authority. Its errors are
+// *graph.Error: graph.KindLoginRequired when there is none (wrapping
+// ErrNotSignedIn) or it is damaged, graph.KindTokenCacheUnsafe when other
+// users could read or replace it.
 func (c TokenCache) Load(a Authority) (*CachedSignIn, error) {
 	if c.Dir == "" {
 		return nil, errors.New("no token cache folder: set COLLECT_CACHE_DIR or a home folder")
 	}
+	fail := func(kind graph.Kind, cause error, format string, args ...any) (*CachedSignIn, error) {
+		return nil, &graph.Error{Op: "read the cached sign-in", Kind: kind, Message: fmt.Sprintf(format, args...), Err: cause}
+	}
 	p := c.Path(a)
 	fi, err := os.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w to tenant %s with app %s on this computer: run collect login", ErrNotSignedIn, a.Tenant, a.ClientID)
+		return fail(graph.KindLoginRequired, ErrNotSignedIn, "not signed in to tenant %s with app %s on this computer", a.Tenant, a.ClientID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the token cache: %v", err)
+		return fail(graph.KindOther, err, "cannot read the token cache: %v", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("the token cache %s is not a regular file; remove it and run collect login", p)
+		return fail(graph.KindTokenCacheUnsafe, nil, "the token cache %s is not a regular file", p)
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("the token cache %s can be read or written by other users (mode %04o), so collect does not use it: "+
-			"remove it (collect logout) and run collect login, or restrict it with chmod 600", p, fi.Mode().Perm())
+		return fail(graph.KindTokenCacheUnsafe, nil, "the token cache %s can be read or written by other users (mode %04o), so collect does not use it",
+			p, fi.Mode().Perm())
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the token cache: %v", err)
+		return fail(graph.KindOther, err, "cannot read the token cache: %v", err)
 	}
 	var rec CachedSignIn
 	if err := json.Unmarshal(b, &rec); err != nil || rec.RefreshToken == "" {
-		return nil, fmt.Errorf("the token cache %s is damaged: run collect login", p)
+		return fail(graph.KindLoginRequired, nil, "the token cache %s is damaged", p)
 	}
 	return &rec, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph"
@@ -42,7 +41,7 @@ func DeviceLogin(ctx context.Context, a Authority, prompt func(DeviceCodePrompt)
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, a.HTTPClient)
 	da, err := cfg.DeviceAuth(hctx)
 	if err != nil {
-		return nil, "", a.signInError(err)
+		return nil, "", tokenError(err)
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
 		return nil, "", &graph.Error{Op: "get token", Kind: graph.KindOther, Message: "the device code endpoint answered without a code"}
@@ -77,40 +76,38 @@ func DeviceLogin(ctx context.Context, a Authority, prompt func(DeviceCodePrompt)
 		tok, err := poll.Token(hctx)
 		if err == nil {
 			if tok.RefreshToken == "" {
-				return nil, "", &graph.Error{Op: "get token", Kind: graph.KindAccessDenied,
-					Message: "the sign-in returned no refresh token (offline_access was not granted): ask an administrator to grant admin consent at " + a.AdminConsentURL()}
+				return nil, "", &graph.Error{Op: "get token", Kind: graph.KindConsentRequired,
+					Message: "the sign-in returned no refresh token: offline_access was not granted"}
 			}
 			return tok, accountOf(tok), nil
 		}
 		var re *oauth2.RetrieveError
 		if !errors.As(err, &re) {
-			return nil, "", a.signInError(err, da.DeviceCode)
+			return nil, "", tokenError(err, da.DeviceCode)
 		}
 		switch re.ErrorCode {
 		case "authorization_pending":
 		case "slow_down":
 			interval += 5 * time.Second
 		case "expired_token", "code_expired":
-			return nil, "", a.deviceError(re, "the sign-in code expired before it was used: run collect login again and enter the code within "+life.String(), da.DeviceCode)
+			return nil, "", deviceError(re, graph.KindDeviceCodeExpired, da.DeviceCode)
 		case "authorization_declined", "access_denied":
-			return nil, "", a.deviceError(re, "the sign-in was declined at the prompt: run collect login again and accept it", da.DeviceCode)
+			return nil, "", deviceError(re, graph.KindDeviceCodeDeclined, da.DeviceCode)
 		default:
-			return nil, "", a.signInError(err, da.DeviceCode)
+			return nil, "", tokenError(err, da.DeviceCode)
 		}
 		if !a.Clock.Now().Before(deadline) {
-			return nil, "", &graph.Error{Op: "get token", Kind: graph.KindAccessDenied, Code: "expired_token",
-				Message: "the sign-in code expired before it was used: run collect login again and enter the code within " + life.String()}
+			return nil, "", &graph.Error{Op: "get token", Kind: graph.KindDeviceCodeExpired, Code: "expired_token",
+				Message: "the sign-in code expired before it was used (it was valid for " + life.String() + ")"}
 		}
 	}
 }
 
-func (a Authority) deviceError(re *oauth2.RetrieveError, msg string, secrets ...string) error {
+// deviceError is the end of a device code sign-in the person (or the
+// code's lifetime) decided: its kind whatever the AADSTS code says.
+func deviceError(re *oauth2.RetrieveError, kind graph.Kind, secrets ...string) error {
 	e := tokenError(re, secrets...)
-	var ge *graph.Error
-	if errors.As(e, &ge) {
-		ge.Message = msg
-		return ge
-	}
+	e.Kind = kind
 	return e
 }
 
@@ -124,7 +121,7 @@ type userTokens struct {
 // UserTokens returns a token source for the delegated sign-in that
 // collect login cached: each Token redeems the cached refresh token
 // silently. Without a cached sign-in, or when Entra refuses the refresh
-// token (expired, revoked), the error says to run collect login.
+// token (expired, revoked), the error is graph.KindLoginRequired.
 func UserTokens(a Authority, cache TokenCache) (oauth2.TokenSource, error) {
 	a, err := a.check()
 	if err != nil {
@@ -136,7 +133,11 @@ func UserTokens(a Authority, cache TokenCache) (oauth2.TokenSource, error) {
 func (u *userTokens) Token() (*oauth2.Token, error) {
 	rec, err := u.cache.Load(u.a)
 	if err != nil {
-		return nil, &graph.Error{Op: "get token", Kind: graph.KindAccessDenied, Message: err.Error()}
+		var ge *graph.Error
+		if errors.As(err, &ge) {
+			return nil, ge
+		}
+		return nil, &graph.Error{Op: "get token", Kind: graph.KindOther, Message: err.Error()}
 	}
 	// Entra ID wants the scopes with a refresh token grant, which
 	// oauth2.Config's refresher does not send.
@@ -153,13 +154,15 @@ func (u *userTokens) Token() (*oauth2.Token, error) {
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, u.a.HTTPClient)
 	tok, err := cfg.Token(ctx)
 	if err != nil {
-		e := u.a.signInError(err, rec.RefreshToken)
-		var ge *graph.Error
-		if errors.As(e, &ge) && !ge.Kind.Retryable() && !strings.Contains(ge.Message, "collect login") {
-			var re *oauth2.RetrieveError
-			if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-				ge.Message = fmt.Sprintf("the cached sign-in of %s was refused (%s): run collect login", rec.Account, ge.Message)
-			}
+		e := tokenError(err, rec.RefreshToken)
+		// Entra refuses a refresh token it no longer honours with
+		// invalid_grant, whatever AADSTS code it gives.
+		var re *oauth2.RetrieveError
+		if e.Kind == graph.KindSignInRefused && errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			e.Kind = graph.KindLoginRequired
+		}
+		if e.Kind == graph.KindLoginRequired {
+			e.Message = fmt.Sprintf("the cached sign-in of %s was refused: %s", rec.Account, e.Message)
 		}
 		return nil, e
 	}

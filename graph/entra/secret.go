@@ -51,7 +51,7 @@ func (s *secretTokens) Token() (*oauth2.Token, error) {
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.a.HTTPClient)
 	tok, err := s.cfg.Token(ctx)
 	if err != nil {
-		return nil, s.a.signInError(err, s.secret)
+		return nil, tokenError(err, s.secret)
 	}
 	return tok, nil
 }

@@ -1,11 +1,6 @@
 package entra
 
 import (
-	"errors"
-	"fmt"
-	"strings"
-
-	"github.com/collect-ediscovery/collect/graph"
 	"golang.org/x/oauth2"
 )
 
@@ -42,21 +37,4 @@ func SignIn(src oauth2.TokenSource) (oauth2.TokenSource, TokenInfo, error) {
 		info = TokenInfo{}
 	}
 	return &primed{first: tok, src: src}, info, nil
-}
-
-// signInError turns a token endpoint failure into a *graph.Error whose
-// message is one sentence saying what to do; the code and trace ID are
-// kept, and no secret, assertion or token appears.
-func (a Authority) signInError(err error, secrets ...string) error {
-	e := tokenError(err, secrets...)
-	var ge *graph.Error
-	if !errors.As(e, &ge) {
-		return e
-	}
-	if fix := a.explain(ge.Code, ge.Message); fix != "" {
-		ge.Message = fix
-	} else if ge.Message != "" && ge.Code != "" && strings.HasPrefix(ge.Code, "AADSTS") {
-		ge.Message = fmt.Sprintf("sign-in failed: %s", strings.TrimPrefix(strings.TrimPrefix(ge.Message, ge.Code+":"), " "))
-	}
-	return ge
 }

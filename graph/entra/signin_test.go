@@ -161,8 +161,8 @@ func TestDeviceLoginPendingThenApproved(t *testing.T) {
 	// Revoked: the next refresh says to sign in again.
 	s.tn.RevokeRefreshTokens()
 	_, err = src.Token()
-	if err == nil || !strings.Contains(err.Error(), "run collect login") || !strings.Contains(err.Error(), "AADSTS50173") {
-		t.Fatalf("after revocation: %v", err)
+	if graph.KindOf(err) != graph.KindLoginRequired || !strings.Contains(err.Error(), "AADSTS50173") || !strings.Contains(err.Error(), "ann@sim.collect.invalid") {
+		t.Fatalf("after revocation: %v, want a sign-in required error naming the account and AADSTS50173", err)
 	}
 	if strings.Contains(err.Error(), rec.RefreshToken) {
 		t.Fatal("the error carries the refresh token")
@@ -173,24 +173,24 @@ func TestDeviceLoginDeclinedExpiredAndConfidentialApp(t *testing.T) {
 	s := newSignInSim(t)
 	// Without "Allow public client flows" the app needs a secret.
 	_, _, _, _, err := s.login(t, s.authority())
-	if err == nil || !strings.Contains(err.Error(), "Allow public") {
-		t.Fatalf("confidential app: %v", err)
+	if graph.KindOf(err) != graph.KindPublicClientDisabled || !strings.Contains(err.Error(), "AADSTS7000218") {
+		t.Fatalf("confidential app: %v, want public client flows off (AADSTS7000218)", err)
 	}
 	if err := s.tn.SetPublicClient(s.creds.ClientID, true); err != nil {
 		t.Fatal(err)
 	}
 	s.tn.DenyDeviceCodes()
 	_, _, _, _, err = s.login(t, s.authority())
-	if err == nil || !strings.Contains(err.Error(), "declined") || !strings.Contains(err.Error(), "collect login") {
-		t.Fatalf("declined: %v", err)
+	if graph.KindOf(err) != graph.KindDeviceCodeDeclined {
+		t.Fatalf("declined: %v, want device code declined", err)
 	}
 	if err := s.tn.ApproveDeviceCodes("ann@sim.collect.invalid", 0); err != nil {
 		t.Fatal(err)
 	}
 	s.tn.SetDeviceCodeTiming(5*time.Second, -1)
 	_, _, _, _, err = s.login(t, s.authority())
-	if err == nil || !strings.Contains(err.Error(), "expired") || !strings.Contains(err.Error(), "collect login again") {
-		t.Fatalf("expired: %v", err)
+	if graph.KindOf(err) != graph.KindDeviceCodeExpired || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired: %v, want device code expired", err)
 	}
 }
 
@@ -247,8 +247,8 @@ func TestTokenCacheRefusesFilesOthersCanRead(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
 	c := TokenCache{Dir: dir}
 	a := Authority{LoginURL: "https://login.microsoftonline.com", Tenant: "contoso.onmicrosoft.com", ClientID: "app"}
-	if _, err := c.Load(a); !errors.Is(err, ErrNotSignedIn) || !strings.Contains(err.Error(), "run collect login") {
-		t.Fatalf("empty cache: %v", err)
+	if _, err := c.Load(a); !errors.Is(err, ErrNotSignedIn) || graph.KindOf(err) != graph.KindLoginRequired {
+		t.Fatalf("empty cache: %v, want not signed in, sign-in required", err)
 	}
 	if err := c.Save(a, CachedSignIn{Account: "ann@contoso.com", RefreshToken: "rt-1"}); err != nil {
 		t.Fatal(err)
@@ -277,8 +277,8 @@ func TestTokenCacheRefusesFilesOthersCanRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := c.Load(a)
-		if err == nil || !strings.Contains(err.Error(), "other users") {
-			t.Errorf("mode %v: %v", mode, err)
+		if graph.KindOf(err) != graph.KindTokenCacheUnsafe || !strings.Contains(err.Error(), "other users") {
+			t.Errorf("mode %v: %v, want an unsafe token cache readable by other users", mode, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "rt-1") {
 			t.Error("the error carries the refresh token")
@@ -352,10 +352,10 @@ func TestClientCertificateAssertion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not registered yet: AADSTS700027, explained.
+	// Not registered yet: AADSTS700027, certificate refused.
 	_, err = src.Token()
-	if err == nil || !strings.Contains(err.Error(), "AADSTS700027") || !strings.Contains(err.Error(), "upload the public certificate") {
-		t.Fatalf("unregistered certificate: %v", err)
+	if graph.KindOf(err) != graph.KindCertificateRefused || !strings.Contains(err.Error(), "AADSTS700027") {
+		t.Fatalf("unregistered certificate: %v, want certificate refused (AADSTS700027)", err)
 	}
 	if err := s.tn.AddCertificate(s.creds.ClientID, fixtureCert(t, pemData)); err != nil {
 		t.Fatal(err)
@@ -417,8 +417,8 @@ func TestFederatedTokenFileIsReadAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Token(); err == nil || !strings.Contains(err.Error(), "COLLECT_FEDERATED_TOKEN_FILE") {
-		t.Fatalf("missing file: %v", err)
+	if _, err := src.Token(); graph.KindOf(err) != graph.KindFederatedTokenFile || !strings.Contains(err.Error(), "COLLECT_FEDERATED_TOKEN_FILE") {
+		t.Fatalf("missing file: %v, want an unusable federated token file", err)
 	}
 	write := func(tok string) {
 		if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
@@ -437,8 +437,8 @@ func TestFederatedTokenFileIsReadAgain(t *testing.T) {
 	// The CI's token expires; the runner has not replaced it yet.
 	s.clk.Advance(20 * time.Minute)
 	_, err = src.Token()
-	if err == nil || !strings.Contains(err.Error(), "AADSTS700024") || !strings.Contains(err.Error(), "fresh token") {
-		t.Fatalf("expired assertion: %v", err)
+	if graph.KindOf(err) != graph.KindAssertionExpired || !strings.Contains(err.Error(), "AADSTS700024") {
+		t.Fatalf("expired assertion: %v, want assertion expired (AADSTS700024)", err)
 	}
 	if strings.Contains(err.Error(), first) {
 		t.Fatal("the error carries the assertion")
@@ -452,63 +452,79 @@ func TestFederatedTokenFileIsReadAgain(t *testing.T) {
 	if s.lastForm().Get("client_assertion") != second {
 		t.Error("the rotated token was not read")
 	}
-	// A token of another repository or audience is refused, with the fix.
+	// A token of another repository or audience matches no federated credential.
 	for _, tok := range []string{
 		federatedJWT(iss, "repo:evil/fork:ref:refs/heads/main", graphsim.FederatedAudience, s.clk.Now().Add(5*time.Minute)),
 		federatedJWT(iss, sub, "api://something-else", s.clk.Now().Add(5*time.Minute)),
 	} {
 		write(tok)
-		if _, err := src.Token(); err == nil || !strings.Contains(err.Error(), "Federated credentials") {
-			t.Errorf("mismatched token: %v", err)
+		if _, err := src.Token(); graph.KindOf(err) != graph.KindNoFederatedCredential {
+			t.Errorf("mismatched token: %v, want no federated credential", err)
 		}
 	}
 }
 
-func TestSignInErrorsBecomeOneSentence(t *testing.T) {
+// signInCodes are the AADSTS codes collect tells apart, with the kind of
+// their fix, written out apart from the classifier they check.
+var signInCodes = map[int]graph.Kind{
+	65001: graph.KindConsentRequired, 90094: graph.KindConsentRequired, 90095: graph.KindConsentRequired,
+	700016: graph.KindAppNotInTenant, 7000215: graph.KindSecretRefused, 7000222: graph.KindSecretExpired,
+	7000218: graph.KindPublicClientDisabled, 50020: graph.KindForeignAccount, 700024: graph.KindAssertionExpired,
+	700027: graph.KindCertificateRefused, 700023: graph.KindCertificateRefused,
+	70021: graph.KindNoFederatedCredential, 700211: graph.KindNoFederatedCredential,
+	700212: graph.KindNoFederatedCredential, 700213: graph.KindNoFederatedCredential,
+	50173: graph.KindLoginRequired, 700082: graph.KindLoginRequired, 70043: graph.KindLoginRequired,
+	50133: graph.KindLoginRequired, 70008: graph.KindLoginRequired,
+	70000: graph.KindDeviceCodeDeclined, 70020: graph.KindDeviceCodeExpired, 90002: graph.KindTenantNotFound,
+	50076: graph.KindMFARequired, 50079: graph.KindMFARequired, 50158: graph.KindMFARequired,
+	53003: graph.KindConditionalAccess,
+	50058: graph.KindSignInRefused, // any code collect does not tell apart
+}
+
+// TestSignInErrorsAreFacts drives every AADSTS code from the simulator's
+// token endpoint: each is a *graph.Error of its kind with the code, the
+// trace ID and Entra's own description, and never the secret.
+func TestSignInErrorsAreFacts(t *testing.T) {
 	s := newSignInSim(t)
 	a := s.authority()
 	src, err := ClientSecret(a, s.creds.ClientSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		code int
-		want string
-	}{
-		{65001, "grant admin consent at " + s.srv.URL + "/" + s.creds.TenantID + "/adminconsent?client_id=" + s.creds.ClientID},
-		{90094, "need an administrator's approval"},
-		{700016, "check client_id and tenant_id"},
-		{7000215, "Value (not the Secret ID)"},
-		{50020, "belongs to another tenant"},
-		{700024, "COLLECT_FEDERATED_TOKEN_FILE must hold a fresh token"},
-		{50173, "run collect login"},
-		{50058, "sign-in failed: Simulated sign-in failure."},
-	} {
-		s.tn.FailSignIns(c.code)
+	if len(KnownCodes()) != len(signInCodes)-1 {
+		t.Errorf("the classifier knows %d codes, this test %d", len(KnownCodes()), len(signInCodes)-1)
+	}
+	for code, kind := range signInCodes {
+		s.tn.FailSignIns(code)
 		_, err := src.Token()
 		var ge *graph.Error
 		if !errors.As(err, &ge) {
-			t.Fatalf("AADSTS%d: %v", c.code, err)
+			t.Fatalf("AADSTS%d: %v", code, err)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, c.want) {
-			t.Errorf("AADSTS%d: %q does not say %q", c.code, msg, c.want)
+		if ge.Kind != kind {
+			t.Errorf("AADSTS%d: kind %v, want %v", code, ge.Kind, kind)
 		}
-		if ge.Code != fmt.Sprintf("AADSTS%d", c.code) || ge.RequestID == "" || !strings.Contains(msg, "[request-id "+ge.RequestID+"]") {
-			t.Errorf("AADSTS%d: code %q trace %q in %q", c.code, ge.Code, ge.RequestID, msg)
+		if ge.Code != fmt.Sprintf("AADSTS%d", code) || ge.RequestID == "" || !strings.Contains(msg, "[request-id "+ge.RequestID+"]") {
+			t.Errorf("AADSTS%d: code %q trace %q in %q", code, ge.Code, ge.RequestID, msg)
+		}
+		// Entra's description without its code prefix and trace lines.
+		if ge.Message == "" || strings.Contains(ge.Message, "Trace ID") || strings.HasPrefix(ge.Message, "AADSTS") {
+			t.Errorf("AADSTS%d: message %q, want Entra's description alone", code, ge.Message)
 		}
 		if strings.Contains(msg, s.creds.ClientSecret) {
-			t.Errorf("AADSTS%d: the secret is in the error", c.code)
+			t.Errorf("AADSTS%d: the secret is in the error", code)
 		}
-		if strings.Count(msg, ". ") > 1 {
-			t.Errorf("AADSTS%d: more than one sentence: %q", c.code, msg)
-		}
+	}
+	s.tn.FailSignIns(50058)
+	if _, err := src.Token(); !strings.Contains(err.Error(), ": Simulated sign-in failure.") {
+		t.Errorf("an unknown code keeps Entra's words: %v", err)
 	}
 	s.tn.FailSignIns(0)
 	// A wrong secret, for real: the secret sent never shows.
 	bad, _ := ClientSecret(a, "wrong-secret-value")
 	_, err = bad.Token()
-	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") || strings.Contains(err.Error(), "wrong-secret-value") {
+	if graph.KindOf(err) != graph.KindSecretRefused || !strings.Contains(err.Error(), "AADSTS7000215") || strings.Contains(err.Error(), "wrong-secret-value") {
 		t.Fatalf("wrong secret: %v", err)
 	}
 }
@@ -554,7 +570,7 @@ func TestSignInHandsOutItsFirstTokenOnce(t *testing.T) {
 	}
 	// A failed sign-in is reported at once.
 	s.tn.FailSignIns(65001)
-	if _, _, err := SignIn(src); err == nil || !strings.Contains(err.Error(), "adminconsent") {
-		t.Fatalf("SignIn with consent missing: %v", err)
+	if _, _, err := SignIn(src); graph.KindOf(err) != graph.KindConsentRequired {
+		t.Fatalf("SignIn with consent missing: %v, want consent required", err)
 	}
 }

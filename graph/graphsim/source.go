@@ -111,24 +111,13 @@ func (s *Source) ResolveMailbox(ctx context.Context, address string) (graph.Mail
 		t.stats.count(nil, RouteUsers, http.StatusOK, 0)
 		if !found || u.Mail == "" {
 			e := s.fail(op, http.StatusNotFound, "Request_ResourceNotFound", "")
-			e.Message = fmt.Sprintf("no user or shared mailbox has the address %s as UPN, primary address or alias: check the spelling, or whether the account was deleted or renamed", addr)
+			e.Message = fmt.Sprintf("no user or shared mailbox has the address %s as UPN, primary address or alias", addr)
 			return graph.Mailbox{}, e
 		}
 	}
 	// Open the mailbox, as GET .../mailFolders/inbox does.
-	err := s.request(ctx, "open mailbox", mb.ID, RouteMailFolder, func(*mailbox, bool) (int64, error) { return 0, nil })
+	err := s.request(ctx, "open mailbox "+addr, mb.ID, RouteMailFolder, func(*mailbox, bool) (int64, error) { return 0, nil })
 	if err != nil {
-		var e *graph.Error
-		if errors.As(err, &e) {
-			switch e.Kind {
-			case graph.KindMailboxNotEnabled:
-				e.Message = fmt.Sprintf("%s (%s) has no Exchange Online mailbox Graph can read (on-premises, inactive, soft-deleted, unlicensed or guest): %s",
-					addr, mb.UserPrincipalName, e.Message)
-			case graph.KindAccessDenied:
-				e.Message = fmt.Sprintf("may not read the mailbox of %s: grant the app Mail.Read with admin consent (and check application access policies), or for a signed-in user grant Full Access delegation to the mailbox (may take up to 24 h to apply): %s",
-					addr, e.Message)
-			}
-		}
 		return mb, err
 	}
 	return mb, nil

@@ -48,7 +48,8 @@ func (q *request) entraError(status int, errCode string, aadsts int, desc string
 	if corr == "" {
 		corr = guid(mix(hashString(trace), 41), mix(hashString(trace), 42))
 	}
-	full := fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", aadsts, desc, trace, corr, now.Format("2006-01-02 15:04:05Z"))
+	// Entra puts the trace, correlation and time on lines of their own.
+	full := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", aadsts, desc, trace, corr, now.Format("2006-01-02 15:04:05Z"))
 	q.writeJSON(status, jobj{
 		{"error", errCode},
 		{"error_description", full},

@@ -55,16 +55,7 @@ func (c *Client) ResolveMailbox(ctx context.Context, address string) (graph.Mail
 			QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
 		})
 	if err != nil {
-		e := opError("open mailbox", err).(*graph.Error)
-		switch e.Kind {
-		case graph.KindMailboxNotEnabled:
-			e.Message = fmt.Sprintf("%s (%s) has no Exchange Online mailbox Graph can read (on-premises, inactive, soft-deleted, unlicensed or guest): %s",
-				addr, mb.UserPrincipalName, e.Message)
-		case graph.KindAccessDenied:
-			e.Message = fmt.Sprintf("may not read the mailbox of %s: grant the app Mail.Read with admin consent (and check application access policies), or for a signed-in user grant Full Access delegation to the mailbox (may take up to 24 h to apply): %s",
-				addr, e.Message)
-		}
-		return mb, e
+		return mb, opError("open mailbox "+addr, err)
 	}
 	return mb, nil
 }
@@ -90,7 +81,7 @@ func (c *Client) searchAlias(ctx context.Context, addr string) (graph.Mailbox, e
 	switch len(found) {
 	case 0:
 		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindNotFound,
-			Message: fmt.Sprintf("no user or shared mailbox has the address %s as UPN, primary address or alias: check the spelling, or whether the account was deleted or renamed", addr)}
+			Message: fmt.Sprintf("no user or shared mailbox has the address %s as UPN, primary address or alias", addr)}
 	case 1:
 		return toMailbox(found[0], addr), nil
 	default:
@@ -98,8 +89,8 @@ func (c *Client) searchAlias(ctx context.Context, addr string) (graph.Mailbox, e
 		for _, u := range found {
 			ids = append(ids, deref(u.GetUserPrincipalName()))
 		}
-		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindOther,
-			Message: fmt.Sprintf("the address %s matches %d directory objects (%s): name the custodian by UPN", addr, len(found), strings.Join(ids, ", "))}
+		return graph.Mailbox{}, &graph.Error{Op: op, Kind: graph.KindAmbiguousAddress,
+			Message: fmt.Sprintf("the address %s matches %d directory objects (%s)", addr, len(found), strings.Join(ids, ", "))}
 	}
 }
 
