@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
@@ -120,5 +121,21 @@ func TestReadRefusesNewerFormatsAndDamagedFiles(t *testing.T) {
 	}
 	if _, _, err := plan.Read(filepath.Join(dir, "missing.plan")); err == nil {
 		t.Error("a missing plan file reads")
+	}
+}
+
+// TestPlanFilesStoreKindTokens: a problem's kind is written as its stable
+// token, and a plan file written before tokens (a display name) still reads.
+func TestPlanFilesStoreKindTokens(t *testing.T) {
+	b, err := json.Marshal(plan.Message{Summary: "Cannot read mailbox", Kind: graph.KindMailboxNotEnabled})
+	if err != nil || !strings.Contains(string(b), `"kind":"mailbox_not_enabled"`) {
+		t.Errorf("message JSON %s (%v), want the kind token", b, err)
+	}
+	var old plan.Message
+	if err := json.Unmarshal([]byte(`{"summary":"Cannot read mailbox","kind":"access denied"}`), &old); err != nil || old.Kind != graph.KindAccessDenied {
+		t.Errorf("an old plan's kind reads as %v (%v)", old.Kind, err)
+	}
+	if err := json.Unmarshal([]byte(`{"summary":"x","kind":"meteor"}`), &old); err == nil {
+		t.Error("an unknown kind was read")
 	}
 }

@@ -161,28 +161,17 @@ type mailboxWork struct {
 	warnings []Message
 }
 
-func mailboxError(err error, addr, email string) *Message {
-	msg := &Message{Kind: graph.KindOf(err).String(), Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
+// mailboxError is what the plan keeps of a mailbox that could not be
+// read: the facts (kind, Graph's code and words, request-id). What to do
+// about it is the command's to say, from the kind.
+func mailboxError(err error, email string) *Message {
+	msg := &Message{Kind: graph.KindOf(err), Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
 		msg.Code, msg.RequestID = ge.Code, ge.RequestID
 	}
-	switch graph.KindOf(err) {
-	case graph.KindNotFound:
+	if msg.Kind == graph.KindNotFound {
 		msg.Summary = "No mailbox found for " + email
-		msg.Detail = fmt.Sprintf("No user, shared mailbox or alias in the tenant has the address %s. Check the spelling "+
-			"in %s; if it is an alias, it must be one of the mailbox's smtp: proxy addresses.", email, addr)
-	case graph.KindAccessDenied:
-		msg.Detail = fmt.Sprintf("Access to %s was denied (%s). Ask the Exchange admin to grant the collecting account "+
-			"Full Access delegation on this mailbox, or, for an app, an application access policy that includes it. "+
-			"Changes can take up to 24 hours to apply.", email, err)
-	case graph.KindQuotaExceeded:
-		msg.Detail = fmt.Sprintf("The mailbox %s is over its storage quota (%s). Ask the Exchange admin to raise the "+
-			"quota or free space, then plan again.", email, err)
-	case graph.KindMailboxNotEnabled:
-		msg.Detail = fmt.Sprintf("%s exists but has no mailbox Graph can read: it may be on-premises, inactive, "+
-			"soft-deleted, or a guest (%s). Collect it with the on-premises tools or Microsoft Purview, and remove it "+
-			"from the matter or target the other mailboxes with -target.", email, err)
 	}
 	return msg
 }
@@ -194,7 +183,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
+		pm.Error = mailboxError(err, w.cfg.Email)
 		return nil
 	}
 	pm.Resolved = mb
@@ -203,7 +192,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
+		pm.Error = mailboxError(err, w.cfg.Email)
 		return nil
 	}
 	// A folder entry or target that selects nothing is a mistake to
@@ -264,7 +253,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			pm.Error = mailboxError(err, pm.Addr, w.cfg.Email)
+			pm.Error = mailboxError(err, w.cfg.Email)
 			pm.Error.Summary = fmt.Sprintf("Cannot read folder %q of %s", f.Path, w.cfg.Email)
 			return nil
 		}

@@ -587,10 +587,16 @@ custodian "ceo" {
 	for _, e := range p.Errors {
 		byAddr[e.Addr] = e
 	}
-	for _, tc := range []struct{ addr, kind, summary, detail string }{
-		{"custodian.nobody.mailbox.primary", "not found", "No mailbox found for " + addr("nobody"), "Check the spelling"},
-		{"custodian.guest.mailbox.primary", "mailbox not enabled", "Cannot read mailbox " + addr("guest"), "-target"},
-		{"custodian.ceo.mailbox.primary", "access denied", "Cannot read mailbox " + ceo, "Full Access delegation"},
+	// The plan keeps the facts; what to do is the command's to say, by kind.
+	for _, tc := range []struct {
+		addr    string
+		kind    graph.Kind
+		summary string
+		detail  string
+	}{
+		{"custodian.nobody.mailbox.primary", graph.KindNotFound, "No mailbox found for " + addr("nobody"), addr("nobody")},
+		{"custodian.guest.mailbox.primary", graph.KindMailboxNotEnabled, "Cannot read mailbox " + addr("guest"), "MailboxNotEnabledForRESTAPI"},
+		{"custodian.ceo.mailbox.primary", graph.KindAccessDenied, "Cannot read mailbox " + ceo, "ErrorAccessDenied"},
 	} {
 		e, ok := byAddr[tc.addr]
 		if !ok {

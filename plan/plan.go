@@ -118,12 +118,12 @@ type Orphan struct {
 
 // Message is a warning or an error, about the plan or one address.
 type Message struct {
-	Addr      string `json:"address,omitempty"`
-	Summary   string `json:"summary"`
-	Detail    string `json:"detail,omitempty"`
-	Kind      string `json:"kind,omitempty"` // the graph error kind, when from Graph
-	Code      string `json:"code,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Addr      string     `json:"address,omitempty"`
+	Summary   string     `json:"summary"`
+	Detail    string     `json:"detail,omitempty"`
+	Kind      graph.Kind `json:"kind,omitempty"` // the graph error kind, when from Graph, as its token ("access_denied")
+	Code      string     `json:"code,omitempty"`
+	RequestID string     `json:"request_id,omitempty"`
 	// FailedScope marks an error about one mailbox that Graph would not
 	// let collect read to the end: apply collects the other mailboxes,
 	// reports this one as failed scope, and the next apply tries it again.
