@@ -60,7 +60,7 @@ func failedScope(p *plan.Plan) []record.Failure {
 		}
 		code := mb.Error.Code
 		if code == "" {
-			code = mb.Error.Kind
+			code = mb.Error.Kind.Token()
 		}
 		msg := mb.Error.Summary
 		if mb.Error.Detail != "" {

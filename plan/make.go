@@ -165,7 +165,7 @@ type mailboxWork struct {
 // read: the facts (kind, Graph's code and words, request-id). What to do
 // about it is the command's to say, from the kind.
 func mailboxError(err error, email string) *Message {
-	msg := &Message{Kind: graph.KindOf(err), Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
+	msg := &Message{Kind: graph.KindOf(err), Mailbox: email, Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
 		msg.Code, msg.RequestID = ge.Code, ge.RequestID

@@ -121,7 +121,8 @@ type Message struct {
 	Addr      string     `json:"address,omitempty"`
 	Summary   string     `json:"summary"`
 	Detail    string     `json:"detail,omitempty"`
-	Kind      graph.Kind `json:"kind,omitempty"` // the graph error kind, when from Graph, as its token ("access_denied")
+	Kind      graph.Kind `json:"kind,omitempty"`    // the graph error kind, when from Graph, as its token ("access_denied")
+	Mailbox   string     `json:"mailbox,omitempty"` // the mailbox address a Graph error is about
 	Code      string     `json:"code,omitempty"`
 	RequestID string     `json:"request_id,omitempty"`
 	// FailedScope marks an error about one mailbox that Graph would not

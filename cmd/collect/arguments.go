@@ -153,8 +153,7 @@ func parseFlags(fs *flag.FlagSet, args []string) hcl.Diagnostics {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: helpSummary}}
 	default:
 		msg := err.Error()
-		if strings.HasPrefix(msg, "flag provided but not defined: ") {
-			name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(msg, "flag provided but not defined: "), "-"), "-")
+		if name, ok := unknownFlag(fs, args); ok {
 			var names []string
 			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 			detail := fmt.Sprintf("The %s command has no option -%s.", commandName(fs), name)
@@ -166,6 +165,26 @@ func parseFlags(fs *flag.FlagSet, args []string) hcl.Diagnostics {
 		}
 		return errorDiag("Invalid option", fmt.Sprintf("%s. Run collect %s -help for its options.", capitalize(msg), commandName(fs)))
 	}
+}
+
+// unknownFlag finds the option flag parsing stopped at because fs does
+// not define it, reading args the way the flag package does.
+func unknownFlag(fs *flag.FlagSet, args []string) (string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return "", false // the options end here
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return name, name != "help" && name != "h"
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+			i++ // the next argument is this option's value
+		}
+	}
+	return "", false
 }
 
 func commandName(fs *flag.FlagSet) string {

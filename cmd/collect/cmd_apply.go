@@ -101,8 +101,8 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
-		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
-		return nil, "", errApplyRefused, exitError
+		s.errorf("Cannot connect to the tenant", "%s", problem(err, s.advice))
+		return nil, "", errApplyRefused, exitCode(err)
 	}
 	defer conn.close()
 	if conn.demo {
@@ -122,7 +122,7 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 				summary = "Saved plan is for another matter"
 			}
 			s.errorf(summary, "%s", sentence(err.Error()))
-			return nil, "", errApplyRefused, exitStalePlan
+			return nil, "", errApplyRefused, exitCode(err)
 		}
 		if !saved.Applyable() {
 			s.errorf("Saved plan cannot be applied", "The plan in %s has errors besides unreadable mailboxes. Fix them and make a new plan.", opts.PlanFile)
@@ -133,8 +133,8 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 		p, err = plan.Make(ctx, m, db, conn.src, plan.Options{Targets: targets, Parallelism: opts.Parallelism, ToolVersion: toolVersion()})
 		stop()
 		if err != nil {
-			s.errorf("Cannot make the plan", "%s", sentence(err.Error()))
-			return nil, "", errApplyRefused, exitError
+			s.errorf("Cannot make the plan", "%s", problem(err, s.advice))
+			return nil, "", errApplyRefused, exitCode(err)
 		}
 		v.Plan(p, m)
 		if !p.Applyable() {
@@ -191,7 +191,7 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 func applyExitCode(res *apply.Result, err error) int {
 	switch {
 	case err != nil:
-		return exitError
+		return exitCode(err)
 	case res.Failed > 0, len(res.FailedScope) > 0:
 		return exitItemsFailed
 	case !res.Complete:

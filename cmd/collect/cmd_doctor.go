@@ -124,7 +124,7 @@ func runDoctor(s *streams, args []string) int {
 	}
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
-		c := doctorCheck{Status: statusFail, Check: "sign-in", Message: sentence(err.Error()), Fix: signInFix(err, t)}
+		c := doctorCheck{Status: statusFail, Check: "sign-in", Message: sentence(err.Error()), Fix: advise(err, s.advice)}
 		var ge *graph.Error
 		if errors.As(err, &ge) {
 			c.Code, c.RequestID = ge.Code, ge.RequestID
@@ -155,7 +155,7 @@ func runDoctor(s *streams, args []string) int {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], resolved[i] = checkMailbox(ctx, conn.src, mb, info, t, !opts.NoCounts)
+			results[i], resolved[i] = checkMailbox(ctx, conn.src, mb, s.advice, !opts.NoCounts)
 		}()
 	}
 	wg.Wait()
@@ -196,19 +196,6 @@ func finishDoctor(v doctorView, rep *doctorReport) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// signInFix is the next step after a failed sign-in, when the error does
-// not already spell it out.
-func signInFix(err error, t config.Tenant) string {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "collect login"), strings.Contains(msg, "admin consent"), strings.Contains(msg, "COLLECT_"):
-		return "" // the message says what to do
-	case t.Auth == "device_code":
-		return "run collect login"
-	}
-	return "check tenant_id, client_id and cloud in the tenant block, and the app's credentials in the environment"
 }
 
 // permission is one permission collect needs, with the ones that include it.
@@ -262,11 +249,12 @@ func permissionCheck(info entra.TokenInfo, a entra.Authority) doctorCheck {
 
 // checkMailbox resolves one mailbox, checks it can be read, and counts
 // the messages of its windows.
-func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, info entra.TokenInfo, t config.Tenant, counts bool) ([]doctorCheck, graph.Mailbox) {
+func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, facts adviceFacts, counts bool) ([]doctorCheck, graph.Mailbox) {
 	res, err := src.ResolveMailbox(ctx, mb.Email)
 	if err != nil {
-		return []doctorCheck{mailboxFailure(mb, res, err, info, t)}, res
+		return []doctorCheck{mailboxFailure(mb, res, err, facts)}, res
 	}
+	facts.Mailbox = res.Address
 	msg := fmt.Sprintf("%s resolves to %s (%s), readable", mb.Email, res.Address, res.DisplayName)
 	if res.ResolvedVia == "alias" {
 		msg = fmt.Sprintf("%s -> %s (%s): an alias of the primary mailbox, readable", mb.Email, res.Address, res.DisplayName)
@@ -279,13 +267,13 @@ func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, inf
 	if err != nil {
 		return append(out, doctorCheck{Status: statusFail, Check: "folders", Address: mb.Addr,
 			Message: fmt.Sprintf("cannot list the folders of %s: %v", res.Address, err),
-			Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}), res
+			Fix:     advise(err, facts)}), res
 	}
 	out = append(out, folderChecks(mb, res, folders)...)
 	if !counts {
 		return out, res
 	}
-	return append(out, countWindows(ctx, src, mb, res, folders)...), res
+	return append(out, countWindows(ctx, src, mb, res, folders, facts)...), res
 }
 
 // folderChecks fails each folders.include entry that matches no folder
@@ -305,7 +293,7 @@ func folderChecks(mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder)
 	return out
 }
 
-func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info entra.TokenInfo, t config.Tenant) doctorCheck {
+func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, facts adviceFacts) doctorCheck {
 	c := doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
@@ -315,42 +303,27 @@ func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, info entra
 	if res.Address != "" && !strings.EqualFold(res.Address, mb.Email) {
 		name = fmt.Sprintf("%s (-> %s)", mb.Email, res.Address)
 	}
-	target := mb.Email
+	facts.Mailbox = mb.Email
 	if res.Address != "" {
-		target = res.Address
+		facts.Mailbox = res.Address
 	}
 	switch graph.KindOf(err) {
 	case graph.KindNotFound:
 		c.Message = fmt.Sprintf("no user, shared mailbox or alias in the tenant has the address %s", mb.Email)
-		c.Fix = "check the spelling in the matter; an alias must be one of the mailbox's smtp: proxy addresses; the account may have been deleted or renamed"
 	case graph.KindAccessDenied:
 		c.Message = fmt.Sprintf("%s exists but cannot be read (HTTP 403 %s)", name, c.Code)
-		if info.Delegated {
-			user := info.User
-			if user == "" {
-				user = "the signed-in user"
-			}
-			c.Fix = fmt.Sprintf("ask the Exchange admin to grant %s Full Access delegation on %s "+
-				"(Add-MailboxPermission -Identity %s -User %s -AccessRights FullAccess -AutoMapping $false); "+
-				"it can take up to 24 hours to apply", user, target, target, user)
-		} else {
-			c.Fix = fmt.Sprintf("ask the Exchange admin to include %s in the application access policy (or RBAC for Applications "+
-				"scope) of app %s, for example add it to the policy's mail-enabled security group, and check with "+
-				"Test-ApplicationAccessPolicy -Identity %s -AppId %s; it can take up to 24 hours to apply", target, t.ClientID, target, t.ClientID)
-		}
 	case graph.KindMailboxNotEnabled:
 		c.Message = fmt.Sprintf("%s has no Exchange Online mailbox Graph can read (HTTP 404 %s): it is on-premises, inactive, soft-deleted, unlicensed or a guest", name, c.Code)
-		c.Fix = "collect it with Microsoft Purview or the on-premises tools instead, and remove it from the matter (or leave it out of plan and apply with -target)"
 	default:
 		c.Message = fmt.Sprintf("%s cannot be checked: %s", name, err)
-		c.Fix = "run collect doctor again; if it persists, give Microsoft support the request ID"
 	}
+	c.Fix = advise(err, facts)
 	return c
 }
 
 // countWindows enumerates the in-scope folders with delta, as a first plan
 // does, and counts the distinct messages in each window.
-func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder) []doctorCheck {
+func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder, facts adviceFacts) []doctorCheck {
 	seen := map[string]bool{}
 	perWindow := make([]int64, len(mb.Windows))
 	var total int64
@@ -373,7 +346,7 @@ func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res
 		if err != nil {
 			return []doctorCheck{{Status: statusFail, Check: "window", Address: mb.Addr,
 				Message: fmt.Sprintf("cannot enumerate folder %q of %s: %v", f.Path, res.Address, err),
-				Fix:     "run collect doctor again; if it persists, give Microsoft support the request ID"}}
+				Fix:     advise(err, facts)}}
 		}
 	}
 	emptyFix := "if you expect mail here, check that the collecting account has Full Access delegation on the mailbox " +

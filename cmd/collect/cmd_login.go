@@ -97,7 +97,7 @@ func runLogin(s *streams, args []string) int {
 		fmt.Fprintf(s.stdout, "(the code expires at %s). Waiting for the sign-in...\n", p.ExpiresAt.Local().Format("15:04:05"))
 	})
 	if err != nil {
-		s.errorf("Sign-in failed", "%s", sentence(err.Error()))
+		s.errorf("Sign-in failed", "%s", problem(err, s.advice))
 		return exitError
 	}
 	if account == "" {

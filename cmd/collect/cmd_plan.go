@@ -95,8 +95,8 @@ func planCommand(s *streams, v planView, opts Plan, diags hcl.Diagnostics) (*pla
 func makePlan(s *streams, v interface{ Demo() }, m *config.Matter, db *state.DB, targets []plan.Target, parallelism int) (*plan.Plan, int) {
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {
-		s.errorf("Cannot connect to the tenant", "%s", sentence(err.Error()))
-		return nil, exitError
+		s.errorf("Cannot connect to the tenant", "%s", problem(err, s.advice))
+		return nil, exitCode(err)
 	}
 	defer conn.close()
 	if conn.demo {
@@ -108,8 +108,8 @@ func makePlan(s *streams, v interface{ Demo() }, m *config.Matter, db *state.DB,
 		Targets: targets, Parallelism: parallelism, ToolVersion: toolVersion(),
 	})
 	if err != nil {
-		s.errorf("Cannot make the plan", "%s", sentence(err.Error()))
-		return nil, exitError
+		s.errorf("Cannot make the plan", "%s", problem(err, s.advice))
+		return nil, exitCode(err)
 	}
 	return p, exitOK
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -32,6 +31,9 @@ func loadMatterToRead(s *streams, vars []config.VarOption) *config.Matter {
 
 func readMatter(s *streams, vars []config.VarOption, warnings bool) *config.Matter {
 	m, files, diags := config.Load(".", config.LoadOptions{Vars: vars, Env: s.env})
+	if m != nil && !diags.HasErrors() {
+		s.advice = tenantFacts(s, m.Tenant)
+	}
 	s.files = files
 	if !warnings && !diags.HasErrors() {
 		diags = nil
@@ -55,13 +57,12 @@ func openStateWith(s *streams, m *config.Matter, opts state.Options) (*state.DB,
 	if err == nil {
 		return db, exitOK
 	}
-	var locked *state.LockedError
-	if errors.As(err, &locked) {
-		s.errorf("State locked", "%s", sentence(err.Error()))
-		return nil, exitLocked
+	summary := "Cannot open the state"
+	if exitCode(err) == exitLocked {
+		summary = "State locked"
 	}
-	s.errorf("Cannot open the state", "%s", sentence(err.Error()))
-	return nil, exitError
+	s.errorf(summary, "%s", sentence(err.Error()))
+	return nil, exitCode(err)
 }
 
 // openStateToRead opens the state for a command that only shows it (show,

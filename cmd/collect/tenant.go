@@ -153,7 +153,9 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 		if err != nil {
 			return nil, err
 		}
-		return &connection{src: c, stats: c.Stats, demo: true, close: func() {}, token: info, authority: a}, nil
+		conn := &connection{src: c, stats: c.Stats, demo: true, close: func() {}, token: info, authority: a}
+		s.advice = conn.facts(t)
+		return conn, nil
 	}
 
 	target, err := resolveTenant(s, t)
@@ -172,5 +174,7 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &connection{src: c, stats: c.Stats, close: func() {}, token: info, authority: target.authority}, nil
+	conn := &connection{src: c, stats: c.Stats, close: func() {}, token: info, authority: target.authority}
+	s.advice = conn.facts(t) // who signed in, for the advice on what fails next
+	return conn, nil
 }

@@ -23,6 +23,9 @@ type streams struct {
 	// jsonDiags, when set by a command's JSON view, receives every
 	// diagnostic instead of stderr: the view prints them in its document.
 	jsonDiags *[]jsonDiagnostic
+	// advice holds the facts of the matter's sign-in once known (the
+	// tenant block, then who signed in), for the advice on errors.
+	advice adviceFacts
 }
 
 func (s *streams) getenv(key string) string {

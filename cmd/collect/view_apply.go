@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/internal/jsondoc"
 	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/plan"
@@ -41,6 +41,8 @@ func newApplyView(s *streams, asJSON bool) applyView {
 type applyHuman struct {
 	s    *streams
 	demo bool
+	// shown is set once the plan was printed, with its advice.
+	shown bool
 }
 
 func (v *applyHuman) Demo() {
@@ -48,7 +50,10 @@ func (v *applyHuman) Demo() {
 	fmt.Fprintln(v.s.stdout, demoBanner)
 }
 
-func (v *applyHuman) Plan(p *plan.Plan, m *config.Matter) { renderPlanWith(v.s, p, m) }
+func (v *applyHuman) Plan(p *plan.Plan, m *config.Matter) {
+	v.shown = true
+	renderPlanWith(v.s, p, m)
+}
 
 func (v *applyHuman) Cancelled() {
 	fmt.Fprintln(v.s.stdout, "\nApply cancelled. Nothing was collected.")
@@ -88,9 +93,16 @@ func (v *applyHuman) Progress(p *apply.Progress, throttled func() map[string]tim
 	}, erase)
 }
 
+// Skipped names each mailbox apply could not read; what to do about it
+// was said with the plan above, or is said here for a saved plan.
 func (v *applyHuman) Skipped(msgs []plan.Message) {
 	for _, m := range msgs {
-		fmt.Fprintf(v.s.stderr, "Not collected: %s: %s\n  %s\n", m.Addr, m.Summary, problemDetail(plan.Message{Detail: m.Detail, RequestID: m.RequestID}))
+		addr := m.Addr
+		m.Addr = "" // named on the line already
+		if v.shown {
+			m.Kind = graph.KindOther // the facts only
+		}
+		fmt.Fprintf(v.s.stderr, "Not collected: %s: %s\n  %s\n", addr, m.Summary, problemDetail(m, v.s.advice))
 	}
 }
 
@@ -100,11 +112,22 @@ func (v *applyHuman) Result(res *apply.Result, outputDir string, err error) {
 		return // nothing ran; the diagnostics said why
 	}
 	for _, f := range res.Failures {
-		fmt.Fprintf(s.stderr, "Failed: %s message %s: %s (%s)", f.Mailbox, f.GraphID, f.Message, f.Code)
-		if f.RequestID != "" && !strings.Contains(f.Message, f.RequestID) {
-			fmt.Fprintf(s.stderr, " [request-id %s]", f.RequestID)
+		// The message is the error's own text, request-id included.
+		fmt.Fprintf(s.stderr, "Failed: %s message %s: %s (%s)\n", f.Mailbox, f.GraphID, f.Message, f.Code)
+	}
+	// A mailbox closed since the plan fails each of its messages alike:
+	// what to ask the admin for is said once per mailbox. Other failures
+	// are retried by the next apply, as the summary says.
+	advised := map[string]bool{}
+	for _, f := range res.Failures {
+		k := graph.Classify(0, f.Code)
+		if (k != graph.KindAccessDenied && k != graph.KindMailboxNotEnabled) || advised[f.Mailbox] {
+			continue
 		}
-		fmt.Fprintln(s.stderr)
+		advised[f.Mailbox] = true
+		mf := s.advice
+		mf.Mailbox = f.Mailbox
+		fmt.Fprintf(s.stderr, "%s: %s\n", f.Mailbox, adviceFor(k, mf))
 	}
 	interrupted := err != nil && errors.Is(err, context.Canceled)
 	switch {
@@ -112,7 +135,7 @@ func (v *applyHuman) Result(res *apply.Result, outputDir string, err error) {
 		fmt.Fprintf(s.stderr, "\nApply interrupted: %s collected, %s left; run collect apply again to finish.\n",
 			plural(int(res.Collected), "message", "messages"), commas(res.Remaining))
 	case err != nil:
-		detail := sentence(err.Error())
+		detail := problem(err, s.advice)
 		if errors.Is(err, store.ErrDiskFull) {
 			detail += " Apply continues where this run stopped."
 		}

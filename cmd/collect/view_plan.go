@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/internal/jsondoc"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/hashicorp/hcl/v2"
@@ -79,7 +80,7 @@ func (v *planJSON) Plan(p *plan.Plan, m *config.Matter) {
 			p.Matter, p.Demo = m.Name, m.Tenant.Demo()
 		}
 	} else {
-		v.s.writeDiags(planProblems(p, m), nil)
+		v.s.writeDiags(planProblems(p, m, v.s.advice), nil)
 	}
 	doc := planDoc{Document: p.Doc()}
 	if failed {
@@ -127,7 +128,7 @@ func renderPlanWith(s *streams, p *plan.Plan, m *config.Matter) {
 			fmt.Fprintln(w, l)
 		}
 	}
-	s.writeDiags(planProblems(p, m), nil)
+	s.writeDiags(planProblems(p, m, s.advice), nil)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, planSummary(p))
 }
@@ -165,7 +166,7 @@ func folderLine(s *streams, mb *plan.Mailbox, f *plan.Folder) string {
 // planProblems are the plan's warnings and errors as diagnostics, each
 // pointing at the block of the matter that declares the mailbox when the
 // matter is known.
-func planProblems(p *plan.Plan, m *config.Matter) hcl.Diagnostics {
+func planProblems(p *plan.Plan, m *config.Matter, f adviceFacts) hcl.Diagnostics {
 	ranges := map[string]*hcl.Range{}
 	if m != nil {
 		for _, mb := range m.Mailboxes {
@@ -175,7 +176,7 @@ func planProblems(p *plan.Plan, m *config.Matter) hcl.Diagnostics {
 	}
 	var diags hcl.Diagnostics
 	add := func(sev hcl.DiagnosticSeverity, msg plan.Message) {
-		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: msg.Summary, Detail: problemDetail(msg), Subject: ranges[msg.Addr]})
+		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: msg.Summary, Detail: problemDetail(msg, f), Subject: ranges[msg.Addr]})
 	}
 	for _, msg := range p.Warnings {
 		add(hcl.DiagWarning, msg)
@@ -187,16 +188,20 @@ func planProblems(p *plan.Plan, m *config.Matter) hcl.Diagnostics {
 }
 
 // problemDetail is the body of a plan problem's diagnostic: the address it
-// is about, what happened, and the request-id Microsoft support asks for.
-func problemDetail(msg plan.Message) string {
+// is about, what happened (with the request-id Microsoft support asks
+// for), and for an error from Graph what to do about its kind, the
+// mailbox filled in. Kind zero is also what the plan's own problems
+// carry: their detail says what to do.
+func problemDetail(msg plan.Message, f adviceFacts) string {
 	detail := msg.Detail
 	if msg.Addr != "" {
 		detail = msg.Addr + ": " + detail
 	}
-	if msg.RequestID != "" && !strings.Contains(detail, msg.RequestID) {
-		detail += " [request-id " + msg.RequestID + "]"
+	if msg.Kind == graph.KindOther {
+		return detail
 	}
-	return detail
+	f.Mailbox, f.RequestID = msg.Mailbox, msg.RequestID
+	return sentence(detail) + " " + adviceFor(msg.Kind, f)
 }
 
 // planSummary is the plan's last line: what apply would do, after what it
