@@ -1,6 +1,14 @@
 // Package config reads a matter: the *.collect.hcl files of a folder,
 // with their variables, references and functions, checked and resolved
 // into a typed Matter that the rest of collect works from.
+//
+// Blocks are decoded by walking the hclsyntax tree (schema.go lists what
+// each block takes, blocks.go decodes them) rather than through gohcl, so
+// that every unknown block or argument gets its own diagnostic with a "did
+// you mean", every value keeps its source range for later diagnostics
+// (plan's problems point at the custodian or mailbox block), and an
+// expression is evaluated once, with the matter's variables and functions.
+// format.go is collect fmt (hclwrite).
 package config
 
 import (

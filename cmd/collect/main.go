@@ -1,6 +1,13 @@
 // Command collect collects Microsoft 365 mail for eDiscovery the way
 // Terraform manages infrastructure: a matter written as HCL, a plan that
 // shows what is missing, and an apply that fetches exactly that.
+//
+// One file per command (cmd_*.go) parses its options with a pure function
+// (arguments.go), runs, and hands what it found to the command's view
+// (view_*.go): a human and a JSON implementation of one interface. Every
+// diagnostic goes through one writer (streams.writeDiags), which a JSON
+// view redirects into its document; every JSON document and line is
+// stamped with the one format version by internal/jsondoc.
 package main
 
 import (
