@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -87,6 +89,20 @@ type Transport struct {
 	requests  atomic.Int64
 	retries   atomic.Int64
 	throttled atomic.Int64
+
+	mu      sync.Mutex
+	waits   map[uint64]Wait // requests waiting to be sent again, by a number of their own
+	waitSeq uint64
+}
+
+// Wait is a request waiting to be sent again after a failed attempt: what
+// the progress line says it is waiting for.
+type Wait struct {
+	Mailbox string    // the mailbox's key in the request path; "" for requests of no mailbox
+	Status  int       // the HTTP status of the failed attempt; 0 for a connection error
+	Code    string    // Graph's error code, when it sent one
+	Attempt int       // the attempt that will be sent next
+	Until   time.Time // when it will be sent
 }
 
 // NewTransport builds a Transport.
@@ -128,6 +144,8 @@ type Stats struct {
 	Retries       int64                    // attempts that repeated an earlier one
 	Throttled     int64                    // throttled responses received
 	ThrottledTime map[string]time.Duration // per mailbox: time it was held back by the server
+	// Waiting lists the requests waiting to be retried now, soonest first.
+	Waiting []Wait
 }
 
 // Stats returns a snapshot of the counters.
@@ -137,6 +155,35 @@ func (t *Transport) Stats() Stats {
 		Retries:       t.retries.Load(),
 		Throttled:     t.throttled.Load(),
 		ThrottledTime: t.limiter.throttledTime(),
+		Waiting:       t.waiting(),
+	}
+}
+
+func (t *Transport) waiting() []Wait {
+	t.mu.Lock()
+	out := make([]Wait, 0, len(t.waits))
+	for _, w := range t.waits {
+		out = append(out, w)
+	}
+	t.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Until.Before(out[j].Until) })
+	return out
+}
+
+// waitFor keeps w in the waiting list until the returned function is called.
+func (t *Transport) waitFor(w Wait) (done func()) {
+	t.mu.Lock()
+	if t.waits == nil {
+		t.waits = map[uint64]Wait{}
+	}
+	t.waitSeq++
+	id := t.waitSeq
+	t.waits[id] = w
+	t.mu.Unlock()
+	return func() {
+		t.mu.Lock()
+		delete(t.waits, id)
+		t.mu.Unlock()
 	}
 }
 
@@ -196,7 +243,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if gerr.Kind == KindThrottled && mailbox != "" {
 			t.limiter.Pause(mailbox, now.Add(delay))
 		}
-		if err := t.sleep(ctx, delay); err != nil {
+		done := t.waitFor(Wait{Mailbox: mailbox, Status: gerr.Status, Code: gerr.Code, Attempt: attempt + 1, Until: now.Add(delay)})
+		err := t.sleep(ctx, delay)
+		done()
+		if err != nil {
 			return nil, &Error{Kind: KindCanceled, Err: err, Status: lastErr.Status, Code: lastErr.Code, Message: "canceled while waiting to retry"}
 		}
 	}

@@ -486,3 +486,37 @@ func TestLimiterForgetsIdleMailboxes(t *testing.T) {
 		t.Errorf("throttled time %v survived the sweep as %v, want 1s", time.Second, got)
 	}
 }
+
+// A request waiting to be retried is listed in the stats, with what it
+// waits for, until it is sent again.
+func TestWaitingRetriesAreListed(t *testing.T) {
+	clk := newManualClock()
+	s := &scripted{clock: clk, steps: []step{
+		{status: 503, header: map[string]string{"Retry-After": "30"}, body: graphErr("ServiceUnavailable")},
+		{status: 200, body: `{"value":[]}`},
+	}}
+	tr := NewTransport(TransportConfig{Next: s, Clock: clk})
+	done := make(chan error)
+	go func() {
+		resp, err := get(t, context.Background(), tr, mbURL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-clk.Waiting
+	w := tr.Stats().Waiting
+	if len(w) != 1 {
+		t.Fatalf("waiting = %+v, want one request", w)
+	}
+	if w[0].Mailbox != "mb1" || w[0].Status != 503 || w[0].Attempt != 2 || w[0].Until.Sub(clk.Now()) != 30*time.Second {
+		t.Errorf("waiting = %+v, want mb1 on 503, attempt 2, in 30s", w[0])
+	}
+	clk.Advance(30 * time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if w := tr.Stats().Waiting; len(w) != 0 {
+		t.Errorf("still waiting after the retry: %+v", w)
+	}
+}

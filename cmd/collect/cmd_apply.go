@@ -172,7 +172,7 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 	progress := &apply.Progress{}
 	ctx, stop := interruptible(s, "Interrupted: finishing the messages in flight and recording what is on disk. Press Ctrl-C again to stop at once.")
 	defer stop()
-	stopProgress := v.Progress(progress, func() map[string]time.Duration { return conn.stats().ThrottledTime })
+	stopProgress := v.Progress(progress, conn.stats)
 	res, err := apply.Apply(ctx, p, db, st, conn.src, apply.Options{
 		RunID: newRunID(), Parallelism: opts.Parallelism, Concurrency: m.Tenant.MailboxConcurrency,
 		Progress: progress,

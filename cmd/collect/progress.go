@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/graph"
 )
 
 // progressLine is one mailbox's progress, or the total when Mailbox is
@@ -22,11 +24,60 @@ type progressLine struct {
 	Bytes      int64   `json:"bytes"`
 	Rate       float64 `json:"messages_per_second"`
 	ETA        float64 `json:"eta_seconds,omitempty"`
+	// Waiting says what requests wait for, when some wait to be retried.
+	Waiting *waitingLine `json:"waiting,omitempty"`
+}
+
+// waitingLine sums the requests waiting to be retried: the status of the
+// soonest, how many wait on that status, and when it is sent again.
+type waitingLine struct {
+	Status       int     `json:"status,omitempty"` // 0: a connection error
+	Code         string  `json:"code,omitempty"`
+	Requests     int     `json:"requests"`
+	NextAttempt  int     `json:"next_attempt"`
+	RetryInSecs  float64 `json:"retry_in_seconds"`
+	OtherWaiting int     `json:"other_waiting,omitempty"` // waiting on another status
+}
+
+// waitingOf sums the waits of one mailbox ("" for all of them).
+func waitingOf(waits []graph.Wait, mailbox string, now time.Time) *waitingLine {
+	var w *waitingLine
+	for _, x := range waits { // soonest first
+		if mailbox != "" && x.Mailbox != mailbox {
+			continue
+		}
+		switch {
+		case w == nil:
+			in := x.Until.Sub(now).Seconds()
+			if in < 0 {
+				in = 0
+			}
+			w = &waitingLine{Status: x.Status, Code: x.Code, Requests: 1, NextAttempt: x.Attempt, RetryInSecs: in}
+		case x.Status == w.Status:
+			w.Requests++
+		default:
+			w.OtherWaiting++
+		}
+	}
+	return w
+}
+
+func (w *waitingLine) text() string {
+	what := "a connection error"
+	if w.Status != 0 {
+		what = strconv.Itoa(w.Status)
+	}
+	t := fmt.Sprintf("waiting: %s on %s, retry %d in %s", what, plural(w.Requests, "request", "requests"), w.NextAttempt,
+		(time.Duration(w.RetryInSecs * float64(time.Second))).Round(time.Second))
+	if w.OtherWaiting > 0 {
+		t += fmt.Sprintf(" (and %s on other errors)", plural(w.OtherWaiting, "request", "requests"))
+	}
+	return t
 }
 
 // progressTicker calls draw every period with the apply's progress until
 // the returned function is called; then it calls clear, if set, once.
-func progressTicker(p *apply.Progress, every time.Duration, throttled func() map[string]time.Duration,
+func progressTicker(p *apply.Progress, every time.Duration, stats func() graph.Stats,
 	draw func(total progressLine, mailboxes []progressLine), clear func()) func() {
 	start := time.Now()
 	done := make(chan struct{})
@@ -45,13 +96,16 @@ func progressTicker(p *apply.Progress, every time.Duration, throttled func() map
 				return
 			case <-tick.C:
 			}
-			elapsed := time.Since(start)
-			th := throttled()
+			now := time.Now()
+			elapsed := now.Sub(start)
+			st := stats()
 			total := snapshot(&p.Counters, elapsed)
+			total.Waiting = waitingOf(st.Waiting, "", now)
 			var lines []progressLine
 			for _, mb := range p.Mailboxes() {
 				l := snapshot(&mb.Counters, elapsed)
-				l.Mailbox, l.Throttled = mb.Addr, th[mb.ID].Seconds()
+				l.Mailbox, l.Throttled = mb.Addr, st.ThrottledTime[mb.ID].Seconds()
+				l.Waiting = waitingOf(st.Waiting, mb.ID, now)
 				total.Throttled += l.Throttled
 				lines = append(lines, l)
 			}
@@ -118,6 +172,9 @@ func progressText(l progressLine) string {
 	}
 	if l.Throttled >= 1 {
 		t += fmt.Sprintf(", throttled %s", (time.Duration(l.Throttled) * time.Second).Round(time.Second))
+	}
+	if l.Waiting != nil {
+		t += ", " + l.Waiting.text()
 	}
 	return t
 }

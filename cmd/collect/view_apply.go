@@ -24,7 +24,7 @@ type applyView interface {
 	Plan(p *plan.Plan, m *config.Matter)
 	Cancelled()
 	Cleaned(partialFiles int)
-	Progress(p *apply.Progress, throttled func() map[string]time.Duration) (stop func())
+	Progress(p *apply.Progress, stats func() graph.Stats) (stop func())
 	// Skipped lists the plan's mailboxes that could not be read, and so
 	// were not collected: the run's failed scope.
 	Skipped(failedScope []plan.Message)
@@ -68,10 +68,10 @@ func (v *applyHuman) Cleaned(n int) {
 
 // Progress redraws a few lines in place on a terminal, and prints a plain
 // line every 10 seconds otherwise.
-func (v *applyHuman) Progress(p *apply.Progress, throttled func() map[string]time.Duration) func() {
+func (v *applyHuman) Progress(p *apply.Progress, stats func() graph.Stats) func() {
 	s := v.s
 	if !isTerminal(s.stderr) {
-		return progressTicker(p, 10*time.Second, throttled, func(total progressLine, _ []progressLine) {
+		return progressTicker(p, 10*time.Second, stats, func(total progressLine, _ []progressLine) {
 			fmt.Fprintln(s.stderr, progressText(total))
 		}, nil)
 	}
@@ -82,7 +82,7 @@ func (v *applyHuman) Progress(p *apply.Progress, throttled func() map[string]tim
 		}
 		drawn = 0
 	}
-	return progressTicker(p, 500*time.Millisecond, throttled, func(total progressLine, lines []progressLine) {
+	return progressTicker(p, 500*time.Millisecond, stats, func(total progressLine, lines []progressLine) {
 		erase()
 		for _, l := range busiest(lines, 10) {
 			fmt.Fprintf(s.stderr, "  %s\n", progressText(l))
@@ -187,8 +187,8 @@ func (v *applyJSON) Skipped([]plan.Message)          {}
 
 // Progress prints, every 10 seconds, one line per mailbox and one for the
 // total.
-func (v *applyJSON) Progress(p *apply.Progress, throttled func() map[string]time.Duration) func() {
-	return progressTicker(p, 10*time.Second, throttled, func(total progressLine, lines []progressLine) {
+func (v *applyJSON) Progress(p *apply.Progress, stats func() graph.Stats) func() {
+	return progressTicker(p, 10*time.Second, stats, func(total progressLine, lines []progressLine) {
 		for _, l := range lines {
 			jsondoc.WriteLine(v.s.stdout, l)
 		}
