@@ -323,8 +323,9 @@ func showMailbox(s *streams, r *state.ReadTx, mb state.Mailbox, addr, folderPath
 
 // StateRebuild holds the options of collect state rebuild.
 type StateRebuild struct {
-	Force bool
-	Vars  []config.VarOption
+	Force       bool
+	Vars        []config.VarOption
+	LockTimeout time.Duration
 }
 
 // ParseStateRebuild parses the options of collect state rebuild.
@@ -333,11 +334,12 @@ func ParseStateRebuild(args []string) (StateRebuild, hcl.Diagnostics) {
 	fs := newFlagSet("state rebuild")
 	addVarFlags(fs, &c.Vars)
 	fs.BoolVar(&c.Force, "force", false, "")
+	fs.DurationVar(&c.LockTimeout, "lock-timeout", 0, "")
 	diags := parseFlags(fs, args)
 	if len(fs.Args()) > 0 {
 		diags = append(diags, errorDiag("Unexpected arguments", "collect state rebuild takes no address: it rebuilds the whole state.")...)
 	}
-	return c, diags
+	return c, append(diags, checkCommon(1, c.LockTimeout)...)
 }
 
 func runStateRebuild(s *streams, args []string) int {
@@ -363,7 +365,7 @@ func runStateRebuild(s *streams, args []string) int {
 	var rep apply.RebuildReport
 	ctx, stop := interruptible(s, "Interrupted: stopping the rebuild; the state is left as it was.")
 	defer stop()
-	sopts := state.Options{Operation: "state rebuild", ToolVersion: toolVersion(), Lineage: tail.Lineage}
+	sopts := state.Options{Operation: "state rebuild", ToolVersion: toolVersion(), Lineage: tail.Lineage, LockTimeout: opts.LockTimeout}
 	done, err := state.Rebuild(m.State.Path, sopts, opts.Force, func(db *state.DB) error {
 		var err error
 		rep, err = apply.Rebuild(ctx, db, m.Output.Path, references)

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/collect-ediscovery/collect/config"
 )
@@ -19,6 +20,8 @@ func TestParseStateRebuild(t *testing.T) {
 		{[]string{"-var", "a=b", "-force"}, StateRebuild{Force: true, Vars: []config.VarOption{{Assignment: "a=b"}}}, ""},
 		{[]string{"custodian.jdoe"}, StateRebuild{}, "takes no address"},
 		{[]string{"-forse"}, StateRebuild{}, "-force"},
+		{[]string{"-lock-timeout=30s"}, StateRebuild{LockTimeout: 30 * time.Second}, ""},
+		{[]string{"-lock-timeout=-1s"}, StateRebuild{}, "must not be negative"},
 	}
 	for _, c := range cases {
 		got, diags := ParseStateRebuild(c.args)
