@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,8 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/collect-ediscovery/collect/config"
@@ -26,8 +29,8 @@ const FormatVersion = "1"
 // DefaultDir is where volumes go, inside the output folder, unless told otherwise.
 const DefaultDir = "exports"
 
-// LargeNative is the size above which a message is read as a stream: its
-// fields and digests are exported, its parts are not extracted.
+// LargeNative is the size above which a message is read as a stream,
+// part by part, instead of whole (see stream.go).
 const LargeNative = 32 << 20
 
 // ErrNothingToExport says that the selection holds no collected message.
@@ -289,7 +292,6 @@ func (e *exporter) run(ctx context.Context, db *state.DB) (*Result, error) {
 	res := &Result{Volume: state.ExportVolume{Number: number, Name: name, At: e.now, Format: e.format,
 		Profile: e.profile.Name, Selection: sel.label, LoadFile: loadName}}
 	runs := map[string]bool{}
-	x := newExtractor(vol)
 	mailboxes := map[string]string{}
 	var after uint64
 	for {
@@ -327,11 +329,8 @@ func (e *exporter) run(ctx context.Context, db *state.DB) (*Result, error) {
 		if len(batch) == 0 {
 			break
 		}
-		fams := make([]*family, 0, len(batch))
+		fams := e.extractBatch(vol, batch, mailboxes)
 		for _, it := range batch {
-			f := &family{item: it, mailbox: mailboxes[it.Mailbox]}
-			flatten(f, e.readMessage(x, vol, it), "", -1)
-			fams = append(fams, f)
 			runs[it.RunID] = true
 		}
 		all := map[*family][]string{}
@@ -521,6 +520,33 @@ func (e *exporter) dedupeKey(f *family) string {
 	return "global\x00" + key
 }
 
+// extractBatch reads the messages of a batch on every core; the families
+// come back in the batch's order.
+func (e *exporter) extractBatch(vol *volume, batch []state.Item, mailboxes map[string]string) []*family {
+	fams := make([]*family, len(batch))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(batch)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := newExtractor(vol)
+			for i := range next {
+				it := batch[i]
+				f := &family{item: it, mailbox: mailboxes[it.Mailbox]}
+				flatten(f, e.readMessage(x, vol, it), "", -1)
+				fams[i] = f
+			}
+		}()
+	}
+	for i := range batch {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return fams
+}
+
 // readMessage extracts a collected message. It never fails: a native that
 // cannot be read still gives a record, with PARSE_ERRORS saying why.
 func (e *exporter) readMessage(x *extractor, vol *volume, it state.Item) *Doc {
@@ -536,13 +562,14 @@ func (e *exporter) readMessage(x *extractor, vol *volume, it state.Item) *Doc {
 	defer f.Close()
 	h := newHashes()
 	if it.Size > e.opts.LargeNative {
-		e.readLarge(d, io.TeeReader(f, h))
+		x.streamMessage(d, io.TeeReader(f, h), 0, LargeNative)
 	} else {
-		data, err := io.ReadAll(io.TeeReader(f, h))
-		if err != nil {
+		// Sized to the native, so that reading it never grows a buffer.
+		buf := bytes.NewBuffer(make([]byte, 0, max(it.Size, 0)+bytes.MinRead))
+		if _, err := buf.ReadFrom(io.TeeReader(f, h)); err != nil {
 			d.problem("the native %s could not be read whole (%v)", it.Native, err)
 		}
-		x.message(d, data, 0)
+		x.message(d, buf.Bytes(), 0)
 	}
 	d.File = h.stored()
 	if d.File.SHA256 != it.SHA256 {
@@ -555,24 +582,4 @@ func (e *exporter) readMessage(x *extractor, vol *volume, it state.Item) *Doc {
 		d.File.Path = rel
 	}
 	return d
-}
-
-// readLarge reads the fields of a message too large to hold, and hashes
-// the rest as it streams past.
-func (e *exporter) readLarge(d *Doc, r io.Reader) {
-	head := make([]byte, maxHeaderBlock)
-	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		d.problem("the native could not be read: %v", err)
-	}
-	block, _ := headerBlock(head[:n])
-	h, bad := parseRawHeader(block)
-	if bad > 0 {
-		d.problem("%d header lines are not fields", bad)
-	}
-	(&extractor{}).fields(d, h)
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		d.problem("the native could not be read: %v", err)
-	}
-	d.problem("attachments not extracted: the message is larger than %d MiB", e.opts.LargeNative>>20)
 }

@@ -157,6 +157,12 @@ func TestCorpus(t *testing.T) {
 		}
 		d, sink := extract(t, msg)
 		rel, _ := filepath.Rel(dir, p)
+		// The streaming path of large natives reads it too, without failing.
+		streamed := &Doc{}
+		newExtractor(&memorySink{}).streamMessage(streamed, bytes.NewReader(msg), 0, LargeNative)
+		if streamed.Kind != KindEmail {
+			t.Errorf("%s: streamed as %q", rel, streamed.Kind)
+		}
 		seen[filepath.ToSlash(rel)] = d
 		if len(d.Errors) > 0 {
 			withErrors++
@@ -268,6 +274,11 @@ func FuzzExtract(f *testing.F) {
 		if len(d.Errors) > maxParseErrors {
 			t.Fatalf("%d parse errors kept", len(d.Errors))
 		}
+		streamed := &Doc{}
+		newExtractor(&memorySink{}).streamMessage(streamed, bytes.NewReader(msg), 0, LargeNative)
+		if streamed.Kind != KindEmail || len(streamed.Errors) > maxParseErrors {
+			t.Fatalf("streamed: kind %q, %d errors", streamed.Kind, len(streamed.Errors))
+		}
 	})
 }
 
@@ -299,4 +310,59 @@ func corpusPaths(dir string) []string {
 		return nil
 	})
 	return out
+}
+
+func (s *memorySink) Open(path string) (io.ReadCloser, error) {
+	data, ok := s.files[path]
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// childList names every child of d, depth first, with its digest.
+func childList(d *Doc) string {
+	var out []string
+	walkDocs(d, 0, func(c *Doc, depth int) {
+		if depth > 0 {
+			out = append(out, fmt.Sprintf("%d:%s:%s:%s:%d", depth, c.Kind, c.FileName, c.File.SHA256[:12], len(c.Children)))
+		}
+	})
+	return strings.Join(out, "\n")
+}
+
+// TestStreamMatchesWhole reads messages both ways, whole (enmime) and as a
+// stream (the path of natives too large to hold): the same fields and the
+// same children with the same bytes.
+func TestStreamMatchesWhole(t *testing.T) {
+	msgs := map[string][]byte{"family": familyMessage()}
+	if dir, err := corpusDir(); err == nil {
+		for _, name := range []string{
+			"mikel-mail/attachment_emails/attachment_pdf.eml",
+			"mikel-mail/attachment_emails/attachment_message_rfc822.eml",
+			"mikel-mail/attachment_emails/attachment_nonascii_filename.eml",
+		} {
+			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+				msgs[name] = b
+			}
+		}
+	}
+	for name, msg := range msgs {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			whole, _ := extract(t, msg)
+			sink := &memorySink{}
+			streamed := &Doc{}
+			newExtractor(sink).streamMessage(streamed, bytes.NewReader(msg), 0, LargeNative)
+			if w, s := childList(whole), childList(streamed); w != s {
+				t.Errorf("children differ:\nwhole:\n%s\nstreamed:\n%s", w, s)
+			}
+			if whole.Subject != streamed.Subject || whole.MessageID != streamed.MessageID || whole.From != streamed.From {
+				t.Errorf("fields differ: %q %q %q / %q %q %q", whole.Subject, whole.MessageID, whole.From,
+					streamed.Subject, streamed.MessageID, streamed.From)
+			}
+			if len(streamed.Errors) > 0 {
+				t.Errorf("streamed errors: %q", streamed.Errors)
+			}
+		})
+	}
 }

@@ -115,25 +115,31 @@ func (d *datFile) row(vals []string) error {
 	return err
 }
 
-func (d *datFile) Header(cols []Column) error {
-	names := make([]string, len(cols))
+// names are the column names of a header row.
+func names(cols []Column) []string {
+	out := make([]string, len(cols))
 	for i, c := range cols {
-		names[i] = c.Name
+		out[i] = c.Name
 	}
-	return d.row(names)
+	return out
 }
 
-func (d *datFile) Write(cols []Column, r Record) error {
-	vals := make([]string, len(cols))
+// values are a record's values in column order, multi-values joined by sep.
+func values(cols []Column, r Record, sep string) []string {
+	out := make([]string, len(cols))
 	for i, c := range cols {
 		if multiValued[c.Field] {
-			vals[i] = joined(r[c.Field], datMulti)
+			out[i] = joined(r[c.Field], sep)
 		} else {
-			vals[i] = r.first(c.Field)
+			out[i] = r.first(c.Field)
 		}
 	}
-	return d.row(vals)
+	return out
 }
+
+func (d *datFile) Header(cols []Column) error { return d.row(names(cols)) }
+
+func (d *datFile) Write(cols []Column, r Record) error { return d.row(values(cols, r, datMulti)) }
 
 func (d *datFile) Flush() error { return d.w.Flush() }
 
@@ -151,25 +157,9 @@ func (c *csvFile) row(vals []string) error {
 	return c.c.Write(vals)
 }
 
-func (c *csvFile) Header(cols []Column) error {
-	names := make([]string, len(cols))
-	for i, col := range cols {
-		names[i] = col.Name
-	}
-	return c.row(names)
-}
+func (c *csvFile) Header(cols []Column) error { return c.row(names(cols)) }
 
-func (c *csvFile) Write(cols []Column, r Record) error {
-	vals := make([]string, len(cols))
-	for i, col := range cols {
-		if multiValued[col.Field] {
-			vals[i] = joined(r[col.Field], "; ")
-		} else {
-			vals[i] = r.first(col.Field)
-		}
-	}
-	return c.row(vals)
-}
+func (c *csvFile) Write(cols []Column, r Record) error { return c.row(values(cols, r, "; ")) }
 
 func (c *csvFile) Flush() error {
 	c.c.Flush()

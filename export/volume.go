@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // Names inside a volume folder.
@@ -54,9 +55,11 @@ func lastVolumeOnDisk(out string) (int, error) {
 
 // volume is a volume being written: a hidden folder renamed into place
 // once complete, so that a volume folder is never seen half written.
+// Its methods are safe for concurrent use.
 type volume struct {
 	dir     string // the partial folder
-	written map[string]bool
+	mu      sync.Mutex
+	written map[string]bool // files placed, by path in the volume
 }
 
 func newVolume(out string) (*volume, error) {
@@ -119,34 +122,60 @@ func contentPath(dir, sha256Hex, ext string) string {
 }
 
 // Put stores an extracted part under attachments/, named by its SHA-256:
-// identical parts are written once, read-only.
+// identical parts are written once, read-only. When r fails part way (a
+// damaged encoding), what was read is stored and the error returned.
 func (v *volume) Put(r io.Reader, ext string) (Stored, error) {
 	tmp, err := os.CreateTemp(v.dir, partialPrefix+"*")
 	if err != nil {
 		return Stored{}, err
 	}
 	h := newHashes()
-	_, err = io.Copy(io.MultiWriter(tmp, h), r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	src := &readErr{r: r}
+	_, copyErr := io.Copy(io.MultiWriter(tmp, h), src)
+	closeErr := tmp.Close()
 	st := h.stored()
-	if err != nil {
+	if copyErr != nil && src.err == nil {
+		// Not the part but the file failed: nothing is kept.
 		os.Remove(tmp.Name())
-		return st, err
+		return st, copyErr
+	}
+	if closeErr != nil {
+		os.Remove(tmp.Name())
+		return st, closeErr
 	}
 	st.Path = contentPath(AttachmentsDir, st.SHA256, ext)
-	if v.written[st.Path] {
-		return st, os.Remove(tmp.Name())
-	}
 	if err := v.place(tmp.Name(), st.Path); err != nil {
 		os.Remove(tmp.Name())
 		return st, err
 	}
-	return st, nil
+	return st, src.err
 }
 
+// readErr remembers the error of its reader, to tell it from a write error.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		e.err = err
+	}
+	return n, err
+}
+
+// Open reads back a file of the volume.
+func (v *volume) Open(rel string) (io.ReadCloser, error) { return os.Open(v.abs(rel)) }
+
+// place renames a complete temp file to rel, read-only, unless a file
+// with the same content is already there.
 func (v *volume) place(tmp, rel string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.written[rel] {
+		return os.Remove(tmp)
+	}
 	if err := v.mkdirFor(rel); err != nil {
 		return err
 	}
@@ -164,15 +193,20 @@ func (v *volume) place(tmp, rel string) error {
 // the evidence store's file when both are on one file system (no copy,
 // same read-only file), copied otherwise.
 func (v *volume) addNative(src, rel string) error {
+	v.mu.Lock()
 	if v.written[rel] {
+		v.mu.Unlock()
 		return nil
 	}
-	if err := v.mkdirFor(rel); err != nil {
-		return err
+	err := v.mkdirFor(rel)
+	if err == nil {
+		err = os.Link(src, v.abs(rel))
 	}
-	dst := v.abs(rel)
-	if err := os.Link(src, dst); err == nil {
+	if err == nil {
 		v.written[rel] = true
+	}
+	v.mu.Unlock()
+	if err == nil {
 		return nil
 	}
 	in, err := os.Open(src)

@@ -1,0 +1,137 @@
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/collect-ediscovery/collect/state"
+)
+
+// readJSONL reads a JSON lines load file into records keyed by column.
+func readJSONL(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestExportCorpusCollection collects the shared corpus of real mail
+// through the demo tenant and exports it: every one of the 217 messages
+// has its record, whatever it holds.
+func TestExportCorpusCollection(t *testing.T) {
+	dir := findCorpus(t)
+	c := newCollection(t, `matter "corpus" {}
+tenant {
+  cloud = "demo"
+}
+mailbox "legal" {
+  address = "legal@demo.collect.invalid"
+  type    = "shared"
+}
+`, dir)
+	c.apply()
+	res := c.export(filepath.Join(t.TempDir(), "exports"), Options{Format: "jsonl"})
+	recs := readJSONL(t, filepath.Join(res.Dir, res.Volume.LoadFile))
+	fixtures, withErrors := 0, 0
+	for _, r := range recs {
+		if r["FOLDER_PATH"] == "Inbox/Fixtures" && r["PARENT_DOCID"] == "" {
+			fixtures++
+		}
+		if len(r["PARSE_ERRORS"].([]any)) > 0 {
+			withErrors++
+		}
+	}
+	if fixtures != 217 {
+		t.Errorf("%d fixture messages exported, want 217", fixtures)
+	}
+	if withErrors == 0 || withErrors == len(recs) {
+		t.Errorf("%d of %d records with parse errors", withErrors, len(recs))
+	}
+	t.Logf("%d records, %d with parse errors, %d messages", len(recs), withErrors, res.Volume.Messages)
+}
+
+// TestExportNeverStops: a message that is not MIME at all and a native
+// missing from the output folder each still get their record, with
+// PARSE_ERRORS saying why, and the rest of the volume is written.
+func TestExportNeverStops(t *testing.T) {
+	c := newCollection(t, demoMatter, "")
+	at := time.Date(2024, 2, 7, 9, 0, 0, 0, time.UTC)
+	c.deliver("jane.doe"+demoDomain, []byte("\x00\xff\xfe not a message\r\n\r\n--\r\n"), at)
+	c.apply()
+	var victim string
+	db := c.db()
+	if err := db.View(func(r *state.ReadTx) error {
+		return r.ItemsSince(0, func(it state.Item) error {
+			if victim == "" {
+				victim = it.Native
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Remove(filepath.Join(c.m.Output.Path, filepath.FromSlash(victim))); err != nil {
+		t.Fatal(err)
+	}
+	res := c.export(filepath.Join(t.TempDir(), "exports"), Options{Format: "jsonl"})
+	recs := readJSONL(t, filepath.Join(res.Dir, res.Volume.LoadFile))
+	var missing, garbage bool
+	for _, r := range recs {
+		errs := strings.Join(toStrings(r["PARSE_ERRORS"]), ";")
+		if strings.Contains(errs, "could not be read") && r["NATIVE_PATH"] == "" {
+			missing = true
+		}
+		if strings.Contains(errs, "header lines are not fields") {
+			garbage = true
+		}
+	}
+	if !missing || !garbage {
+		t.Errorf("records for the missing native: %v, for the message that is not MIME: %v", missing, garbage)
+	}
+	if res.Volume.Messages < 10 || res.WithErrors < 2 {
+		t.Errorf("%d messages, %d records with parse errors", res.Volume.Messages, res.WithErrors)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+// TestLargeNativesStreamTheSame exports the golden collection with every
+// native above the large-message size, so that each is read as a stream:
+// the load file is the same, byte for byte.
+func TestLargeNativesStreamTheSame(t *testing.T) {
+	c := demoCollection(t)
+	res := c.export(filepath.Join(t.TempDir(), "exports"), Options{Format: "dat", LargeNative: 1})
+	got, err := os.ReadFile(filepath.Join(res.Dir, res.Volume.LoadFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "golden", "relativity.dat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("streamed export differs from the golden:\n%s", firstDiff(got, want))
+	}
+}
