@@ -54,6 +54,17 @@ func KnownCodes() []int {
 
 var aadstsCode = regexp.MustCompile(`AADSTS(\d+)`)
 
+// localError is a sign-in failure found before Entra ID was asked (the
+// cached sign-in, the CI token file): the *graph.Error it carries, or one
+// of graph.KindOther.
+func localError(err error) *graph.Error {
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		return ge
+	}
+	return &graph.Error{Op: "get token", Kind: graph.KindOther, Message: err.Error()}
+}
+
 // tokenError turns a token endpoint failure into a *graph.Error that keeps
 // what support needs (the AADSTS code, the trace ID) and Entra's own
 // description, classified by kind, and scrubs the secrets from anything it

@@ -234,11 +234,7 @@ const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 func (s *assertionTokens) Token() (*oauth2.Token, error) {
 	assertion, err := s.assert()
 	if err != nil {
-		var ge *graph.Error
-		if errors.As(err, &ge) {
-			return nil, ge
-		}
-		return nil, &graph.Error{Op: "get token", Kind: graph.KindOther, Message: err.Error()}
+		return nil, localError(err)
 	}
 	cfg := &clientcredentials.Config{
 		ClientID:  s.a.ClientID,

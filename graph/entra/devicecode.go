@@ -133,11 +133,7 @@ func UserTokens(a Authority, cache TokenCache) (oauth2.TokenSource, error) {
 func (u *userTokens) Token() (*oauth2.Token, error) {
 	rec, err := u.cache.Load(u.a)
 	if err != nil {
-		var ge *graph.Error
-		if errors.As(err, &ge) {
-			return nil, ge
-		}
-		return nil, &graph.Error{Op: "get token", Kind: graph.KindOther, Message: err.Error()}
+		return nil, localError(err)
 	}
 	// Entra ID wants the scopes with a refresh token grant, which
 	// oauth2.Config's refresher does not send.
