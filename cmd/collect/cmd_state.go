@@ -372,18 +372,16 @@ func runStateRebuild(s *streams, args []string) int {
 		return err
 	})
 	if err != nil {
-		var locked *state.LockedError
 		var healthy *state.HealthyError
 		switch {
-		case errors.As(err, &locked):
+		case exitCode(err) == exitLocked:
 			s.errorf("State locked", "%s", sentence(err.Error()))
-			return exitLocked
 		case errors.As(err, &healthy):
 			s.errorf("The state is not damaged", "%s", sentence(err.Error()))
 		default:
 			s.errorf("Cannot rebuild the state", "%s", sentence(err.Error()))
 		}
-		return exitError
+		return exitCode(err)
 	}
 	w := s.stdout
 	fmt.Fprintf(w, "Rebuilt the state %s from the output folder %s: %s in %s, %s.\n", m.State.Path, m.Output.Path,
