@@ -11,6 +11,7 @@ package graph
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -79,6 +80,34 @@ type Message struct {
 	Sent              time.Time
 	LastModified      time.Time
 	IsDraft           bool
+	// ItemClass is the Exchange item class (PidTagMessageClass), such as
+	// "IPM.Note" or "IPM.StickyNote"; empty when the server gave none.
+	ItemClass string
+}
+
+// nonMailClasses are the item classes of what a mail folder can hold that
+// is not mail: notes, tasks, calendar items, contacts and distribution
+// lists, journal entries, and the compliance copies of Teams chats.
+// Meeting requests and responses (IPM.Schedule.Meeting.*), task requests
+// (IPM.TaskRequest), reports (REPORT.*) and every IPM.Note.* class are
+// mail.
+var nonMailClasses = []string{
+	"IPM.StickyNote", "IPM.Task", "IPM.Appointment", "IPM.Contact", "IPM.DistList", "IPM.Activity", "IPM.SkypeTeams",
+}
+
+// IsMail reports whether the item is mail. An item without a class is
+// taken for mail, so that nothing is left out for want of a property.
+func (m Message) IsMail() bool { return IsMailClass(m.ItemClass) }
+
+// IsMailClass reports whether an item class is a class of mail: any but
+// the classes of nonMailClasses and their subclasses, case-insensitively.
+func IsMailClass(class string) bool {
+	for _, c := range nonMailClasses {
+		if len(class) >= len(c) && strings.EqualFold(class[:len(c)], c) && (len(class) == len(c) || class[len(c)] == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // Removal is a delta entry that says an item left the folder.

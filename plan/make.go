@@ -338,7 +338,7 @@ func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, p
 		}
 		d.round = d.round[:0]
 		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
-		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
+		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow, pf.NotMail = 0, 0, 0, 0
 		newCursor, err = round("")
 	}
 	if graph.KindOf(err) == graph.KindQuotaExceeded {
@@ -352,7 +352,7 @@ func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, p
 		}
 		d.round = d.round[:0]
 		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
-		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
+		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow, pf.NotMail = 0, 0, 0, 0
 		newCursor, err = "", src.List(ctx, d.mb, f, func(page graph.DeltaPage) error { return d.page(pf, page) })
 	}
 	if err != nil {
@@ -370,6 +370,14 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			}
 			d.present[msg.ID] = true
 			if d.seen[msg.ID] {
+				continue
+			}
+			if !msg.IsMail() {
+				// A note, task, calendar item, contact or Teams chat copy
+				// in a mail folder: never collected, only counted.
+				d.seen[msg.ID] = true
+				d.round = append(d.round, msg.ID)
+				pf.NotMail++
 				continue
 			}
 			if !d.cfg.InScope(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {

@@ -82,6 +82,10 @@ type Folder struct {
 	Seen             int64 `json:"seen"`
 	AlreadyCollected int64 `json:"already_collected"`
 	OutOfWindow      int64 `json:"out_of_window"`
+	// NotMail counts the items this round listed that are not mail (notes,
+	// tasks, calendar items, contacts, Teams chat copies), by item class:
+	// they are never collected.
+	NotMail int64 `json:"excluded_not_mail"`
 }
 
 // Item is a message to collect.
@@ -140,6 +144,7 @@ type Counts struct {
 	Moves      int64 `json:"moves"`
 	Seen       int64 `json:"seen"`
 	Collected  int64 `json:"already_collected"`
+	NotMail    int64 `json:"excluded_not_mail"`
 	Mailboxes  int64 `json:"mailboxes_with_changes"`
 }
 
@@ -151,6 +156,7 @@ func (f *Folder) Counts() Counts {
 		Moves:      int64(len(f.Moves)),
 		Seen:       f.Seen,
 		Collected:  f.AlreadyCollected,
+		NotMail:    f.NotMail,
 	}
 }
 
@@ -160,6 +166,7 @@ func (c *Counts) add(d Counts) {
 	c.Moves += d.Moves
 	c.Seen += d.Seen
 	c.Collected += d.Collected
+	c.NotMail += d.NotMail
 	c.Mailboxes += d.Mailboxes
 }
 

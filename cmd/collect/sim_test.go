@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,6 +109,7 @@ func setupSim(env *testscript.Env) error {
 //	sim move MAILBOX FROM TO N          move the first N messages of FROM to TO
 //	sim delete MAILBOX FOLDER N         delete the first N messages of FOLDER
 //	sim folder MAILBOX PARENT NAME      create a folder
+//	sim other-items MAILBOX FROM TO     add the notes, tasks, calendar items, contacts, Teams chat copies and meeting messages a real mailbox holds (graphsim's AddOtherItems), received between two dates
 //	sim expire MAILBOX                  the server forgets the mailbox's delta tokens
 //	sim fault MAILBOX KIND ROUTE        the next matching request fails (throttle, unavailable, reset, truncate, unauthorized, server-error)
 //	sim route MAILBOX ROUTE             print how many requests of that route the mailbox got
@@ -117,7 +119,8 @@ func setupSim(env *testscript.Env) error {
 //	sim release
 //	sim reset-counters
 //
-// MAILBOX is a local part (ann); FOLDER a well-known name or display path.
+// MAILBOX is a local part (ann), or a full address when it holds "@";
+// FOLDER a well-known name or display path.
 func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("sim cannot be negated")
@@ -131,7 +134,12 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("sim %s needs %d arguments", args[0], n)
 		}
 	}
-	mailbox := func(i int) string { return args[i] + "@" + simDomain }
+	mailbox := func(i int) string {
+		if strings.Contains(args[i], "@") {
+			return args[i]
+		}
+		return args[i] + "@" + simDomain
+	}
 	folder := func(mb, f string) string {
 		id, err := tn.FolderID(mb, f)
 		ts.Check(err)
@@ -189,6 +197,13 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 		mb := mailbox(1)
 		_, err := tn.CreateFolder(mb, folder(mb, args[2]), args[3], false)
 		ts.Check(err)
+	case "other-items":
+		need(3)
+		from, err := time.Parse("2006-01-02", args[2])
+		ts.Check(err)
+		to, err := time.Parse("2006-01-02", args[3])
+		ts.Check(err)
+		ts.Check(tn.AddOtherItems(mailbox(1), from, to))
 	case "expire":
 		need(1)
 		ts.Check(tn.ExpireDeltaTokens(mailbox(1)))

@@ -113,6 +113,10 @@ func renderPlanWith(s *streams, p *plan.Plan, m *config.Matter) {
 			if l := folderLine(s, mb, f); l != "" {
 				lines = append(lines, l)
 			}
+			if f.NotMail > 0 {
+				lines = append(lines, fmt.Sprintf("  # %s[%s]: %s excluded: not mail (notes, tasks, calendar items, contacts, Teams chats)",
+					mb.Addr, strconv.Quote(f.Path), plural(int(f.NotMail), "item", "items")))
+			}
 		}
 	}
 	for _, o := range p.Orphans {

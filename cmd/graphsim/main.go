@@ -203,6 +203,9 @@ func buildTenant(o options) (*graphsim.Tenant, error) {
 		if err := t.Populate(mb, "sentitems", graphsim.Populate{Count: o.messages - inbox, To: now}); err != nil {
 			return nil, err
 		}
+		if err := t.AddOtherItems(mb, now.AddDate(-1, 0, 0), now); err != nil {
+			return nil, err
+		}
 		if i == 1 && o.fixtures != "" {
 			id, err := t.CreateFolder(mb, "inbox", "Fixtures", false)
 			if err != nil {

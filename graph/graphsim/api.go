@@ -185,6 +185,10 @@ type MessageSpec struct {
 	Size     int64  // approximate size in bytes; 0: a natural size (2 to 60 KB)
 	Draft    bool   // an unsent draft (no Received header, isDraft true)
 	MIME     []byte // verbatim bytes to serve instead of generated MIME
+	// Class is the item class (PidTagMessageClass); default "IPM.Note".
+	// A mail folder can hold other items: "IPM.StickyNote", "IPM.Task",
+	// "IPM.Appointment", "IPM.Contact", "IPM.SkypeTeams.Message", ...
+	Class string
 }
 
 // Populate describes a batch of generated messages.
@@ -194,6 +198,7 @@ type Populate struct {
 	Large     int       // how many of them are large
 	LargeSize int64     // size of a large message; default 20 MB
 	Drafts    int       // how many of them are drafts
+	Class     string    // item class of all of them; default "IPM.Note"
 }
 
 // MessageRef identifies a message and says where it is now.
@@ -206,7 +211,8 @@ type MessageRef struct {
 	Received          time.Time
 	LastModified      time.Time
 	IsDraft           bool
-	Size              int64 // exact length of the MIME bytes served by $value
+	Size              int64  // exact length of the MIME bytes served by $value
+	ItemClass         string // "IPM.Note" unless delivered as another item
 }
 
 // Counters is a snapshot of what the server has seen.

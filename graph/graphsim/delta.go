@@ -24,6 +24,15 @@ func (t *Tenant) serveDelta(q *request, key string) {
 	p := parsePrefer(q.r)
 	page := t.pageSize(p.maxPage)
 	v := q.r.URL.Query()
+	skip, dtok := v.Get("$skiptoken"), v.Get("$deltatoken")
+	var sel uint64
+	if skip == "" && dtok == "" {
+		// The first request's query options travel in the tokens after it.
+		var ok bool
+		if sel, ok = messageSelection(q); !ok {
+			return
+		}
+	}
 	t.mu.Lock()
 	mb := q.mb
 	if mb.full {
@@ -38,7 +47,6 @@ func (t *Tenant) serveDelta(q *request, key string) {
 	}
 	initial := q.folderPath(f) + "/messages/delta"
 	var st deltaState
-	skip, dtok := v.Get("$skiptoken"), v.Get("$deltatoken")
 	if skip != "" || dtok != "" {
 		why := resumeMalformed
 		if skip == "" || dtok == "" {
@@ -53,12 +61,6 @@ func (t *Tenant) serveDelta(q *request, key string) {
 			return
 		}
 	} else {
-		sel, bad, ok := parseMessageSelect(v.Get("$select"))
-		if !ok {
-			t.mu.Unlock()
-			q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", "Could not find a property named '"+bad+"' on type 'microsoft.graph.message'.")
-			return
-		}
 		st = deltaState{mbx: mb.idx, folder: f.idx, round: mb.seq, phase: 1, sel: sel}
 	}
 	step := t.stepDeltaLocked(mb, f, st, page, p.immutable)

@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -83,10 +84,53 @@ func Demo(cfg Config, fixturesDir string) (*Tenant, error) {
 			return nil, fmt.Errorf("graphsim: building the demo tenant: %w", err)
 		}
 	}
+	if err := t.AddOtherItems("maria.garcia"+d, from, to); err != nil {
+		return nil, fmt.Errorf("graphsim: building the demo tenant: %w", err)
+	}
 	if fixturesDir != "" {
 		if _, err := t.addFixtures("legal"+d, fixtures, fixturesDir, from, to); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
+}
+
+// otherItems are the items beside mail that AddOtherItems puts in a
+// mailbox, by folder and item class.
+var otherItems = []struct {
+	folder, class string
+	count         int
+}{
+	// The compliance copies of Teams chats, in the hidden folder under
+	// Conversation History where Exchange Online first kept them.
+	{"Conversation History/Team Chat", "IPM.SkypeTeams.Message", 4},
+	// Deleted items of Outlook's other features land in Deleted Items.
+	{"deleteditems", "IPM.StickyNote", 1},
+	{"deleteditems", "IPM.Task", 1},
+	{"deleteditems", "IPM.Contact", 1},
+	{"deleteditems", "IPM.Appointment", 1},
+	// Outlook moves a meeting request to Deleted Items once answered;
+	// requests and responses are mail.
+	{"deleteditems", "IPM.Schedule.Meeting.Request", 1},
+	{"deleteditems", "IPM.Schedule.Meeting.Resp.Pos", 1},
+}
+
+// AddOtherItems puts into a mailbox the items a real Exchange Online
+// mailbox holds in its mail folders beside mail, where Exchange puts them
+// (see otherItems), received over [from, to). Graph's message routes
+// serve them as messages; their item class tells them apart.
+func (t *Tenant) AddOtherItems(mailbox string, from, to time.Time) error {
+	if _, err := t.FolderID(mailbox, "Conversation History/Team Chat"); errors.Is(err, ErrNotFound) {
+		if _, err := t.CreateFolder(mailbox, "conversationhistory", "Team Chat", true); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	for _, o := range otherItems {
+		if err := t.Populate(mailbox, o.folder, Populate{Count: o.count, From: from, To: to, Class: o.class}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

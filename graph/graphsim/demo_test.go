@@ -103,6 +103,22 @@ func TestDemoTenant(t *testing.T) {
 	if _, err := tn.FolderID("jane.doe@demo.collect.invalid", "Inbox/Projects/Globex"); err != nil {
 		t.Fatal(err)
 	}
+	// Items beside mail, where Exchange keeps them.
+	classes := map[string]int{}
+	for _, folder := range []string{"Conversation History/Team Chat", "deleteditems"} {
+		refs, err := tn.Messages("maria.garcia@demo.collect.invalid", folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range refs {
+			classes[r.ItemClass]++
+		}
+	}
+	for _, c := range []string{"IPM.SkypeTeams.Message", "IPM.StickyNote", "IPM.Task", "IPM.Contact", "IPM.Appointment", "IPM.Schedule.Meeting.Request"} {
+		if classes[c] == 0 {
+			t.Errorf("no %s item in maria.garcia@'s Team Chat or Deleted Items: %v", c, classes)
+		}
+	}
 	if dir != "" {
 		refs, err := tn.Messages("legal@demo.collect.invalid", "Inbox/Fixtures")
 		if err != nil || len(refs) == 0 {

@@ -70,8 +70,8 @@
 //	GET /v1.0/users/{u}/mailFolders[?includeHiddenFolders=true&$top=&$skip=]
 //	GET /v1.0/users/{u}/mailFolders/{id|wellKnownName}
 //	GET /v1.0/users/{u}/mailFolders/{id}/childFolders[?includeHiddenFolders=true&$top=&$skip=]
-//	GET /v1.0/users/{u}/mailFolders/{id}/messages[?$top=&$skip=&$select=]
-//	GET /v1.0/users/{u}/mailFolders/{id}/messages/delta[?$select=]   (then nextLink/deltaLink verbatim)
+//	GET /v1.0/users/{u}/mailFolders/{id}/messages[?$top=&$skip=&$select=&$expand=]
+//	GET /v1.0/users/{u}/mailFolders/{id}/messages/delta[?$select=&$expand=]   (then nextLink/deltaLink verbatim)
 //	GET /v1.0/users/{u}/mailFolders/delta                      (every folder, flat; later rounds: changed folders)
 //	GET /v1.0/users/{u}/messages/{id}[?$select=]   and   .../mailFolders/{f}/messages/{id}
 //	GET /v1.0/users/{u}/messages/{id}/$value       and   .../mailFolders/{f}/messages/{id}/$value
@@ -94,6 +94,14 @@
 //   - The proxyAddresses filter needs both "ConsistencyLevel: eventual" and
 //     $count=true (400 Request_UnsupportedQuery otherwise) and matches
 //     case-insensitively. Other $filter expressions on /users are refused.
+//   - $expand on message routes takes single-value extended properties by
+//     ID only: $expand=singleValueExtendedProperties($filter=id eq 'String
+//     0x001A') gives each item its class (PidTagMessageClass), named
+//     "String 0x1a" in the answer as Graph names it; other properties are
+//     held by no item. Items that are not mail (MessageSpec.Class) are
+//     served as messages, meeting messages as eventMessage types; notes,
+//     tasks, calendar items and contacts have no sender, Internet message
+//     ID or sent time.
 //   - $filter, $orderby and $search on messages/delta are refused with 400
 //     ErrorInvalidUrlQueryFilter: Graph caps a filtered message delta at
 //     5,000 items, so a collector must filter on its side.
@@ -164,6 +172,9 @@
 // Sent Items, Archive, Deleted Items, Drafts (2 drafts), Inbox/Projects/
 // Globex, a hidden top-level folder "Quarantined Notes" and Recoverable
 // Items/Deletions; john.smith@, maria.garcia@ and wei.chen@ have Inbox and
-// Sent Items (maria.garcia@ also Archive), legal@ an Inbox. When a fixtures directory is given,
+// Sent Items (maria.garcia@ also Archive), legal@ an Inbox. maria.garcia@
+// also holds the items beside mail of AddOtherItems: Teams chat copies in the
+// hidden Conversation History/Team Chat, and a note, a task, a contact, a
+// calendar item, a meeting request and a response in Deleted Items. When a fixtures directory is given,
 // its .eml files are served byte for byte from legal@'s Inbox/Fixtures.
 package graphsim

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/collect-ediscovery/collect/graph"
 )
 
 type tomb struct {
@@ -46,6 +48,7 @@ type message struct {
 	gen       uint16 // bumped by every move: part of the regular ID
 	version   uint16 // bumped by every draft edit
 	flags     uint8
+	class     uint8 // index into Tenant.classes
 }
 
 const (
@@ -84,6 +87,9 @@ func (t *Tenant) Deliver(mailbox, folderID string, spec MessageSpec) (MessageRef
 	m := message{received: received.Unix()}
 	if spec.Draft {
 		m.flags |= flagDraft
+	}
+	if m.class, err = t.classLocked(spec.Class); err != nil {
+		return MessageRef{}, err
 	}
 	if spec.Size > 0 {
 		if spec.Size > 1<<32-1 {
@@ -154,6 +160,10 @@ func (t *Tenant) Populate(mailbox, folderID string, p Populate) error {
 	if !from.Before(to) {
 		return errors.New("graphsim: Populate needs From before To")
 	}
+	class, err := t.classLocked(p.Class)
+	if err != nil {
+		return err
+	}
 	largeSize := p.LargeSize
 	if largeSize <= 0 {
 		largeSize = 20 << 20
@@ -165,7 +175,7 @@ func (t *Tenant) Populate(mailbox, folderID string, p Populate) error {
 		h := mix(uint64(t.cfg.Seed), uint64(mb.idx), uint64(len(mb.msgs)), 0x9090)
 		step := span / time.Duration(p.Count)
 		at := from.Add(step*time.Duration(i) + time.Duration(h%uint64(max(step, 1))))
-		m := message{received: at.Unix()}
+		m := message{received: at.Unix(), class: class}
 		// Spread the large messages and drafts evenly through the batch.
 		if p.Large > 0 && (i*p.Large)%p.Count < p.Large && i*p.Large/p.Count < p.Large {
 			m.size = uint32(min(largeSize, 1<<32-1))
@@ -269,7 +279,48 @@ func (t *Tenant) refLocked(mb *mailbox, serial uint32) MessageRef {
 		LastModified:      time.Unix(m.modified, 0).UTC(),
 		IsDraft:           m.flags&flagDraft != 0,
 		Size:              md.layout.size(),
+		ItemClass:         t.classes[m.class],
 	}
+}
+
+// classLocked is the index of an item class ("": IPM.Note), added to the
+// tenant's classes when new.
+func (t *Tenant) classLocked(class string) (uint8, error) {
+	if class == "" {
+		return 0, nil
+	}
+	for i, c := range t.classes {
+		if c == class {
+			return uint8(i), nil
+		}
+	}
+	if len(t.classes) > 255 {
+		return 0, errors.New("graphsim: a tenant holds at most 256 item classes")
+	}
+	t.classes = append(t.classes, class)
+	return uint8(len(t.classes) - 1), nil
+}
+
+// unsent reports whether items of the class were never sent by anyone:
+// notes, tasks, calendar items and contacts have no sender, no
+// Internet message ID and no sent time. Teams chat copies have a sender.
+func unsent(class string) bool {
+	return !graph.IsMailClass(class) && !strings.HasPrefix(strings.ToLower(class), "ipm.skypeteams")
+}
+
+// odataType is the type Graph gives an item of the class on its message
+// routes: meeting messages are eventMessages, every other item a message.
+func odataType(class string) string {
+	c := strings.ToLower(class)
+	switch {
+	case strings.HasPrefix(c, "ipm.schedule.meeting.request"):
+		return "#microsoft.graph.eventMessageRequest"
+	case strings.HasPrefix(c, "ipm.schedule.meeting.resp."):
+		return "#microsoft.graph.eventMessageResponse"
+	case strings.HasPrefix(c, "ipm.schedule.meeting."):
+		return "#microsoft.graph.eventMessage"
+	}
+	return "#microsoft.graph.message"
 }
 
 // messageLocked finds a live message of a mailbox by either kind of ID.

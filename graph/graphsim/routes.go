@@ -398,6 +398,59 @@ func parseMessageSelect(s string) (uint64, string, bool) {
 	return mask, "", true
 }
 
+// expandClass in a selection mask asks for the item class as Graph's
+// singleValueExtendedProperties; the mask travels in delta tokens.
+const expandClass = uint64(1) << 62
+
+var expandProperty = regexp.MustCompile(`(?i)^\s*singleValueExtendedProperties\s*\(\s*\$filter\s*=\s*id\s+eq\s+'(\w+)\s+0x([0-9a-f]{1,4})'\s*\)\s*$`)
+
+// parseMessageExpand reads $expand on message routes: an extended
+// property by ID, of which the simulator's items hold one, the item class
+// (PidTagMessageClass, String 0x001A). Asking for another expands nothing,
+// as Graph does for a property the items lack.
+func parseMessageExpand(s string) (uint64, bool) {
+	if strings.TrimSpace(s) == "" {
+		return 0, true
+	}
+	m := expandProperty.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	if tag, _ := strconv.ParseUint(m[2], 16, 16); eq(m[1], "String") && tag == 0x1a {
+		return expandClass, true
+	}
+	return 0, true
+}
+
+// messageSelection reads $select and $expand of a message route into a
+// selection mask, answering the request when they cannot be served.
+func messageSelection(q *request) (uint64, bool) {
+	v := q.r.URL.Query()
+	sel, bad, ok := parseMessageSelect(v.Get("$select"))
+	if !ok {
+		q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.message'.", bad))
+		return 0, false
+	}
+	exp, ok := parseMessageExpand(v.Get("$expand"))
+	if !ok {
+		q.fail(http.StatusBadRequest, "BadRequest", "Parsing OData Select and Expand failed: the simulator expands singleValueExtendedProperties($filter=id eq 'Type 0xTag') only.")
+		return 0, false
+	}
+	return sel | exp, true
+}
+
+// pageLink is the link to the next page of a listing, with the query
+// options the request gave.
+func pageLink(q *request, base string, top, skip int) string {
+	link := fmt.Sprintf("%s?$top=%d&$skip=%d", base, top, skip)
+	for _, k := range []string{"$select", "$expand"} {
+		if s := q.r.URL.Query().Get(k); s != "" {
+			link += "&" + k + "=" + url.QueryEscape(s)
+		}
+	}
+	return link
+}
+
 func emailAddress(name, addr string) jobj {
 	return jobj{{"emailAddress", jobj{{"name", name}, {"address", addr}}}}
 }
@@ -411,7 +464,9 @@ func (t *Tenant) publicMessageID(mb *mailbox, serial uint32, gen uint16, immutab
 
 func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, typed bool) jobj {
 	m := &mb.msgs[serial]
-	md := t.metaLocked(mb, serial, sel == 0 || sel&(1<<bodyField|1<<bodyPreviewField) != 0)
+	fields := sel &^ expandClass
+	md := t.metaLocked(mb, serial, fields == 0 || fields&(1<<bodyField|1<<bodyPreviewField) != 0)
+	class := t.classes[m.class]
 	var ck [8]byte
 	binary.BigEndian.PutUint16(ck[0:], m.version)
 	binary.BigEndian.PutUint16(ck[2:], m.gen)
@@ -445,15 +500,24 @@ func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, 
 	if md.msgID == "" {
 		val["internetMessageId"] = nil
 	}
+	if unsent(class) {
+		val["internetMessageId"], val["sentDateTime"], val["sender"], val["from"] = nil, nil, nil, nil
+	}
 	o := jobj{}
-	if typed {
-		o = append(o, jkv{"@odata.type", "#microsoft.graph.message"})
+	// A collection of messages names the type of an item that is not
+	// plainly a message, such as a meeting request; a delta names every one.
+	if ot := odataType(class); typed || ot != "#microsoft.graph.message" {
+		o = append(o, jkv{"@odata.type", ot})
 	}
 	o = append(o, jkv{"@odata.etag", `W/"` + changeKey + `"`})
 	for i, f := range messageFields {
-		if sel == 0 || sel&(1<<uint(i)) != 0 {
+		if fields == 0 || fields&(1<<uint(i)) != 0 {
 			o = append(o, jkv{f, val[f]})
 		}
+	}
+	if sel&expandClass != 0 {
+		// Graph names the property in its short form: "String 0x1a".
+		o = append(o, jkv{"singleValueExtendedProperties", []jobj{{{"id", "String 0x1a"}, {"value", class}}}})
 	}
 	return append(o, jkv{"id", id})
 }
@@ -477,9 +541,8 @@ func (t *Tenant) serveMessageList(q *request, key string) {
 	if !ok {
 		return
 	}
-	sel, bad, ok := parseMessageSelect(q.r.URL.Query().Get("$select"))
+	sel, ok := messageSelection(q)
 	if !ok {
-		q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.message'.", bad))
 		return
 	}
 	p := parsePrefer(q.r)
@@ -513,11 +576,7 @@ func (t *Tenant) serveMessageList(q *request, key string) {
 	q.applyPrefs(p, 0)
 	body := jobj{{"@odata.context", q.graphBase() + "/$metadata#users('" + url.PathEscape(q.userKey) + "')/messages"}}
 	if skip+top < total {
-		link := fmt.Sprintf("%s?$top=%d&$skip=%d", base, top, skip+top)
-		if s := q.r.URL.Query().Get("$select"); s != "" {
-			link += "&$select=" + url.QueryEscape(s)
-		}
-		body = append(body, jkv{"@odata.nextLink", link})
+		body = append(body, jkv{"@odata.nextLink", pageLink(q, base, top, skip+top)})
 	}
 	body = append(body, jkv{"value", vals})
 	q.writeJSON(http.StatusOK, body)
@@ -548,9 +607,8 @@ func (t *Tenant) resolveMessageLocked(q *request, id string) (uint32, bool) {
 }
 
 func (t *Tenant) serveMessage(q *request, id string) {
-	sel, bad, ok := parseMessageSelect(q.r.URL.Query().Get("$select"))
+	sel, ok := messageSelection(q)
 	if !ok {
-		q.fail(http.StatusBadRequest, "RequestBroker--ParseUri", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.message'.", bad))
 		return
 	}
 	p := parsePrefer(q.r)

@@ -325,6 +325,9 @@ func (t *Tenant) deltaMessageLocked(mb *mailbox, serial uint32) graph.Message {
 	if !md.sent.IsZero() {
 		msg.Sent = md.sent.UTC().Truncate(time.Second)
 	}
+	if msg.ItemClass = t.classes[m.class]; unsent(msg.ItemClass) {
+		msg.InternetMessageID, msg.Sent, msg.From = "", time.Time{}, ""
+	}
 	return msg
 }
 

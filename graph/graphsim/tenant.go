@@ -36,6 +36,7 @@ type Tenant struct {
 	signin       signInConfig // certificates, federated credentials, injected sign-in errors
 	nonce        uint32
 	reqSeq       uint64
+	classes      []string // item classes by index; 0 is IPM.Note
 
 	stats stats // guarded by its own lock
 }
@@ -117,6 +118,7 @@ func New(cfg Config) *Tenant {
 		expiredLinks: map[string]bool{},
 		deviceCodes:  map[string]*deviceCode{},
 		refreshes:    map[string]*refreshToken{},
+		classes:      []string{"IPM.Note"},
 	}
 	t.stats.init()
 	t.defaultApp = cfg.ClientID

@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DeltaRounds", func(t *testing.T) { testDeltaRounds(t, h) })
 	t.Run("DeltaSyncStateGone", func(t *testing.T) { testSyncStateGone(t, h) })
 	t.Run("DeltaQuotaExceeded", func(t *testing.T) { testQuota(t, h) })
+	t.Run("ItemClasses", func(t *testing.T) { testItemClasses(t, h) })
 	t.Run("FetchMIME", func(t *testing.T) { testFetch(t, h) })
 	t.Run("ThrottleStorm", func(t *testing.T) { testThrottleStorm(t, h) })
 	t.Run("ConcurrencyLimit", func(t *testing.T) { testConcurrencyLimit(t, h) })
@@ -519,6 +520,46 @@ func testQuota(t *testing.T, h Harness) {
 	}
 	if pages < 3 {
 		t.Errorf("23 messages came in %d pages of 10", pages)
+	}
+}
+
+// testItemClasses: what a mail folder holds beside mail comes with its
+// item class, in delta rounds and in listings, so that collect can leave
+// it out.
+func testItemClasses(t *testing.T, h Harness) {
+	w := newWorld(t, h, graphsim.Config{}, 3, func(tn *graphsim.Tenant) {
+		must(tn.AddUser(graphsim.UserSpec{UPN: addr("ann")}))
+		ok(t, tn.Populate(addr("ann"), "deleteditems", graphsim.Populate{Count: 2}))
+		ok(t, tn.AddOtherItems(addr("ann"), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)))
+	})
+	mb := w.resolve(t, addr("ann"))
+	for _, path := range []string{"deleteditems", "Conversation History/Team Chat"} {
+		f := w.folder(t, mb, path)
+		want := map[string]string{}
+		for _, r := range must(w.tn.Messages(addr("ann"), f.ID)) {
+			want[r.ImmutableID] = r.ItemClass
+		}
+		pages, _, err := w.round(t, mb, f, "")
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		listed := map[string]graph.Message{}
+		ok(t, w.src.List(context.Background(), mb, f, func(p graph.DeltaPage) error {
+			for _, m := range p.Messages {
+				listed[m.ID] = m
+			}
+			return nil
+		}))
+		for how, got := range map[string]map[string]graph.Message{"delta": messagesOf(pages), "list": listed} {
+			if len(got) != len(want) {
+				t.Errorf("%s %s: %d items, the folder holds %d", path, how, len(got), len(want))
+			}
+			for id, m := range got {
+				if m.ItemClass != want[id] {
+					t.Errorf("%s %s: item %s has class %q, want %q", path, how, id, m.ItemClass, want[id])
+				}
+			}
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/collect-ediscovery/collect/graph"
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -17,6 +18,12 @@ var deltaFields = []string{
 	"id", "internetMessageId", "receivedDateTime", "sentDateTime", "lastModifiedDateTime",
 	"isDraft", "parentFolderId", "subject", "from",
 }
+
+// deltaExpand asks for each item's class (PidTagMessageClass) with the
+// round: a mail folder can hold notes, tasks, calendar items, contacts
+// and Teams chat copies, which Graph serves as messages. The message
+// delta docs list $expand among its query options.
+var deltaExpand = []string{"singleValueExtendedProperties($filter=id eq 'String 0x001A')"}
 
 // Delta runs one delta round of the folder's messages. With an empty cursor
 // it starts a full round; otherwise cursor is the @odata.deltaLink of the
@@ -35,7 +42,7 @@ func (c *Client) Delta(ctx context.Context, mb graph.Mailbox, f graph.Folder, cu
 		h.Add("Prefer", "odata.maxpagesize="+strconv.Itoa(c.pageSize))
 		rc := &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration{Headers: h}
 		if first {
-			rc.QueryParameters = &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetQueryParameters{Select: deltaFields}
+			rc.QueryParameters = &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetQueryParameters{Select: deltaFields, Expand: deltaExpand}
 		}
 		return rc
 	}
@@ -94,6 +101,7 @@ func toDeltaPage(items []models.Messageable) (graph.DeltaPage, error) {
 			ParentFolderID:    deref(m.GetParentFolderId()),
 			Subject:           deref(m.GetSubject()),
 			IsDraft:           deref(m.GetIsDraft()),
+			ItemClass:         itemClass(m),
 		}
 		if from := m.GetFrom(); from != nil && from.GetEmailAddress() != nil {
 			msg.From = deref(from.GetEmailAddress().GetAddress())
@@ -110,6 +118,23 @@ func toDeltaPage(items []models.Messageable) (graph.DeltaPage, error) {
 		p.Messages = append(p.Messages, msg)
 	}
 	return p, nil
+}
+
+// itemClass is the item's PidTagMessageClass as expanded. Graph answers
+// with the property ID in a form of its own ("String 0x1a"), so IDs are
+// compared by type and tag, not as text.
+func itemClass(m models.Messageable) string {
+	for _, p := range m.GetSingleValueExtendedProperties() {
+		typ, tag, ok := strings.Cut(strings.TrimSpace(deref(p.GetId())), " ")
+		if !ok || !strings.EqualFold(typ, "String") {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(tag)), "0x"), 16, 16)
+		if err == nil && n == 0x001a {
+			return deref(p.GetValue())
+		}
+	}
+	return ""
 }
 
 func removedReason(v any) string {

@@ -15,7 +15,7 @@ func (c *Client) List(ctx context.Context, mb graph.Mailbox, f graph.Folder, pag
 	top := int32(min(c.pageSize, 1000))
 	builder := c.users().ByUserId(mb.ID).MailFolders().ByMailFolderId(f.ID).Messages()
 	resp, err := builder.Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemMailFoldersItemMessagesRequestBuilderGetQueryParameters{Select: deltaFields, Top: &top},
+		QueryParameters: &users.ItemMailFoldersItemMessagesRequestBuilderGetQueryParameters{Select: deltaFields, Expand: deltaExpand, Top: &top},
 	})
 	for {
 		if err != nil {
