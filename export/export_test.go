@@ -135,3 +135,52 @@ func TestLargeNativesStreamTheSame(t *testing.T) {
 		t.Errorf("streamed export differs from the golden:\n%s", firstDiff(got, want))
 	}
 }
+
+// TestExportOptions: the matter's dedupe scope, renames and drops, and a
+// volume left half written by an interrupted export, which the next one
+// removes.
+func TestExportOptions(t *testing.T) {
+	c := demoCollection(t)
+	out := filepath.Join(t.TempDir(), "exports")
+	partial := filepath.Join(out, partialPrefix+"left")
+	if err := os.MkdirAll(filepath.Join(partial, "attachments"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(partial, "attachments", "x"), []byte("x"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	dups := func(res *Result) []string {
+		var out []string
+		for _, r := range readJSONL(t, filepath.Join(res.Dir, res.Volume.LoadFile)) {
+			if d, _ := r["DUPLICATE_OF"].(string); d != "" {
+				out = append(out, r["DOCID"].(string)+"="+d)
+			}
+		}
+		return out
+	}
+	c.m.Export.Dedupe = "none"
+	if got := dups(c.export(out, Options{Format: "jsonl"})); len(got) != 0 {
+		t.Errorf("dedupe none flagged %v", got)
+	}
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Errorf("the half-written volume is still there: %v", err)
+	}
+	c.m.Export.Dedupe = "custodian"
+	if got := dups(c.export(out, Options{Format: "jsonl"})); len(got) != 0 {
+		t.Errorf("dedupe custodian flagged %v across custodians", got)
+	}
+	c.m.Export.Dedupe = "global"
+	if got := dups(c.export(out, Options{Format: "jsonl"})); strings.Join(got, ",") != "ACME00000028=ACME00000014" {
+		t.Errorf("dedupe global flagged %v", got)
+	}
+	c.m.Export.Rename = map[string]string{"SUBJECT": "EMAIL_SUBJECT"}
+	c.m.Export.Drop = []string{"BCC", "GRAPH_ID"}
+	res := c.export(out, Options{Format: "jsonl"})
+	rec := readJSONL(t, filepath.Join(res.Dir, res.Volume.LoadFile))[0]
+	_, subject := rec["EMAIL_SUBJECT"]
+	_, bcc := rec["BCC"]
+	_, old := rec["SUBJECT"]
+	if !subject || bcc || old || len(rec) != 40 {
+		t.Errorf("columns after rename and drop: %d, EMAIL_SUBJECT %v, SUBJECT %v, BCC %v", len(rec), subject, old, bcc)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -66,6 +67,9 @@ func newVolume(out string) (*volume, error) {
 	if err := os.MkdirAll(out, dirPerm); err != nil {
 		return nil, fmt.Errorf("create the exports folder %s: %w", out, err)
 	}
+	if err := sweepPartial(out); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(out, partialPrefix+rand.Text())
 	if err := os.Mkdir(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("create a volume folder in %s: %w", out, err)
@@ -83,6 +87,22 @@ func (v *volume) discard() {
 		return nil
 	})
 	os.RemoveAll(v.dir)
+}
+
+// sweepPartial removes the volumes an interrupted export left half
+// written. They hold copies, never evidence, and the state's lock keeps a
+// running export from being swept.
+func sweepPartial(out string) error {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return fmt.Errorf("read the exports folder %s: %w", out, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), partialPrefix) {
+			(&volume{dir: filepath.Join(out, e.Name())}).discard()
+		}
+	}
+	return nil
 }
 
 func (v *volume) abs(rel string) string { return filepath.Join(v.dir, filepath.FromSlash(rel)) }
