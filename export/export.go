@@ -246,11 +246,13 @@ var errBatchFull = errors.New("batch full")
 func (e *exporter) run(ctx context.Context, db *state.DB) (*Result, error) {
 	var sel selection
 	lastVol := 0
+	var lastNumber uint64
 	err := db.View(func(r *state.ReadTx) error {
 		var err error
 		if sel, err = e.selection(r); err != nil {
 			return err
 		}
+		lastNumber = r.LastControlNumber()
 		return r.ExportVolumes(func(v state.ExportVolume) error {
 			lastVol = max(lastVol, v.Number)
 			return nil
@@ -259,11 +261,19 @@ func (e *exporter) run(ctx context.Context, db *state.DB) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	onDisk, err := lastVolumeOnDisk(e.out)
+	disk, err := readOnDisk(e.out)
 	if err != nil {
 		return nil, fmt.Errorf("read the exports folder %s: %w", e.out, err)
 	}
-	number := max(lastVol, onDisk) + 1
+	if disk.lastNumber > lastNumber {
+		// The numbers were given by another state, or by this one before
+		// it was rebuilt or replaced: numbering on would give them twice.
+		return nil, fmt.Errorf("%s in %s gave control numbers up to %s, but the state has given only %d: "+
+			"it is not the state those volumes were exported from (was it rebuilt or replaced?). "+
+			"Nothing was exported, so that no control number is given twice: restore the state from its backup, "+
+			"or export to another folder with -out", disk.from, e.out, disk.lastDOCID, lastNumber)
+	}
+	number := max(lastVol, disk.lastVolume) + 1
 	name := VolumeName(number)
 	vol, err := newVolume(e.out)
 	if err != nil {

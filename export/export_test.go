@@ -184,3 +184,25 @@ func TestExportOptions(t *testing.T) {
 		t.Errorf("columns after rename and drop: %d, EMAIL_SUBJECT %v, SUBJECT %v, BCC %v", len(rec), subject, old, bcc)
 	}
 }
+
+// TestExportRefusesAnotherStatesVolumes: volumes numbered by another
+// state (as after the state was rebuilt or replaced) make export refuse,
+// rather than give their control numbers again.
+func TestExportRefusesAnotherStatesVolumes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "exports")
+	first := newCollection(t, demoMatter, "")
+	first.apply()
+	res := first.export(out, Options{})
+	other := newCollection(t, demoMatter, "")
+	other.apply()
+	db := other.db()
+	defer db.Close()
+	_, err := Export(t.Context(), other.m, db, Options{Out: out})
+	if err == nil || !strings.Contains(err.Error(), "gave control numbers up to "+res.Volume.LastDOCID) {
+		t.Fatalf("export over another state's volumes: %v", err)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 {
+		t.Errorf("the exports folder holds %d entries after the refusal, want the one volume", len(entries))
+	}
+}

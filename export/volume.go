@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/json"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha1"
@@ -34,24 +35,51 @@ var volumeName = regexp.MustCompile(`^VOL(\d{4,})$`)
 // VolumeName is the folder name of volume n: VOL0001.
 func VolumeName(n int) string { return fmt.Sprintf("VOL%04d", n) }
 
-// lastVolumeOnDisk is the highest volume number among the folders of out.
-func lastVolumeOnDisk(out string) (int, error) {
+// onDisk is what the volumes already in an exports folder say.
+type onDisk struct {
+	lastVolume int
+	// lastDOCID is the highest control number a volume's export record
+	// names, and where; the counter it came from, for comparing with the state's.
+	lastDOCID  string
+	lastNumber uint64
+	from       string
+}
+
+// readOnDisk reads the volume folders of out and their export records.
+func readOnDisk(out string) (onDisk, error) {
+	var d onDisk
 	entries, err := os.ReadDir(out)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return d, nil
 	}
 	if err != nil {
-		return 0, err
+		return d, err
 	}
-	last := 0
 	for _, e := range entries {
-		if m := volumeName.FindStringSubmatch(e.Name()); m != nil && e.IsDir() {
-			if n, err := strconv.Atoi(m[1]); err == nil && n > last {
-				last = n
-			}
+		m := volumeName.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		if n, err := strconv.Atoi(m[1]); err == nil && n > d.lastVolume {
+			d.lastVolume = n
+		}
+		data, err := os.ReadFile(filepath.Join(out, e.Name(), RecordFile))
+		if err != nil {
+			continue // not a volume collect wrote
+		}
+		var rec struct {
+			Prefix    string `json:"prefix"`
+			LastDOCID string `json:"last_docid"`
+		}
+		if json.Unmarshal(data, &rec) != nil {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimPrefix(rec.LastDOCID, rec.Prefix), 10, 64)
+		if err == nil && n > d.lastNumber {
+			d.lastNumber, d.lastDOCID, d.from = n, rec.LastDOCID, e.Name()
 		}
 	}
-	return last, nil
+	return d, nil
 }
 
 // volume is a volume being written: a hidden folder renamed into place
