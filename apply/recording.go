@@ -66,14 +66,20 @@ func recordPlan(tx *state.Tx, p *plan.Plan, res *Result, now time.Time) error {
 }
 
 func putMailbox(tx *state.Tx, mb *plan.Mailbox) error {
-	return tx.PutMailbox(state.Mailbox{
+	if err := tx.PutMailbox(state.Mailbox{
 		ID:                mb.Resolved.ID,
 		UserPrincipalName: mb.Resolved.UserPrincipalName,
 		Address:           mb.Resolved.Address,
 		DisplayName:       mb.Resolved.DisplayName,
 		References:        []string{mb.Addr},
 		Custodians:        mb.Custodians,
-	})
+	}); err != nil {
+		return err
+	}
+	if wk := mb.WellKnownFolders; wk != nil {
+		return tx.PutWellKnownFolders(mb.Resolved.ID, state.WellKnownFolders{IDs: wk.IDs, Tree: wk.Tree})
+	}
+	return nil
 }
 
 // recordFolder records a folder of the plan and its observations: the

@@ -187,7 +187,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		return nil
 	}
 	pm.Resolved = mb
-	folders, err := src.ListFolders(ctx, mb)
+	folders, err := w.listFolders(ctx, db, src, mb)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -268,6 +268,30 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		pm.WindowCounts = d.windowCounts
 	}
 	return nil
+}
+
+// listFolders lists the mailbox's folders, reusing the well-known folder
+// IDs the state holds when the Source can, and keeps what it learned in
+// the plan for apply to record.
+func (w *mailboxWork) listFolders(ctx context.Context, db *state.DB, src graph.Source, mb graph.Mailbox) ([]graph.Folder, error) {
+	lister, ok := src.(graph.WellKnownLister)
+	if !ok {
+		return src.ListFolders(ctx, mb)
+	}
+	var known graph.WellKnownFolders
+	if err := db.View(func(r *state.ReadTx) error {
+		stored, _, err := r.WellKnownFolders(mb.ID)
+		known = graph.WellKnownFolders{IDs: stored.IDs, Tree: stored.Tree}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	folders, learned, err := lister.ListFoldersKnowing(ctx, mb, known)
+	if err != nil {
+		return nil, err
+	}
+	w.plan.WellKnownFolders = &learned
+	return folders, nil
 }
 
 // SelectFolders keeps the folders the matter's filter and any -target

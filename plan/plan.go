@@ -56,6 +56,10 @@ type Mailbox struct {
 	// WindowCounts is how many messages this round found in each window,
 	// on a first enumeration only.
 	WindowCounts map[string]int64 `json:"window_counts,omitempty"`
+	// WellKnownFolders is what the folder listing learned of the
+	// mailbox's well-known folders, for apply to keep in the state so
+	// that the next plan does not ask for them again.
+	WellKnownFolders *graph.WellKnownFolders `json:"well_known_folders,omitempty"`
 }
 
 // Folder is the plan for one folder of a mailbox.

@@ -5,6 +5,7 @@ package graphsim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -216,4 +217,84 @@ func (t *Tenant) folderByKeyLocked(mb *mailbox, key string) (*folder, *failure) 
 		return nil, itemNotFound()
 	}
 	return mb.folders[idx], nil
+}
+
+// RenameFolder gives a created folder another display name; its ID stays.
+func (t *Tenant) RenameFolder(mailbox, folderID, name string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("graphsim: folder name %q must be non-empty and without '/'", name)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mb, f, err := t.createdFolderLocked(mailbox, folderID)
+	if err != nil {
+		return err
+	}
+	if err := t.freeNameLocked(mb, mb.folders[f.parent], name); err != nil {
+		return err
+	}
+	f.name = name
+	mb.seq++
+	f.changeSeq = mb.seq
+	return nil
+}
+
+// MoveFolder moves a created folder, with what it holds, under another
+// parent (an ID, well-known name or path); its ID stays. Deleting a folder
+// in Outlook moves it to Deleted Items this way.
+func (t *Tenant) MoveFolder(mailbox, folderID, parentID string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mb, f, err := t.createdFolderLocked(mailbox, folderID)
+	if err != nil {
+		return err
+	}
+	p, err := t.findFolderLocked(mb, parentID)
+	if err != nil {
+		return err
+	}
+	for c := p; ; c = mb.folders[c.parent] {
+		if c == f {
+			return fmt.Errorf("graphsim: cannot move folder %q under itself", f.name)
+		}
+		if c.parent < 0 {
+			break
+		}
+	}
+	if err := t.freeNameLocked(mb, p, f.name); err != nil {
+		return err
+	}
+	old := mb.folders[f.parent]
+	old.children = slices.DeleteFunc(old.children, func(c uint32) bool { return c == f.idx })
+	p.children = append(p.children, f.idx)
+	f.parent = int(p.idx)
+	mb.seq++
+	f.changeSeq, old.changeSeq, p.changeSeq = mb.seq, mb.seq, mb.seq
+	return nil
+}
+
+// createdFolderLocked finds a folder CreateFolder made: well-known ones
+// keep their place and name.
+func (t *Tenant) createdFolderLocked(mailbox, folderID string) (*mailbox, *folder, error) {
+	mb, err := t.mailboxLocked(mailbox)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := t.findFolderLocked(mb, folderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.wellKnown != "" || f.parent < 0 {
+		return nil, nil, fmt.Errorf("graphsim: folder %q is a well-known one: it cannot be renamed or moved", f.name)
+	}
+	return mb, f, nil
+}
+
+func (t *Tenant) freeNameLocked(mb *mailbox, parent *folder, name string) error {
+	for _, c := range parent.children {
+		if strings.EqualFold(mb.folders[c].name, name) {
+			return fmt.Errorf("graphsim: folder %q already exists under %q", name, parent.name)
+		}
+	}
+	return nil
 }

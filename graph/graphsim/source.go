@@ -51,7 +51,10 @@ type Source struct {
 	lim  *graph.Limiter
 }
 
-var _ graph.Source = (*Source)(nil)
+var (
+	_ graph.Source          = (*Source)(nil)
+	_ graph.WellKnownLister = (*Source)(nil)
+)
 
 // Source returns an in-process graph.Source on the tenant.
 func (t *Tenant) Source(opts SourceOptions) *Source {
@@ -513,4 +516,33 @@ func (s *Source) errorOf(op string, fl *failure) *graph.Error {
 
 func canceled(op string, err error) *graph.Error {
 	return &graph.Error{Op: op, Kind: graph.KindCanceled, Err: err}
+}
+
+// ListFoldersKnowing is ListFolders with what it learned of the mailbox's
+// well-known folders. The simulator knows its folders, so known changes
+// nothing but what is learned: the IDs of graph.WellKnownNames ("" for a
+// name the mailbox lacks) and the digest of the tree listed.
+func (s *Source) ListFoldersKnowing(ctx context.Context, mbx graph.Mailbox, known graph.WellKnownFolders) ([]graph.Folder, graph.WellKnownFolders, error) {
+	out, err := s.ListFolders(ctx, mbx)
+	if err != nil {
+		return nil, graph.WellKnownFolders{}, err
+	}
+	learned := graph.WellKnownFolders{IDs: map[string]string{}}
+	for _, name := range graph.WellKnownNames {
+		learned.IDs[name] = ""
+	}
+	var tree []string
+	for _, f := range out {
+		if f.WellKnownName != "recoverableitemsdeletions" {
+			tree = append(tree, f.ID)
+		}
+		if _, ok := learned.IDs[f.WellKnownName]; ok && f.WellKnownName != "" {
+			learned.IDs[f.WellKnownName] = f.ID
+		}
+	}
+	if len(out) > 0 && out[0].WellKnownName != "recoverableitemsdeletions" {
+		learned.IDs["msgfolderroot"] = out[0].ParentID // the top level's parent
+	}
+	learned.Tree = graph.TreeDigest(tree)
+	return out, learned, nil
 }

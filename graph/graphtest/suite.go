@@ -29,8 +29,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -66,6 +68,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Resolve", func(t *testing.T) { testResolve(t, h) })
 	t.Run("ResolveFailures", func(t *testing.T) { testResolveFailures(t, h) })
 	t.Run("Folders", func(t *testing.T) { testFolders(t, h) })
+	t.Run("FoldersKnowingWellKnown", func(t *testing.T) { testWellKnown(t, h) })
 	t.Run("DeltaRounds", func(t *testing.T) { testDeltaRounds(t, h) })
 	t.Run("DeltaSyncStateGone", func(t *testing.T) { testSyncStateGone(t, h) })
 	t.Run("DeltaQuotaExceeded", func(t *testing.T) { testQuota(t, h) })
@@ -273,7 +276,23 @@ func testFolders(t *testing.T, h Harness) {
 	})
 	mb := w.resolve(t, addr("ann"))
 	got := must(w.src.ListFolders(context.Background(), mb))
+	w.checkFolders(t, got)
+	for _, path := range []string{"Inbox/Projects/Globex/2024 — Q3 ünïcode", "Hidden Stuff/Under Hidden", "Inbox/Many/m262", "Recoverable Items/Deletions"} {
+		found := false
+		for _, f := range got {
+			found = found || f.Path == path
+		}
+		if !found {
+			t.Errorf("no folder with path %q", path)
+		}
+	}
+}
 
+// checkFolders compares a listing of ann's folders with the simulator's:
+// every folder of the tree once, with its path, parent, well-known name
+// and counts, each after its parent.
+func (w *world) checkFolders(t *testing.T, got []graph.Folder) {
+	t.Helper()
 	all := must(w.tn.Folders(addr("ann")))
 	want := map[string]graphsim.FolderInfo{}
 	for _, f := range all {
@@ -313,14 +332,107 @@ func testFolders(t *testing.T, h Harness) {
 			t.Errorf("folder %q comes before its parent", f.Path)
 		}
 	}
-	for _, path := range []string{"Inbox/Projects/Globex/2024 — Q3 ünïcode", "Hidden Stuff/Under Hidden", "Inbox/Many/m262", "Recoverable Items/Deletions"} {
-		found := false
+}
+
+// testWellKnown lists folders with what an earlier listing learned of the
+// well-known ones: the listing is the same as without, a re-listing of an
+// unchanged tree sends no request for a well-known name but Recoverable
+// Items Deletions (outside the tree) and one page per level ($top large
+// enough for 40 siblings), and a renamed, moved or created folder, a known
+// ID the tree no longer holds or a name missing from what is known is
+// answered right.
+func testWellKnown(t *testing.T, h Harness) {
+	var projects, globex string
+	w := newWorld(t, h, graphsim.Config{}, 10, func(tn *graphsim.Tenant) {
+		must(tn.AddUser(graphsim.UserSpec{UPN: addr("ann")}))
+		u := addr("ann")
+		inbox := must(tn.FolderID(u, "inbox"))
+		projects = must(tn.CreateFolder(u, inbox, "Projects", false))
+		globex = must(tn.CreateFolder(u, projects, "Globex", false))
+		for i := range 40 {
+			must(tn.CreateFolder(u, projects, fmt.Sprintf("p%02d", i), i%10 == 0))
+		}
+	})
+	lister, isLister := w.src.(graph.WellKnownLister)
+	if !isLister {
+		t.Skip("the Source does not implement graph.WellKnownLister")
+	}
+	ctx := context.Background()
+	mb := w.resolve(t, addr("ann"))
+	list := func(known graph.WellKnownFolders) ([]graph.Folder, graph.WellKnownFolders, graphsim.Counters) {
+		t.Helper()
+		before := w.tn.Counters()
+		got, learned, err := lister.ListFoldersKnowing(ctx, mb, known)
+		ok(t, err)
+		after := w.tn.Counters()
+		for r, n := range before.ByRoute {
+			after.ByRoute[r] -= n
+		}
+		w.checkFolders(t, got)
+		return got, learned, after
+	}
+	parents := func(got []graph.Folder) int64 {
+		n := int64(0)
 		for _, f := range got {
-			found = found || f.Path == path
+			if f.ChildCount > 0 {
+				n++
+			}
 		}
-		if !found {
-			t.Errorf("no folder with path %q", path)
+		return n
+	}
+
+	got, first, _ := list(graph.WellKnownFolders{})
+	for _, name := range graph.WellKnownNames {
+		if _, ok := first.IDs[name]; !ok {
+			t.Errorf("learned nothing of %q: %v", name, first.IDs)
 		}
+	}
+	if id := must(w.tn.FolderID(addr("ann"), "inbox")); first.IDs["inbox"] != id {
+		t.Errorf("learned inbox = %q, want %q", first.IDs["inbox"], id)
+	}
+	if id := first.IDs["scheduled"]; id != "" {
+		t.Errorf("learned scheduled = %q; the mailbox has no such folder", id)
+	}
+
+	again, second, c := list(first)
+	if !reflect.DeepEqual(second, first) {
+		t.Errorf("a listing of the same tree learned\n %v\nafter\n %v", second, first)
+	}
+	if n := c.ByRoute[graphsim.RouteMailFolder]; n > 1 {
+		t.Errorf("the re-listing asked for %d folders by name; only Recoverable Items Deletions needs asking", n)
+	}
+	if n, max := c.ByRoute[graphsim.RouteChildFolders], parents(again); n > max {
+		t.Errorf("the re-listing sent %d childFolders requests for %d folders with children: more than a page each", n, max)
+	}
+	if n := c.ByRoute[graphsim.RouteMailFolders]; n > 1 {
+		t.Errorf("the re-listing sent %d mailFolders requests, want one page", n)
+	}
+	if len(again) != len(got) {
+		t.Errorf("the re-listing has %d folders, the first %d", len(again), len(got))
+	}
+
+	ok(t, w.tn.RenameFolder(addr("ann"), globex, "Globex Renamed"))
+	ok(t, w.tn.MoveFolder(addr("ann"), projects, "msgfolderroot"))
+	_, moved, c := list(first)
+	if moved.Tree != first.Tree {
+		t.Errorf("a rename and a move changed the tree digest; the set of folders is the same")
+	}
+	if n := c.ByRoute[graphsim.RouteMailFolder]; n > 1 {
+		t.Errorf("after a rename and a move, %d folders asked by name, want at most 1", n)
+	}
+
+	must(w.tn.CreateFolder(addr("ann"), "inbox", "New", false))
+	_, created, _ := list(moved)
+	if created.Tree == moved.Tree {
+		t.Errorf("a created folder left the tree digest as it was")
+	}
+
+	stale := graph.WellKnownFolders{IDs: maps.Clone(created.IDs), Tree: created.Tree}
+	stale.IDs["inbox"] = stale.IDs["sentitems"] + "-gone" // not in the tree any more
+	delete(stale.IDs, "drafts")
+	_, fixed, _ := list(stale)
+	if !reflect.DeepEqual(fixed, created) {
+		t.Errorf("from a stale record the listing learned\n %v\nwant\n %v", fixed, created)
 	}
 }
 

@@ -81,7 +81,10 @@ type Client struct {
 	log       *slog.Logger
 }
 
-var _ graph.Source = (*Client)(nil)
+var (
+	_ graph.Source          = (*Client)(nil)
+	_ graph.WellKnownLister = (*Client)(nil)
+)
 
 // New builds a Client.
 func New(cfg Config) (*Client, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/collect-ediscovery/collect/graph"
@@ -11,15 +12,10 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
-// wellKnownFolders are the well-known names asked for once per mailbox to
-// learn which folder IDs they stand for. Graph's folder listings do not say
-// which folder is well known.
-var wellKnownFolders = []string{
-	"msgfolderroot", "inbox", "sentitems", "drafts", "deleteditems", "junkemail",
-	"outbox", "archive", "conversationhistory", "scheduled", "clutter",
-	"syncissues", "conflicts", "localfailures", "serverfailures",
-	"recoverableitemsdeletions",
-}
+// wellKnownFolders are the well-known names asked for to learn which
+// folder IDs they stand for: Graph's folder listings do not say which
+// folder is well known.
+var wellKnownFolders = graph.WellKnownNames
 
 // recoverableItemsRoot is the display path under which the Deletions folder
 // of Recoverable Items is reported: it lives outside the folder tree that
@@ -28,74 +24,79 @@ const recoverableItemsRoot = "Recoverable Items"
 
 var folderFields = []string{"id", "displayName", "parentFolderId", "childFolderCount", "totalItemCount", "isHidden"}
 
-const folderPage = int32(250)
+// folderPage is the $top of folder listings: 1,000, the most Outlook's
+// list operations accept, so that one page answers most levels.
+const folderPage = int32(1000)
 
 // ListFolders walks the mail folder tree (v1.0 lists one level per
 // request) with hidden folders included, and adds Recoverable Items
 // Deletions when the server exposes it. Folders come in tree order, each
 // parent before its children.
 func (c *Client) ListFolders(ctx context.Context, mb graph.Mailbox) ([]graph.Folder, error) {
-	const op = "list folders"
-	wellKnown, err := c.wellKnownIDs(ctx, mb)
-	if err != nil {
-		return nil, err
-	}
-	user := c.users().ByUserId(mb.ID)
-	hidden := "true"
-	top := folderPage
+	out, _, err := c.ListFoldersKnowing(ctx, mb, graph.WellKnownFolders{})
+	return out, err
+}
 
-	first, err := user.MailFolders().Get(ctx, &users.ItemMailFoldersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemMailFoldersRequestBuilderGetQueryParameters{
-			IncludeHiddenFolders: &hidden, Select: folderFields, Top: &top,
-		},
-	})
+// ListFoldersKnowing is ListFolders that asks only for the well-known
+// names known cannot answer: a known ID still in the tree is taken as it
+// is, a name the mailbox lacked is asked again only when the tree changed.
+// Recoverable Items Deletions is always asked: it is outside the tree, and
+// its counts come only from asking.
+func (c *Client) ListFoldersKnowing(ctx context.Context, mb graph.Mailbox, known graph.WellKnownFolders) ([]graph.Folder, graph.WellKnownFolders, error) {
+	const op = "list folders"
+	roots, children, err := c.folderTree(ctx, mb)
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, graph.WellKnownFolders{}, opError(op, err)
 	}
-	level, err := collectFolders(first, func(link string) (models.MailFolderCollectionResponseable, error) {
-		return user.MailFolders().WithUrl(link).Get(ctx, nil)
-	})
+	inTree := map[string]bool{}
+	var ids []string
+	for _, level := range append([][]models.MailFolderable{roots}, mapValues(children)...) {
+		for _, f := range level {
+			if id := deref(f.GetId()); id != "" && !inTree[id] {
+				inTree[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	rootID := ""
+	if len(roots) > 0 {
+		rootID = deref(roots[0].GetParentFolderId())
+	}
+	tree := graph.TreeDigest(ids)
+	var ask []string
+	learned := graph.WellKnownFolders{IDs: map[string]string{}, Tree: tree}
+	for _, name := range wellKnownFolders {
+		id, ok := known.IDs[name]
+		switch {
+		case name == "recoverableitemsdeletions" || !ok:
+			ask = append(ask, name)
+		case id == "" && known.Tree == tree:
+			learned.IDs[name] = "" // still absent: the tree is the same
+		case id != "" && (inTree[id] || (name == "msgfolderroot" && id == rootID)):
+			learned.IDs[name] = id
+		default:
+			ask = append(ask, name)
+		}
+	}
+	wellKnown, err := c.wellKnownIDs(ctx, mb, ask)
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, graph.WellKnownFolders{}, err
+	}
+	for _, name := range ask {
+		learned.IDs[name] = wellKnown.byName[name]
+	}
+	for name, id := range learned.IDs {
+		if id == "" {
+			continue
+		}
+		wellKnown.byName[name] = id
+		if _, dup := wellKnown.byID[id]; !dup || slices.Index(wellKnownFolders, name) < slices.Index(wellKnownFolders, wellKnown.byID[id]) {
+			wellKnown.byID[id] = name
+		}
 	}
 
 	var out []graph.Folder
 	seen := map[string]bool{}
-	children := map[string][]models.MailFolderable{}
-	roots := level
-	// Breadth first, one level at a time, listing up to four folders'
-	// children at once (the per-mailbox limit).
-	for len(level) > 0 {
-		var parents []models.MailFolderable
-		for _, f := range level {
-			if deref(f.GetChildFolderCount()) > 0 {
-				parents = append(parents, f)
-			}
-		}
-		lists := make([][]models.MailFolderable, len(parents))
-		errs := make([]error, len(parents))
-		sem := make(chan struct{}, 4)
-		var wg sync.WaitGroup
-		for i, p := range parents {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				lists[i], errs[i] = c.childFolders(ctx, mb, deref(p.GetId()))
-			}()
-		}
-		wg.Wait()
-		level = nil
-		for i, p := range parents {
-			if errs[i] != nil {
-				return nil, opError(op, errs[i])
-			}
-			children[deref(p.GetId())] = lists[i]
-			level = append(level, lists[i]...)
-		}
-	}
-
 	var walk func(f models.MailFolderable, parentPath string)
 	walk = func(f models.MailFolderable, parentPath string) {
 		id := deref(f.GetId())
@@ -120,7 +121,73 @@ func (c *Client) ListFolders(ctx context.Context, mb graph.Mailbox) ([]graph.Fol
 			out = append(out, gf)
 		}
 	}
-	return out, nil
+	return out, learned, nil
+}
+
+func mapValues[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// folderTree lists the top level and then, breadth first, the children of
+// every folder that has some, up to four folders at once (the per-mailbox
+// limit). It returns the top level and each parent's children by its ID.
+func (c *Client) folderTree(ctx context.Context, mb graph.Mailbox) ([]models.MailFolderable, map[string][]models.MailFolderable, error) {
+	user := c.users().ByUserId(mb.ID)
+	hidden := "true"
+	top := folderPage
+	first, err := user.MailFolders().Get(ctx, &users.ItemMailFoldersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailFoldersRequestBuilderGetQueryParameters{
+			IncludeHiddenFolders: &hidden, Select: folderFields, Top: &top,
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	level, err := collectFolders(first, func(link string) (models.MailFolderCollectionResponseable, error) {
+		return user.MailFolders().WithUrl(link).Get(ctx, nil)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	roots := level
+	children := map[string][]models.MailFolderable{}
+	for len(level) > 0 {
+		var parents []models.MailFolderable
+		for _, f := range level {
+			if deref(f.GetChildFolderCount()) > 0 {
+				if _, listed := children[deref(f.GetId())]; !listed {
+					parents = append(parents, f)
+				}
+			}
+		}
+		lists := make([][]models.MailFolderable, len(parents))
+		errs := make([]error, len(parents))
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		for i, p := range parents {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				lists[i], errs[i] = c.childFolders(ctx, mb, deref(p.GetId()))
+			}()
+		}
+		wg.Wait()
+		level = nil
+		for i, p := range parents {
+			if errs[i] != nil {
+				return nil, nil, errs[i]
+			}
+			children[deref(p.GetId())] = lists[i]
+			level = append(level, lists[i]...)
+		}
+	}
+	return roots, children, nil
 }
 
 func (c *Client) childFolders(ctx context.Context, mb graph.Mailbox, id string) ([]models.MailFolderable, error) {
@@ -163,15 +230,15 @@ type wellKnownSet struct {
 	folders map[string]models.MailFolderable // folder ID -> folder as fetched
 }
 
-// wellKnownIDs asks for each well-known name once. A name the mailbox does
-// not have (404, or an ID Graph calls malformed) is skipped.
-func (c *Client) wellKnownIDs(ctx context.Context, mb graph.Mailbox) (wellKnownSet, error) {
+// wellKnownIDs asks for each of names once. A name the mailbox does not
+// have (404, or an ID Graph calls malformed) is left out.
+func (c *Client) wellKnownIDs(ctx context.Context, mb graph.Mailbox, names []string) (wellKnownSet, error) {
 	set := wellKnownSet{byName: map[string]string{}, byID: map[string]string{}, folders: map[string]models.MailFolderable{}}
-	found := make([]models.MailFolderable, len(wellKnownFolders))
-	errs := make([]error, len(wellKnownFolders))
+	found := make([]models.MailFolderable, len(names))
+	errs := make([]error, len(names))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
-	for i, name := range wellKnownFolders {
+	for i, name := range names {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -184,7 +251,7 @@ func (c *Client) wellKnownIDs(ctx context.Context, mb graph.Mailbox) (wellKnownS
 		}()
 	}
 	wg.Wait()
-	for i, name := range wellKnownFolders {
+	for i, name := range names {
 		if err := errs[i]; err != nil {
 			// A name this mailbox does not have answers 404 or 400
 			// (the service calls it a malformed ID or an unknown
