@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -364,5 +366,52 @@ func TestStreamMatchesWhole(t *testing.T) {
 				t.Errorf("streamed errors: %q", streamed.Errors)
 			}
 		})
+	}
+}
+
+// mapiProps builds a TNEF property list: a size, a named property, then
+// PR_ATTACH_LONG_FILENAME in UTF-16.
+func mapiProps(long string) []byte {
+	var b bytes.Buffer
+	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	le(uint32(3))
+	le(uint32(0x0E200003)) // PR_ATTACH_SIZE, PT_LONG
+	le(uint32(1234))
+	le(uint32(0x80050003)) // a named PT_LONG: GUID, kind 0 (an ID), the ID, the value
+	b.Write(make([]byte, 16))
+	le(uint32(0))
+	le(uint32(0x8233))
+	le(uint32(1))
+	le(uint32(0x3707001F)) // PR_ATTACH_LONG_FILENAME, PT_UNICODE
+	le(uint32(1))
+	u := utf16.Encode([]rune(long + "\x00"))
+	le(uint32(2 * len(u)))
+	for _, c := range u {
+		le(c)
+	}
+	for b.Len()%4 != 0 {
+		b.WriteByte(0)
+	}
+	return b.Bytes()
+}
+
+// TestTNEFLongFileName: the long file name among an attachment's MAPI
+// properties wins over the 8.3 title; a property list that does not read
+// leaves the title.
+func TestTNEFLongFileName(t *testing.T) {
+	const long = "Quarterly report – final version.docx"
+	props := mapiProps(long)
+	for _, c := range []struct {
+		props []byte
+		want  string
+	}{{props, long}, {props[:len(props)-6], "QUARTE~1.DOC"}, {nil, "QUARTE~1.DOC"}} {
+		data := tnefFile(map[string][]byte{"QUARTE~1.DOC": []byte("doc")}, []string{"QUARTE~1.DOC"})
+		if c.props != nil {
+			data = appendTNEFAttr(data, tnefLevelAttach, tnefAttachProps, c.props)
+		}
+		atts, err := parseTNEF(data)
+		if err != nil || len(atts) != 1 || atts[0].title != c.want || string(atts[0].data) != "doc" {
+			t.Errorf("parseTNEF = %+v, %v; want one attachment %q", atts, err, c.want)
+		}
 	}
 }

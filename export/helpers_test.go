@@ -183,24 +183,26 @@ func tnefFile(files map[string][]byte, order []string) []byte {
 	var b bytes.Buffer
 	binary.Write(&b, binary.LittleEndian, uint32(tnefSignature))
 	binary.Write(&b, binary.LittleEndian, uint16(0x0001))
-	attr := func(level byte, id uint32, data []byte) {
-		b.WriteByte(level)
-		binary.Write(&b, binary.LittleEndian, id)
-		binary.Write(&b, binary.LittleEndian, uint32(len(data)))
-		b.Write(data)
-		var sum uint16
-		for _, c := range data {
-			sum += uint16(c)
-		}
-		binary.Write(&b, binary.LittleEndian, sum)
-	}
-	attr(1, 0x00078008, []byte("IPM.Microsoft Mail.Note\x00")) // attMessageClass
+	out := appendTNEFAttr(b.Bytes(), 1, 0x00078008, []byte("IPM.Microsoft Mail.Note\x00")) // attMessageClass
 	for _, name := range order {
-		attr(tnefLevelAttach, tnefAttachRendData, make([]byte, 14))
-		attr(tnefLevelAttach, tnefAttachTitle, []byte(name+"\x00"))
-		attr(tnefLevelAttach, tnefAttachData, files[name])
+		out = appendTNEFAttr(out, tnefLevelAttach, tnefAttachRendData, make([]byte, 14))
+		out = appendTNEFAttr(out, tnefLevelAttach, tnefAttachTitle, []byte(name+"\x00"))
+		out = appendTNEFAttr(out, tnefLevelAttach, tnefAttachData, files[name])
 	}
-	return b.Bytes()
+	return out
+}
+
+// appendTNEFAttr appends one TNEF attribute with its checksum.
+func appendTNEFAttr(b []byte, level byte, id uint32, data []byte) []byte {
+	b = append(b, level)
+	b = binary.LittleEndian.AppendUint32(b, id)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+	b = append(b, data...)
+	var sum uint16
+	for _, c := range data {
+		sum += uint16(c)
+	}
+	return binary.LittleEndian.AppendUint16(b, sum)
 }
 
 func b64Lines(data []byte) string {
