@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
@@ -35,12 +36,10 @@ type Options struct {
 	FetchAttempts int
 	// Backoff is the wait before fetching a message again; it doubles.
 	Backoff time.Duration
-	// Now, After and Tick are the clock: the time, the wait of a back-off,
-	// and the ticker that flushes a partly filled batch (a channel and the
-	// function that stops it). Nil means the system clock.
-	Now   func() time.Time
-	After func(time.Duration) <-chan time.Time
-	Tick  func(time.Duration) (<-chan time.Time, func())
+	// Clock is the time of the run, the wait of a back-off and the ticker
+	// that flushes a partly filled batch: opts.Now(), opts.After and
+	// opts.Tick read it. Nil means the system clock.
+	clock.Clock
 	// Progress, if set, receives counters while the apply runs.
 	Progress *Progress
 	// Record says who runs the apply, where, and with which matter and
@@ -67,17 +66,8 @@ func (o *Options) defaults() {
 	if o.Backoff <= 0 {
 		o.Backoff = 500 * time.Millisecond
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.After == nil {
-		o.After = time.After
-	}
-	if o.Tick == nil {
-		o.Tick = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
-		}
+	if o.Clock == nil {
+		o.Clock = clock.System()
 	}
 	if o.Progress == nil {
 		o.Progress = &Progress{}

@@ -17,28 +17,29 @@ import (
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/internal/record"
+	"github.com/collect-ediscovery/collect/internal/testworld"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
 
 func TestEveryPlannedItemIsCollectedExactlyOnce(t *testing.T) {
 	w := newWorld(t, graphsim.Config{DuplicateRate: 0.1})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 40)
-	w.populate(ann, "sentitems", 20)
-	w.populate(bob, "inbox", 15)
-	w.matter(ann, bob)
-	p := w.plan()
+	ann, bob := w.User("ann"), w.User("bob")
+	w.Populate(ann, "inbox", 40)
+	w.Populate(ann, "sentitems", 20)
+	w.Populate(bob, "inbox", 15)
+	w.LoadMatterOf(ann, bob)
+	p := w.ApplyablePlan()
 	planned := p.Counts().ToCollect
 	if planned != 75 {
 		t.Fatalf("planned %d, want 75", planned)
 	}
-	res := w.apply(p)
+	res := w.Apply(p)
 	if !res.Complete || res.Collected != 75 || res.Planned != 75 || res.Failed != 0 || res.Remaining != 0 {
 		t.Fatalf("result %+v", res)
 	}
-	items := w.items()
-	lines := w.manifest()
+	items := w.Items()
+	lines := w.Manifest()
 	if len(items) != 75 || len(lines) != 75 {
 		t.Fatalf("%d state items, %d manifest lines; want 75 each", len(items), len(lines))
 	}
@@ -64,13 +65,13 @@ func TestEveryPlannedItemIsCollectedExactlyOnce(t *testing.T) {
 			}
 		}
 	}
-	w.checkNatives(items, w.upns(ann, bob))
-	if rep := w.verify(); rep.Verified != rep.Natives || rep.Items != 75 || rep.ManifestLines != 75 {
+	w.CheckNatives(items, w.UPNs(ann, bob))
+	if rep := w.Verify(); rep.Verified != rep.Natives || rep.Items != 75 || rep.ManifestLines != 75 {
 		t.Errorf("verify: %d items, %d of %d natives verified, %d lines", rep.Items, rep.Verified, rep.Natives, rep.ManifestLines)
 	}
 
 	// Every folder's cursor is stored with the window scope it was made for.
-	db := w.db()
+	db := w.OpenState(false)
 	err := db.View(func(r *state.ReadTx) error {
 		for _, mb := range p.Mailboxes {
 			for _, f := range mb.Folders {
@@ -91,43 +92,43 @@ func TestEveryPlannedItemIsCollectedExactlyOnce(t *testing.T) {
 	}
 
 	// Applying the same plan again, and a new plan, collect nothing.
-	before, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile))
-	again := w.apply(p)
+	before, _ := os.ReadFile(filepath.Join(w.Matter.Output.Path, store.ManifestFile))
+	again := w.Apply(p)
 	if again.Collected != 0 || again.Failed != 0 {
 		t.Errorf("the same plan applied twice collected %d more (failed %d)", again.Collected, again.Failed)
 	}
-	p2 := w.plan()
+	p2 := w.ApplyablePlan()
 	if p2.HasChanges() {
 		t.Errorf("re-plan after apply has changes: %+v", p2.Counts())
 	}
-	if res := w.apply(p2); res.Collected != 0 || res.Planned != 0 {
+	if res := w.Apply(p2); res.Collected != 0 || res.Planned != 0 {
 		t.Errorf("empty plan applied: %+v", res)
 	}
-	after, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile))
-	if !bytes.Equal(before, after) || len(w.items()) != 75 {
+	after, _ := os.ReadFile(filepath.Join(w.Matter.Output.Path, store.ManifestFile))
+	if !bytes.Equal(before, after) || len(w.Items()) != 75 {
 		t.Error("re-applying changed the manifest or the state's items")
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestMessageDeletedBeforeFetchIsATombstone(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 12)
-	w.matter(ann)
-	p := w.plan()
-	refs, _ := w.tn.Messages(ann, w.folder(ann, "inbox"))
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 12)
+	w.LoadMatterOf(ann)
+	p := w.ApplyablePlan()
+	refs, _ := w.Tenant.Messages(ann, w.Folder(ann, "inbox"))
 	gone := []string{refs[2].ImmutableID, refs[9].ImmutableID}
 	for _, id := range gone {
-		if err := w.tn.Delete(ann, id); err != nil {
+		if err := w.Tenant.Delete(ann, id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res := w.apply(p)
+	res := w.Apply(p)
 	if res.Tombstoned != 2 || res.Collected != 10 || res.Failed != 0 || !res.Complete {
 		t.Fatalf("result %+v, want 10 collected and 2 tombstoned", res)
 	}
-	db := w.db()
+	db := w.OpenState(false)
 	annID := p.Mailboxes[0].Resolved.ID
 	err := db.View(func(r *state.ReadTx) error {
 		for _, id := range gone {
@@ -143,7 +144,7 @@ func TestMessageDeletedBeforeFetchIsATombstone(t *testing.T) {
 				t.Errorf("item %s recorded as a failure", id)
 			}
 		}
-		inbox, _, err := r.Folder(annID, w.folder(ann, "inbox"))
+		inbox, _, err := r.Folder(annID, w.Folder(ann, "inbox"))
 		if err != nil {
 			return err
 		}
@@ -156,25 +157,25 @@ func TestMessageDeletedBeforeFetchIsATombstone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := w.plan(); p.HasChanges() {
+	if p := w.ApplyablePlan(); p.HasChanges() {
 		t.Errorf("re-plan after tombstones: %+v", p.Counts())
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 8)
-	w.populate(ann, "sentitems", 4)
-	w.populate(bob, "inbox", 6)
-	w.matter(ann, bob)
-	p := w.plan()
+	ann, bob := w.User("ann"), w.User("bob")
+	w.Populate(ann, "inbox", 8)
+	w.Populate(ann, "sentitems", 4)
+	w.Populate(bob, "inbox", 6)
+	w.LoadMatterOf(ann, bob)
+	p := w.ApplyablePlan()
 	// Access to ann's mailbox is withdrawn between plan and apply.
-	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, ann, false); err != nil {
+	if err := w.Tenant.SetMailboxAccess(w.Tenant.Credentials().ClientID, ann, false); err != nil {
 		t.Fatal(err)
 	}
-	res := w.apply(p)
+	res := w.Apply(p)
 	if res.Failed != 12 || res.Collected != 6 || res.Complete {
 		t.Fatalf("result %+v, want ann's 12 failed and bob's 6 collected", res)
 	}
@@ -184,7 +185,7 @@ func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 		}
 	}
 	annID, bobID := p.Mailboxes[0].Resolved.ID, p.Mailboxes[1].Resolved.ID
-	db := w.db()
+	db := w.OpenState(false)
 	err := db.View(func(r *state.ReadTx) error {
 		for _, f := range p.Mailboxes[0].Folders {
 			sf, _, err := r.Folder(annID, f.ID)
@@ -204,7 +205,7 @@ func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 				}
 			}
 		}
-		sf, _, err := r.Folder(bobID, w.folder(bob, "inbox"))
+		sf, _, err := r.Folder(bobID, w.Folder(bob, "inbox"))
 		if err != nil {
 			return err
 		}
@@ -219,18 +220,18 @@ func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 	}
 
 	// Access restored: the re-plan picks the failed items up again.
-	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, ann, true); err != nil {
+	if err := w.Tenant.SetMailboxAccess(w.Tenant.Credentials().ClientID, ann, true); err != nil {
 		t.Fatal(err)
 	}
-	p2 := w.plan()
+	p2 := w.ApplyablePlan()
 	if c := p2.Counts(); c.ToCollect != 12 {
 		t.Fatalf("re-plan: %d to collect, want ann's 12", c.ToCollect)
 	}
-	res = w.apply(p2)
+	res = w.Apply(p2)
 	if !res.Complete || res.Collected != 12 {
 		t.Fatalf("second apply %+v", res)
 	}
-	db = w.db()
+	db = w.OpenState(false)
 	_ = db.View(func(r *state.ReadTx) error {
 		return r.Failures(annID, func(f state.Failure) error {
 			t.Errorf("failure of %s still recorded after collection", f.ItemID)
@@ -238,25 +239,25 @@ func TestFailedItemsKeepTheCursorAndAreRetried(t *testing.T) {
 		})
 	})
 	db.Close()
-	w.verify()
+	w.Verify()
 }
 
 func TestTransientFailureOfOneMessage(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 5)
-	w.populate(ann, "sentitems", 3)
-	w.matter(ann)
-	p := w.plan()
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 5)
+	w.Populate(ann, "sentitems", 3)
+	w.LoadMatterOf(ann)
+	p := w.ApplyablePlan()
 	var faults []graphsim.Fault
 	for range 3 {
 		faults = append(faults, graphsim.Fault{Kind: graphsim.FaultServerError, Route: graphsim.RouteValue})
 	}
-	if err := w.tn.InjectFaults(ann, faults...); err != nil {
+	if err := w.Tenant.InjectFaults(ann, faults...); err != nil {
 		t.Fatal(err)
 	}
 	// One request at a time: the first message (of Inbox) meets every fault.
-	res, err := w.applyCtx(context.Background(), p, apply.Options{Concurrency: 1, Parallelism: 1, FetchAttempts: 3})
+	res, err := w.ApplyWith(context.Background(), p, apply.Options{Concurrency: 1, Parallelism: 1, FetchAttempts: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func TestTransientFailureOfOneMessage(t *testing.T) {
 		t.Fatalf("result %+v, failures %+v", res, res.Failures)
 	}
 	annID := p.Mailboxes[0].Resolved.ID
-	db := w.db()
+	db := w.OpenState(false)
 	_ = db.View(func(r *state.ReadTx) error {
 		for _, f := range p.Mailboxes[0].Folders {
 			sf, _, _ := r.Folder(annID, f.ID)
@@ -282,23 +283,23 @@ func TestTransientFailureOfOneMessage(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	p2 := w.plan()
+	p2 := w.ApplyablePlan()
 	if c := p2.Counts(); c.ToCollect != 1 {
 		t.Errorf("re-plan: %d to collect, want the failed one", c.ToCollect)
 	}
-	if res := w.apply(p2); res.Collected != 1 || !res.Complete {
+	if res := w.Apply(p2); res.Collected != 1 || !res.Complete {
 		t.Errorf("retry: %+v", res)
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestReconcileRestoresManifestLinesLostInACrash(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 20)
-	w.matter(ann)
-	w.apply(w.plan())
-	path := filepath.Join(w.m.Output.Path, store.ManifestFile)
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 20)
+	w.LoadMatterOf(ann)
+	w.Apply(w.ApplyablePlan())
+	path := filepath.Join(w.Matter.Output.Path, store.ManifestFile)
 	full, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -313,12 +314,12 @@ func TestReconcileRestoresManifestLinesLostInACrash(t *testing.T) {
 	}
 	// The state committed; the process died before the manifest append.
 	cut(5)
-	st := w.store()
+	st := w.Store()
 	man, err := st.OpenManifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := w.db()
+	db := w.OpenState(false)
 	added, err := apply.Reconcile(db, man)
 	man.Close()
 	db.Close()
@@ -330,60 +331,60 @@ func TestReconcileRestoresManifestLinesLostInACrash(t *testing.T) {
 	}
 	// The next apply reconciles by itself before anything else.
 	cut(3)
-	if res := w.apply(w.plan()); res.Collected != 0 {
+	if res := w.Apply(w.ApplyablePlan()); res.Collected != 0 {
 		t.Errorf("apply after the crash collected %d", res.Collected)
 	}
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, full) {
 		t.Error("apply did not restore the lines missing from the manifest")
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestCanceledApplyLeavesAConsistentCollection(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 40)
-	w.populate(bob, "inbox", 40)
-	w.matter(ann, bob)
-	p := w.plan()
+	ann, bob := w.User("ann"), w.User("bob")
+	w.Populate(ann, "inbox", 40)
+	w.Populate(bob, "inbox", 40)
+	w.LoadMatterOf(ann, bob)
+	p := w.ApplyablePlan()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w.src.before = func(n int) {
+	w.Src.Before = func(n int) {
 		if n == 17 {
 			cancel()
 		}
 	}
-	res, err := w.applyCtx(ctx, p, apply.Options{BatchSize: 4})
-	w.src.before = nil
+	res, err := w.ApplyWith(ctx, p, apply.Options{BatchSize: 4})
+	w.Src.Before = nil
 	if !errors.Is(err, context.Canceled) || !res.Interrupted() || res.Complete {
 		t.Fatalf("canceled apply: err %v, result %+v", err, res)
 	}
-	items := w.items()
+	items := w.Items()
 	if int64(len(items)) != res.Collected || res.Collected == 0 || res.Collected >= 80 {
 		t.Fatalf("%d items in the state, the result says %d collected", len(items), res.Collected)
 	}
-	if lines := w.manifest(); len(lines) != len(items) {
+	if lines := w.Manifest(); len(lines) != len(items) {
 		t.Errorf("%d manifest lines for %d items", len(lines), len(items))
 	}
 	if res.Remaining != 80-res.Collected-res.Failed-res.Tombstoned {
 		t.Errorf("remaining %d of %+v", res.Remaining, res)
 	}
-	w.verify()
+	w.Verify()
 	// The run record says how it ended.
-	run, err := w.store().ReadRun(res.RunID)
+	run, err := w.Store().ReadRun(res.RunID)
 	if err != nil || run.Complete || run.Counts.Collected != res.Collected {
 		t.Errorf("run record %+v (%v)", run, err)
 	}
 
-	p2 := w.plan()
+	p2 := w.ApplyablePlan()
 	if c := p2.Counts(); c.ToCollect != 80-res.Collected {
 		t.Errorf("re-plan: %d to collect, want the %d left", c.ToCollect, 80-res.Collected)
 	}
-	res2 := w.apply(p2)
+	res2 := w.Apply(p2)
 	if !res2.Complete {
 		t.Fatalf("second apply %+v", res2)
 	}
-	items = w.items()
+	items = w.Items()
 	if len(items) != 80 {
 		t.Fatalf("%d items after the second apply, want 80", len(items))
 	}
@@ -394,28 +395,28 @@ func TestCanceledApplyLeavesAConsistentCollection(t *testing.T) {
 	if len(ids) != 80 {
 		t.Errorf("%d distinct items for 80 records", len(ids))
 	}
-	w.checkNatives(items, w.upns(ann, bob))
-	w.verify()
+	w.CheckNatives(items, w.UPNs(ann, bob))
+	w.Verify()
 }
 
 func TestIdenticalBytesInTwoMailboxesAreStoredOnce(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
-	raw := []byte("From: Someone <someone@example.com>\r\nTo: team@" + domain + "\r\nSubject: to both\r\n" +
+	ann, bob := w.User("ann"), w.User("bob")
+	raw := []byte("From: Someone <someone@example.com>\r\nTo: team@" + testworld.Domain + "\r\nSubject: to both\r\n" +
 		"Date: Mon, 5 Feb 2024 10:00:00 +0000\r\nMessage-ID: <both@example.com>\r\n\r\nSame bytes.\r\n")
 	for _, who := range []string{ann, bob} {
-		if _, err := w.tn.Deliver(who, w.folder(who, "inbox"), graphsim.MessageSpec{MIME: raw}); err != nil {
+		if _, err := w.Tenant.Deliver(who, w.Folder(who, "inbox"), graphsim.MessageSpec{MIME: raw}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	w.populate(bob, "inbox", 3)
-	w.matter(ann, bob)
-	res := w.apply(w.plan())
+	w.Populate(bob, "inbox", 3)
+	w.LoadMatterOf(ann, bob)
+	res := w.Apply(w.ApplyablePlan())
 	if res.Collected != 5 || res.Deduplicated != 1 {
 		t.Fatalf("result %+v, want 5 collected, 1 deduplicated", res)
 	}
 	var shared []state.Item
-	for _, it := range w.items() {
+	for _, it := range w.Items() {
 		if it.InternetMessageID == "<both@example.com>" {
 			shared = append(shared, it)
 		}
@@ -424,7 +425,7 @@ func TestIdenticalBytesInTwoMailboxesAreStoredOnce(t *testing.T) {
 		t.Fatalf("the shared message's records: %+v", shared)
 	}
 	var natives []string
-	_ = filepath.WalkDir(filepath.Join(w.m.Output.Path, store.NativesDir), func(p string, d os.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(w.Matter.Output.Path, store.NativesDir), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			natives = append(natives, p)
 		}
@@ -433,24 +434,24 @@ func TestIdenticalBytesInTwoMailboxesAreStoredOnce(t *testing.T) {
 	if len(natives) != 4 {
 		t.Errorf("%d natives on disk for 5 items with one shared, want 4", len(natives))
 	}
-	if run, err := w.store().ReadRun(res.RunID); err != nil || run.Counts.Deduplicated != 1 {
+	if run, err := w.Store().ReadRun(res.RunID); err != nil || run.Counts.Deduplicated != 1 {
 		t.Errorf("run record counts %+v (%v)", run.Counts, err)
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestRunRecordInStateAndOutput(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 9)
-	w.matter(ann)
-	p := w.plan()
-	res, err := w.applyCtx(context.Background(), p, apply.Options{RunID: "20240601T090000Z-abcd", Record: record.Run{ToolVersion: "1.2.3",
-		User: "examiner", Host: "lab-1", MatterHash: w.m.Hash(), PlanHash: "feed"}})
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 9)
+	w.LoadMatterOf(ann)
+	p := w.ApplyablePlan()
+	res, err := w.ApplyWith(context.Background(), p, apply.Options{RunID: "20240601T090000Z-abcd", Record: record.Run{ToolVersion: "1.2.3",
+		User: "examiner", Host: "lab-1", MatterHash: w.Matter.Hash(), PlanHash: "feed"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := w.db()
+	db := w.OpenState(false)
 	var run record.Run
 	var found bool
 	_ = db.View(func(r *state.ReadTx) error {
@@ -462,7 +463,7 @@ func TestRunRecordInStateAndOutput(t *testing.T) {
 		run.User != "examiner" || run.Finished.IsZero() || len(run.Failures) != 0 || run.Status != record.StatusComplete {
 		t.Errorf("state run record %+v", run)
 	}
-	rec, err := w.store().ReadRun(res.RunID)
+	rec, err := w.Store().ReadRun(res.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,10 +472,10 @@ func TestRunRecordInStateAndOutput(t *testing.T) {
 		t.Errorf("runs/%s.json\n %+v\nresult\n %+v\nstate counts %+v", res.RunID, rec, res.Run, run.Counts)
 	}
 	if !rec.Complete || rec.Counts.Collected != 9 || rec.Counts.Planned != 9 || rec.Counts.Bytes != res.Bytes || res.Bytes == 0 ||
-		rec.MatterHash != w.m.Hash() || rec.PlanHash != "feed" || rec.Host != "lab-1" || rec.ToolVersion != "1.2.3" {
+		rec.MatterHash != w.Matter.Hash() || rec.PlanHash != "feed" || rec.Host != "lab-1" || rec.ToolVersion != "1.2.3" {
 		t.Errorf("runs/%s.json: %+v", res.RunID, rec)
 	}
-	names, _ := os.ReadDir(filepath.Join(w.m.Output.Path, store.RunsDir))
+	names, _ := os.ReadDir(filepath.Join(w.Matter.Output.Path, store.RunsDir))
 	var got []string
 	for _, n := range names {
 		got = append(got, n.Name())
@@ -488,7 +489,7 @@ func TestRunRecordInStateAndOutput(t *testing.T) {
 // userGone answers every fetch of one mailbox as Exchange does once the
 // user was deleted: 404 ErrorInvalidUser.
 type userGone struct {
-	*hookSource
+	*testworld.Source
 	mailboxID string
 }
 
@@ -497,7 +498,7 @@ func (u userGone) FetchMIME(ctx context.Context, mb graph.Mailbox, id string, w 
 		return 0, &graph.Error{Op: "fetch $value", Kind: graph.Classify(404, "ErrorInvalidUser"), Status: 404,
 			Code: "ErrorInvalidUser", Message: "The requested user '" + mb.ID + "' is invalid."}
 	}
-	return u.hookSource.FetchMIME(ctx, mb, id, w)
+	return u.Source.FetchMIME(ctx, mb, id, w)
 }
 
 // A mailbox that disappears between plan and apply is a failure of its
@@ -505,14 +506,14 @@ func (u userGone) FetchMIME(ctx context.Context, mb graph.Mailbox, id string, w 
 // the folder's cursor must not move past them.
 func TestMailboxGoneBetweenPlanAndApplyFailsItsItems(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 6)
-	w.populate(bob, "inbox", 4)
-	w.matter(ann, bob)
-	p := w.plan()
+	ann, bob := w.User("ann"), w.User("bob")
+	w.Populate(ann, "inbox", 6)
+	w.Populate(bob, "inbox", 4)
+	w.LoadMatterOf(ann, bob)
+	p := w.ApplyablePlan()
 	annID := p.Mailboxes[0].Resolved.ID
-	db := w.db()
-	res, err := apply.Apply(context.Background(), p, db, w.store(), userGone{w.src, annID}, apply.Options{RunID: "gone", Backoff: time.Millisecond})
+	db := w.OpenState(false)
+	res, err := apply.Apply(context.Background(), p, db, w.Store(), userGone{w.Src, annID}, apply.Options{RunID: "gone", Backoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +521,7 @@ func TestMailboxGoneBetweenPlanAndApplyFailsItsItems(t *testing.T) {
 		t.Errorf("result %+v: want ann's 6 items failed, none tombstoned", res)
 	}
 	_ = db.View(func(r *state.ReadTx) error {
-		sf, _, err := r.Folder(annID, w.folder(ann, "inbox"))
+		sf, _, err := r.Folder(annID, w.Folder(ann, "inbox"))
 		if err == nil && sf.Cursor != "" {
 			t.Error("the cursor of a mailbox that could not be read was stored")
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/testworld"
 	"github.com/collect-ediscovery/collect/store"
 )
 
@@ -15,11 +16,11 @@ const benchMessages = 2000
 
 // benchTenant is one mailbox with benchMessages generated messages of
 // natural sizes (2 to 60 KB and some with attachments).
-func benchTenant(b *testing.B) (*world, string, []graphsim.MessageRef, int64) {
+func benchTenant(b *testing.B) (*testworld.World, string, []graphsim.MessageRef, int64) {
 	w := newWorld(b, graphsim.Config{DeltaPageSize: 500})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", benchMessages)
-	refs, err := w.tn.Messages(ann, w.folder(ann, "inbox"))
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", benchMessages)
+	refs, err := w.Tenant.Messages(ann, w.Folder(ann, "inbox"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,11 +44,11 @@ func BenchmarkApply(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		w.dir = b.TempDir()
-		w.matter(ann)
-		p := w.plan()
+		w.Dir = b.TempDir()
+		w.LoadMatterOf(ann)
+		p := w.ApplyablePlan()
 		b.StartTimer()
-		res, err := w.applyCtx(context.Background(), p, apply.Options{})
+		res, err := w.ApplyWith(context.Background(), p, apply.Options{})
 		if err != nil || res.Collected != int64(len(refs)) {
 			b.Fatalf("apply: %v, %+v", err, res)
 		}
@@ -60,11 +61,11 @@ func BenchmarkApply(b *testing.B) {
 // of 256, without a state or a manifest.
 func BenchmarkStageSealOnly(b *testing.B) {
 	w, ann, refs, total := benchTenant(b)
-	w.matter(ann)
+	w.LoadMatterOf(ann)
 	b.SetBytes(total)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		st, err := store.Open(b.TempDir(), store.Options{Hashes: w.m.Output.Hashes})
+		st, err := store.Open(b.TempDir(), store.Options{Hashes: w.Matter.Output.Hashes})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func BenchmarkStageSealOnly(b *testing.B) {
 				defer wg.Done()
 				for id := range work {
 					s, err := st.Stage(context.Background(), -1, func(out io.Writer) (int64, error) {
-						return w.tn.WriteMIME(ann, id, out)
+						return w.Tenant.WriteMIME(ann, id, out)
 					})
 					if err != nil {
 						b.Error(err)

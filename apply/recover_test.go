@@ -14,54 +14,55 @@ import (
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/internal/record"
+	"github.com/collect-ediscovery/collect/internal/testworld"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
 
 // rebuild rebuilds the world's state from its output folder, as collect
 // state rebuild does.
-func (w *world) rebuild(force bool) (apply.RebuildReport, error) {
-	w.t.Helper()
-	tail, _, err := store.ManifestTail(w.m.Output.Path)
+func rebuild(w *testworld.World, force bool) (apply.RebuildReport, error) {
+	w.T.Helper()
+	tail, _, err := store.ManifestTail(w.Matter.Output.Path)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	refs := map[string][]string{}
-	for _, mb := range w.m.Mailboxes {
+	for _, mb := range w.Matter.Mailboxes {
 		refs[strings.ToLower(mb.Email)] = append(refs[strings.ToLower(mb.Email)], mb.Addr)
 	}
 	var rep apply.RebuildReport
-	_, err = state.Rebuild(w.m.State.Path, state.Options{Operation: "test", Lineage: tail.Lineage}, force, func(db *state.DB) error {
+	_, err = state.Rebuild(w.Matter.State.Path, state.Options{Operation: "test", Lineage: tail.Lineage}, force, func(db *state.DB) error {
 		var err error
-		rep, err = apply.Rebuild(context.Background(), db, w.m.Output.Path, refs)
+		rep, err = apply.Rebuild(context.Background(), db, w.Matter.Output.Path, refs)
 		return err
 	})
 	return rep, err
 }
 
-func (w *world) meta() state.Meta {
-	w.t.Helper()
-	db := w.db()
+func stateMeta(w *testworld.World) state.Meta {
+	w.T.Helper()
+	db := w.OpenState(false)
 	defer db.Close()
 	var m state.Meta
 	if err := db.View(func(r *state.ReadTx) error { m = r.Meta(); return nil }); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return m
 }
 
 func TestManifestLinesNameTheStateLineageAndMailbox(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 4)
-	w.matter(ann)
-	w.apply(w.plan())
-	meta := w.meta()
-	u, err := w.tn.User(ann)
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 4)
+	w.LoadMatterOf(ann)
+	w.Apply(w.ApplyablePlan())
+	meta := stateMeta(w)
+	u, err := w.Tenant.User(ann)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := w.manifest()
+	lines := w.Manifest()
 	if len(lines) != 4 {
 		t.Fatalf("%d manifest lines, want 4", len(lines))
 	}
@@ -70,41 +71,41 @@ func TestManifestLinesNameTheStateLineageAndMailbox(t *testing.T) {
 			t.Errorf("line seq %d: lineage %q, mailbox_id %q; want %q, %q", l.Seq, l.Lineage, l.MailboxID, meta.Lineage, u.ID)
 		}
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestRebuildGivesBackTheState(t *testing.T) {
 	w := newWorld(t, graphsim.Config{DuplicateRate: 0.1})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 30)
-	w.populate(ann, "sentitems", 5)
-	w.populate(bob, "inbox", 9)
-	w.matter(ann, bob)
-	w.apply(w.plan())
-	w.populate(bob, "inbox", 2)
-	w.apply(w.plan())
-	before, meta := w.items(), w.meta()
+	ann, bob := w.User("ann"), w.User("bob")
+	w.Populate(ann, "inbox", 30)
+	w.Populate(ann, "sentitems", 5)
+	w.Populate(bob, "inbox", 9)
+	w.LoadMatterOf(ann, bob)
+	w.Apply(w.ApplyablePlan())
+	w.Populate(bob, "inbox", 2)
+	w.Apply(w.ApplyablePlan())
+	before, meta := w.Items(), stateMeta(w)
 
-	if err := os.Remove(w.m.State.Path); err != nil {
+	if err := os.Remove(w.Matter.State.Path); err != nil {
 		t.Fatal(err)
 	}
 	// A crash cut the manifest's last append short: the torn line is not
 	// an item, and is left for the next apply to cut.
-	manifest := filepath.Join(w.m.Output.Path, store.ManifestFile)
+	manifest := filepath.Join(w.Matter.Output.Path, store.ManifestFile)
 	whole, _ := os.ReadFile(manifest)
 	os.WriteFile(manifest, append(bytes.Clone(whole), `{"seq":47,"run_id":"r`...), 0o600)
-	rep, err := w.rebuild(false)
+	rep, err := rebuild(w, false)
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
 	if rep.Items != 46 || rep.Mailboxes != 2 || rep.Runs != 2 || !rep.Verify.OK() || rep.Verify.Verified != 46 {
 		t.Fatalf("rebuild report %+v", rep)
 	}
-	if got := w.meta(); got.Lineage != meta.Lineage || got.Serial <= meta.Serial {
+	if got := stateMeta(w); got.Lineage != meta.Lineage || got.Serial <= meta.Serial {
 		t.Errorf("rebuilt lineage %s, serial %d; want the collection's %s and a serial above the lost state's %d",
 			got.Lineage, got.Serial, meta.Lineage, meta.Serial)
 	}
-	after := w.items()
+	after := w.Items()
 	if len(after) != len(before) {
 		t.Fatalf("%d items rebuilt, %d before", len(after), len(before))
 	}
@@ -115,7 +116,7 @@ func TestRebuildGivesBackTheState(t *testing.T) {
 			t.Errorf("item %d rebuilt as\n %+v\nwas\n %+v", i, after[i], want)
 		}
 	}
-	db := w.db()
+	db := w.OpenState(false)
 	var runs int
 	db.View(func(r *state.ReadTx) error { return r.Runs(func(record.Run) error { runs++; return nil }) })
 	db.Close()
@@ -123,24 +124,24 @@ func TestRebuildGivesBackTheState(t *testing.T) {
 		t.Errorf("rebuilt state has %d runs, want 2", runs)
 	}
 	// The next round enumerates every folder again and fetches nothing.
-	p := w.plan()
+	p := w.ApplyablePlan()
 	if p.HasChanges() {
 		t.Fatalf("plan after the rebuild has changes: %+v", p.Counts())
 	}
-	w.populate(ann, "inbox", 1)
-	if res := w.apply(w.plan()); res.Collected != 1 {
+	w.Populate(ann, "inbox", 1)
+	if res := w.Apply(w.ApplyablePlan()); res.Collected != 1 {
 		t.Fatalf("apply after the rebuild collected %d, want 1", res.Collected)
 	}
-	w.verify()
+	w.Verify()
 }
 
 func TestRebuildRefusesWhatItCannotRebuildFrom(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 3)
-	w.matter(ann)
-	w.apply(w.plan())
-	path := filepath.Join(w.m.Output.Path, store.ManifestFile)
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 3)
+	w.LoadMatterOf(ann)
+	w.Apply(w.ApplyablePlan())
+	path := filepath.Join(w.Matter.Output.Path, store.ManifestFile)
 	full, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func TestRebuildRefusesWhatItCannotRebuildFrom(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stateBefore, err := os.ReadFile(w.m.State.Path)
+	stateBefore, err := os.ReadFile(w.Matter.State.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +179,10 @@ func TestRebuildRefusesWhatItCannotRebuildFrom(t *testing.T) {
 		}, "more than one collection"},
 	} {
 		rewrite(tc.edit)
-		if _, err := w.rebuild(true); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := rebuild(w, true); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: rebuild: %v, want an error saying %q", tc.name, err, tc.want)
 		}
-		if got, _ := os.ReadFile(w.m.State.Path); !bytes.Equal(got, stateBefore) {
+		if got, _ := os.ReadFile(w.Matter.State.Path); !bytes.Equal(got, stateBefore) {
 			t.Fatalf("%s: a refused rebuild changed the state", tc.name)
 		}
 	}
@@ -189,55 +190,55 @@ func TestRebuildRefusesWhatItCannotRebuildFrom(t *testing.T) {
 
 func TestCheckOutputRefusesAStateWithoutTheCollection(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 3)
-	w.matter(ann)
-	w.apply(w.plan())
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 3)
+	w.LoadMatterOf(ann)
+	w.Apply(w.ApplyablePlan())
 	check := func() error {
 		t.Helper()
-		db, err := state.Open(w.m.State.Path, state.Options{ReadOnly: true})
+		db, err := state.Open(w.Matter.State.Path, state.Options{ReadOnly: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		return apply.CheckOutput(db, w.m.Output.Path)
+		return apply.CheckOutput(db, w.Matter.Output.Path)
 	}
 	if err := check(); err != nil {
 		t.Fatalf("the state of the collection is refused: %v", err)
 	}
-	good, _ := os.ReadFile(w.m.State.Path)
+	good, _ := os.ReadFile(w.Matter.State.Path)
 
 	// Lost: no state file.
-	os.Remove(w.m.State.Path)
+	os.Remove(w.Matter.State.Path)
 	var oe *apply.OutputError
 	if err := check(); !errors.As(err, &oe) || !oe.NoState || !strings.Contains(err.Error(), "collect state rebuild") {
 		t.Fatalf("no state: %v", err)
 	}
 	// Another collection's state, which holds items of its own.
 	other := newWorld(t, graphsim.Config{Seed: 9})
-	bob := other.user("bob")
-	other.populate(bob, "inbox", 5)
-	other.matter(bob)
-	other.apply(other.plan())
-	b, _ := os.ReadFile(other.m.State.Path)
-	os.WriteFile(w.m.State.Path, b, 0o600)
+	bob := other.User("bob")
+	other.Populate(bob, "inbox", 5)
+	other.LoadMatterOf(bob)
+	other.Apply(other.ApplyablePlan())
+	b, _ := os.ReadFile(other.Matter.State.Path)
+	os.WriteFile(w.Matter.State.Path, b, 0o600)
 	if err := check(); !errors.As(err, &oe) || oe.OutputLineage == oe.StateLineage || oe.Empty ||
 		!strings.Contains(err.Error(), "written with another state") {
 		t.Fatalf("another collection's state: %v", err)
 	}
 	// The state as it was before the apply: behind the manifest. apply
 	// itself refuses it too, before it appends anything.
-	os.WriteFile(w.m.State.Path, good, 0o600)
-	backup, _ := os.ReadFile(state.BackupFilePath(w.m.State.Path))
-	os.WriteFile(w.m.State.Path, backup, 0o600)
+	os.WriteFile(w.Matter.State.Path, good, 0o600)
+	backup, _ := os.ReadFile(state.BackupFilePath(w.Matter.State.Path))
+	os.WriteFile(w.Matter.State.Path, backup, 0o600)
 	if err := check(); !errors.As(err, &oe) || oe.OutputSeq != 3 || oe.StateSeq != 0 {
 		t.Fatalf("older state: %v", err)
 	}
-	manifest, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile))
-	if _, err := w.applyCtx(context.Background(), w.plan(), apply.Options{}); !errors.As(err, &oe) {
+	manifest, _ := os.ReadFile(filepath.Join(w.Matter.Output.Path, store.ManifestFile))
+	if _, err := w.ApplyWith(context.Background(), w.ApplyablePlan(), apply.Options{}); !errors.As(err, &oe) {
 		t.Fatalf("apply with a state behind the manifest: %v", err)
 	}
-	if got, _ := os.ReadFile(filepath.Join(w.m.Output.Path, store.ManifestFile)); !bytes.Equal(got, manifest) {
+	if got, _ := os.ReadFile(filepath.Join(w.Matter.Output.Path, store.ManifestFile)); !bytes.Equal(got, manifest) {
 		t.Fatal("apply with a state behind the manifest changed the manifest")
 	}
 }

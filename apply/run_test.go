@@ -16,26 +16,26 @@ import (
 // fetched, and completed there and in the state when the apply ends.
 func TestRunRecordIsWrittenWhenTheApplyStarts(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 3)
-	w.matter(ann)
-	p := w.plan()
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 3)
+	w.LoadMatterOf(ann)
+	p := w.ApplyablePlan()
 	var inState, inRuns record.Run
-	w.src.before = func(n int) {
+	w.Src.Before = func(n int) {
 		if n != 1 {
 			return
 		}
 		// The apply holds the state's lock: read runs/ now, the state after.
 		var err error
-		if inRuns, err = w.store().ReadRun("run-1"); err != nil {
+		if inRuns, err = w.Store().ReadRun("run-1"); err != nil {
 			t.Errorf("runs/run-1.json when the first message is fetched: %v", err)
 		}
 	}
-	res := w.apply(p)
+	res := w.Apply(p)
 	if inRuns.Status != record.StatusRunning || inRuns.Planned != 3 || inRuns.Remaining != 3 || !inRuns.Finished.IsZero() || inRuns.Complete {
 		t.Errorf("record at the start %+v", inRuns)
 	}
-	db := w.db()
+	db := w.OpenState(false)
 	defer db.Close()
 	_ = db.View(func(r *state.ReadTx) error {
 		inState, _, _ = r.Run(res.RunID)
@@ -51,17 +51,17 @@ func TestRunRecordIsWrittenWhenTheApplyStarts(t *testing.T) {
 // runs/, with what it had collected.
 func TestNextApplyClosesAKilledRunAsInterrupted(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 30)
-	w.matter(ann)
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 30)
+	w.LoadMatterOf(ann)
 	ctx, cancel := context.WithCancel(context.Background())
-	w.src.before = func(n int) {
+	w.Src.Before = func(n int) {
 		if n == 9 {
 			cancel()
 		}
 	}
-	first, err := w.applyCtx(ctx, w.plan(), apply.Options{BatchSize: 2, Concurrency: 1})
-	w.src.before = nil
+	first, err := w.ApplyWith(ctx, w.ApplyablePlan(), apply.Options{BatchSize: 2, Concurrency: 1})
+	w.Src.Before = nil
 	if !errors.Is(err, context.Canceled) || first.Collected == 0 {
 		t.Fatalf("first apply: %v, %+v", err, first)
 	}
@@ -69,20 +69,20 @@ func TestNextApplyClosesAKilledRunAsInterrupted(t *testing.T) {
 	killed := first.Run
 	killed.Status, killed.Error, killed.Finished = record.StatusRunning, "", time.Time{}
 	killed.Collected, killed.Remaining = 0, killed.Planned
-	db := w.db()
+	db := w.OpenState(false)
 	if err := db.Update(func(tx *state.Tx) error { return tx.PutRun(killed) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	if err := w.store().WriteRun(killed); err != nil {
+	if err := w.Store().WriteRun(killed); err != nil {
 		t.Fatal(err)
 	}
 
-	second := w.apply(w.plan())
+	second := w.Apply(w.ApplyablePlan())
 	if !second.Complete || second.Collected != 30-first.Collected {
 		t.Fatalf("second apply %+v", second)
 	}
-	db = w.db()
+	db = w.OpenState(false)
 	defer db.Close()
 	var inState record.Run
 	var stillRunning []record.Run
@@ -92,7 +92,7 @@ func TestNextApplyClosesAKilledRunAsInterrupted(t *testing.T) {
 		stillRunning, err = r.InterruptedRuns("")
 		return err
 	})
-	inRuns, err := w.store().ReadRun(killed.RunID)
+	inRuns, err := w.Store().ReadRun(killed.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func TestNextApplyClosesAKilledRunAsInterrupted(t *testing.T) {
 		t.Errorf("runs still marked running after the next apply: %+v", stillRunning)
 	}
 	// Every manifest line names a run with a record.
-	for _, e := range w.manifest() {
-		if _, err := w.store().ReadRun(e.RunID); err != nil {
+	for _, e := range w.Manifest() {
+		if _, err := w.Store().ReadRun(e.RunID); err != nil {
 			t.Errorf("manifest line %d names run %s: %v", e.Seq, e.RunID, err)
 		}
 	}

@@ -13,18 +13,18 @@ import (
 
 func TestUnreadableMailboxIsFailedScopeAndTheOthersAreCollected(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 5)
-	w.populate(bob, "inbox", 4)
-	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, bob, false); err != nil {
+	ann, bob := w.User("ann"), w.User("bob")
+	w.Populate(ann, "inbox", 5)
+	w.Populate(bob, "inbox", 4)
+	if err := w.Tenant.SetMailboxAccess(w.Tenant.Credentials().ClientID, bob, false); err != nil {
 		t.Fatal(err)
 	}
-	w.matter(ann, bob)
-	p := w.plan()
+	w.LoadMatterOf(ann, bob)
+	p := w.ApplyablePlan()
 	if p.Complete() || len(p.FailedScope()) != 1 {
 		t.Fatalf("plan: complete %v, failed scope %+v; want bob's mailbox failed", p.Complete(), p.FailedScope())
 	}
-	res := w.apply(p)
+	res := w.Apply(p)
 	if res.Collected != 5 || res.Planned != 5 || res.Remaining != 0 || res.Complete || res.Status != record.StatusIncomplete || len(res.FailedScope) != 1 {
 		t.Fatalf("result: %d of %d collected, complete %v, status %s, failed scope %+v; want ann's 5 and bob failed",
 			res.Collected, res.Planned, res.Complete, res.Status, res.FailedScope)
@@ -37,7 +37,7 @@ func TestUnreadableMailboxIsFailedScopeAndTheOthersAreCollected(t *testing.T) {
 		}
 	}
 	check("result", res.FailedScope)
-	rec, err := w.store().ReadRun(res.RunID)
+	rec, err := w.Store().ReadRun(res.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestUnreadableMailboxIsFailedScopeAndTheOthersAreCollected(t *testing.T) {
 	if rec.Complete {
 		t.Error("the run record says complete")
 	}
-	db := w.db()
+	db := w.OpenState(false)
 	var run record.Run
 	_ = db.View(func(r *state.ReadTx) error {
 		run, _, err = r.Run(res.RunID)
@@ -55,10 +55,10 @@ func TestUnreadableMailboxIsFailedScopeAndTheOthersAreCollected(t *testing.T) {
 	check("state run record", run.FailedScope)
 
 	// Access granted: the next apply reads the mailbox from scratch.
-	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, bob, true); err != nil {
+	if err := w.Tenant.SetMailboxAccess(w.Tenant.Credentials().ClientID, bob, true); err != nil {
 		t.Fatal(err)
 	}
-	res = w.apply(w.plan())
+	res = w.Apply(w.ApplyablePlan())
 	if res.Collected != 4 || !res.Complete || len(res.FailedScope) != 0 {
 		t.Errorf("retry: %d collected, complete %v, failed scope %+v; want bob's 4", res.Collected, res.Complete, res.FailedScope)
 	}
@@ -66,13 +66,13 @@ func TestUnreadableMailboxIsFailedScopeAndTheOthersAreCollected(t *testing.T) {
 
 func TestUnusablePlanIsRefused(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 2)
-	w.matter(ann)
-	p := w.plan()
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 2)
+	w.LoadMatterOf(ann)
+	p := w.ApplyablePlan()
 	p.Errors = append(p.Errors, plan.Message{Addr: "mailbox.x", Summary: "Two addresses name the same mailbox"})
-	res, err := w.applyCtx(context.Background(), p, apply.Options{})
-	if err == nil || res.Collected != 0 || len(w.items()) != 0 {
+	res, err := w.ApplyWith(context.Background(), p, apply.Options{})
+	if err == nil || res.Collected != 0 || len(w.Items()) != 0 {
 		t.Errorf("an unusable plan was applied: %v, %d collected", err, res.Collected)
 	}
 }

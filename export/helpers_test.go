@@ -15,6 +15,7 @@ import (
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
@@ -76,7 +77,7 @@ type collection struct {
 // nothing collected yet.
 func newCollection(t testing.TB, matter, fixturesDir string) *collection {
 	t.Helper()
-	tn, err := graphsim.Demo(graphsim.Config{Clock: graphsim.NewFakeClock(testNow)}, fixturesDir)
+	tn, err := graphsim.Demo(graphsim.Config{Clock: clock.NewFake(testNow)}, fixturesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func (c *collection) deliver(mailbox string, msg []byte, at time.Time) {
 
 func (c *collection) db() *state.DB {
 	c.t.Helper()
-	db, err := state.Open(c.m.State.Path, state.Options{Operation: "test", ToolVersion: "test", Now: func() time.Time { return testNow }})
+	db, err := state.Open(c.m.State.Path, state.Options{Operation: "test", ToolVersion: "test", Clock: clock.NewFake(testNow)})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -133,12 +134,12 @@ func (c *collection) applyTarget(addr string) string {
 	db := c.db()
 	defer db.Close()
 	src := c.tn.Source(graphsim.SourceOptions{})
-	now := func() time.Time { return testNow }
+	clk := clock.NewFake(testNow)
 	target, err := plan.ParseTarget(addr, c.m)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	p, err := plan.Make(context.Background(), c.m, db, src, plan.Options{ToolVersion: "test", Now: now, Targets: []plan.Target{target}})
+	p, err := plan.Make(context.Background(), c.m, db, src, plan.Options{ToolVersion: "test", Clock: clk, Targets: []plan.Target{target}})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func (c *collection) applyTarget(addr string) string {
 	}
 	c.runs++
 	id := fmt.Sprintf("run-%d", c.runs)
-	res, err := apply.Apply(context.Background(), p, db, st, src, apply.Options{RunID: id, Now: now, Backoff: time.Millisecond,
+	res, err := apply.Apply(context.Background(), p, db, st, src, apply.Options{RunID: id, Clock: clk, Backoff: time.Millisecond,
 		Parallelism: 1, Concurrency: 1})
 	if err != nil {
 		c.t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // Limits are Graph's per-mailbox service limits for one app: at most
@@ -40,7 +42,7 @@ func (l Limits) withDefaults() Limits {
 // for one another.
 type Limiter struct {
 	limits Limits
-	clock  Clock
+	clock  clock.Clock
 
 	mu        sync.Mutex
 	mailboxes map[string]*mailboxGate
@@ -96,11 +98,11 @@ func (g *mailboxGate) admit(now int64) {
 
 // NewLimiter returns a limiter with the given limits (zero fields take the
 // defaults) and clock (nil: the system clock).
-func NewLimiter(limits Limits, clock Clock) *Limiter {
-	if clock == nil {
-		clock = SystemClock()
+func NewLimiter(limits Limits, clk clock.Clock) *Limiter {
+	if clk == nil {
+		clk = clock.System()
 	}
-	return &Limiter{limits: limits.withDefaults(), clock: clock, mailboxes: map[string]*mailboxGate{}, throttled: map[string]time.Duration{}}
+	return &Limiter{limits: limits.withDefaults(), clock: clk, mailboxes: map[string]*mailboxGate{}, throttled: map[string]time.Duration{}}
 }
 
 func (l *Limiter) gate(mailbox string) *mailboxGate {

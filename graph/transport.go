@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // RetryPolicy bounds how hard the transport tries one request.
@@ -51,7 +53,7 @@ type TransportConfig struct {
 	Next   http.RoundTripper // sends one attempt; typically an *http.Transport
 	Limits Limits
 	Retry  RetryPolicy
-	Clock  Clock // nil: the system clock
+	Clock  clock.Clock // nil: the system clock
 	// Jitter returns a number in [0, 1) that spreads back-offs; nil: math/rand/v2.
 	Jitter func() float64
 	// Reauthorize returns a copy of the request carrying a freshly acquired
@@ -80,7 +82,7 @@ type Transport struct {
 	next    http.RoundTripper
 	limiter *Limiter
 	policy  RetryPolicy
-	clock   Clock
+	clock   clock.Clock
 	jitter  func() float64
 	reauth  func(*http.Request) (*http.Request, error)
 	log     *slog.Logger
@@ -120,7 +122,7 @@ func NewTransport(cfg TransportConfig) *Transport {
 		t.next = http.DefaultTransport
 	}
 	if t.clock == nil {
-		t.clock = SystemClock()
+		t.clock = clock.System()
 	}
 	if t.jitter == nil {
 		t.jitter = rand.Float64

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 type step struct {
@@ -23,12 +25,15 @@ type step struct {
 }
 
 // scripted answers attempts from a script and records when each came.
+// t0 is when the fake clocks of these tests start.
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
 type scripted struct {
 	mu    sync.Mutex
 	steps []step
 	reqs  []*http.Request
 	at    []time.Time
-	clock Clock
+	clock clock.Clock
 }
 
 func (s *scripted) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -80,7 +85,7 @@ func TestRetryAfterIsObeyed(t *testing.T) {
 		{"Sat, 01 Mar 2025 12:00:07 GMT", 7 * time.Second},
 	} {
 		t.Run(tc.header, func(t *testing.T) {
-			clk := newJumpClock()
+			clk := clock.NewJumping(t0)
 			s := &scripted{clock: clk, steps: []step{
 				{status: 429, header: map[string]string{"Retry-After": tc.header}, body: graphErr("ApplicationThrottled")},
 				{status: 200, body: `{"value":[]}`},
@@ -109,7 +114,7 @@ func TestRetryAfterIsObeyed(t *testing.T) {
 }
 
 func TestBackoffIsBoundedAndClassified(t *testing.T) {
-	clk := newJumpClock()
+	clk := clock.NewJumping(t0)
 	var steps []step
 	for range 10 {
 		steps = append(steps, step{status: 503, body: graphErr("serviceNotAvailable")})
@@ -136,7 +141,7 @@ func TestBackoffIsBoundedAndClassified(t *testing.T) {
 }
 
 func TestRetryStopsAtElapsedBudget(t *testing.T) {
-	clk := newJumpClock()
+	clk := clock.NewJumping(t0)
 	s := &scripted{clock: clk, steps: []step{
 		{status: 429, header: map[string]string{"Retry-After": "30"}, body: graphErr("MailboxConcurrency")},
 	}}
@@ -170,7 +175,7 @@ func TestNotRetried(t *testing.T) {
 		{"dns", step{err: errors.New("dial tcp: lookup graph.example: no such host")}, KindOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newJumpClock()
+			clk := clock.NewJumping(t0)
 			s := &scripted{clock: clk, steps: []step{tc.st, {status: 200}}}
 			tr := NewTransport(TransportConfig{Next: s, Clock: clk})
 			_, err := get(t, context.Background(), tr, mbURL)
@@ -192,7 +197,7 @@ func TestNotRetried(t *testing.T) {
 }
 
 func TestConnectionResetIsRetried(t *testing.T) {
-	clk := newJumpClock()
+	clk := clock.NewJumping(t0)
 	s := &scripted{clock: clk, steps: []step{
 		{err: fmt.Errorf("read: %w", syscall.ECONNRESET)},
 		{err: io.ErrUnexpectedEOF},
@@ -210,7 +215,7 @@ func TestConnectionResetIsRetried(t *testing.T) {
 }
 
 func TestUnreplayableBodyIsNotRetried(t *testing.T) {
-	clk := newJumpClock()
+	clk := clock.NewJumping(t0)
 	s := &scripted{clock: clk, steps: []step{{status: 503, body: graphErr("x")}, {status: 200}}}
 	tr := NewTransport(TransportConfig{Next: s, Clock: clk})
 	req, _ := http.NewRequest(http.MethodPost, mbURL, io.NopCloser(strings.NewReader("payload")))
@@ -222,7 +227,7 @@ func TestUnreplayableBodyIsNotRetried(t *testing.T) {
 }
 
 func TestExpiredTokenRefreshedOnce(t *testing.T) {
-	clk := newJumpClock()
+	clk := clock.NewJumping(t0)
 	s := &scripted{clock: clk, steps: []step{
 		{status: 401, body: graphErr("InvalidAuthenticationToken")},
 		{status: 200, body: `{}`},
@@ -252,7 +257,7 @@ func TestExpiredTokenRefreshedOnce(t *testing.T) {
 }
 
 func TestCanceledWhileWaiting(t *testing.T) {
-	clk := newManualClock()
+	clk := clock.NewFake(t0)
 	s := &scripted{clock: clk, steps: []step{{status: 429, header: map[string]string{"Retry-After": "60"}, body: graphErr("x")}}}
 	tr := NewTransport(TransportConfig{Next: s, Clock: clk})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -261,7 +266,7 @@ func TestCanceledWhileWaiting(t *testing.T) {
 		_, err := get(t, ctx, tr, mbURL)
 		done <- err
 	}()
-	<-clk.Waiting // the retry is waiting for Retry-After
+	clk.NextWait() // the retry is waiting for Retry-After
 	cancel()
 	if err := <-done; KindOf(err) != KindCanceled {
 		t.Fatalf("kind = %v (%v), want canceled", KindOf(err), err)
@@ -269,7 +274,7 @@ func TestCanceledWhileWaiting(t *testing.T) {
 }
 
 func TestThrottlePausesOnlyThatMailbox(t *testing.T) {
-	clk := newManualClock()
+	clk := clock.NewFake(t0)
 	var mu sync.Mutex
 	calls := map[string]int{}
 	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -289,7 +294,7 @@ func TestThrottlePausesOnlyThatMailbox(t *testing.T) {
 		_, err := get(t, context.Background(), tr, "https://g.example/v1.0/users/A/messages/1/$value")
 		first <- err
 	}()
-	if d := <-clk.Waiting; d != 10*time.Second {
+	if d := clk.NextWait(); d != 10*time.Second {
 		t.Fatalf("first request waits %v, want 10s", d)
 	}
 	// Mailbox b is not held back by a's throttling.
@@ -302,7 +307,7 @@ func TestThrottlePausesOnlyThatMailbox(t *testing.T) {
 		_, err := get(t, context.Background(), tr, "https://g.example/v1.0/users/A/messages/2/$value")
 		second <- err
 	}()
-	if d := <-clk.Waiting; d != 10*time.Second {
+	if d := clk.NextWait(); d != 10*time.Second {
 		t.Fatalf("second request to a waits %v, want the remaining 10s", d)
 	}
 	mu.Lock()
@@ -324,7 +329,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestLimiterConcurrencyAndWindow(t *testing.T) {
-	clk := newManualClock()
+	clk := clock.NewFake(t0)
 	l := NewLimiter(Limits{Concurrency: 2, Requests: 3, Window: time.Minute}, clk)
 	ctx := context.Background()
 	r1, _ := l.Acquire(ctx, "m")
@@ -357,7 +362,7 @@ func TestLimiterConcurrencyAndWindow(t *testing.T) {
 		r, _ := l.Acquire(ctx, "m")
 		got <- r
 	}()
-	if d := <-clk.Waiting; d != time.Minute {
+	if d := clk.NextWait(); d != time.Minute {
 		t.Fatalf("fourth request waits %v, want 1m", d)
 	}
 	clk.Advance(time.Minute)
@@ -463,7 +468,7 @@ func TestUnavailableWithRetryAfterIsThrottling(t *testing.T) {
 }
 
 func TestLimiterForgetsIdleMailboxes(t *testing.T) {
-	clk := newManualClock()
+	clk := clock.NewFake(t0)
 	l := NewLimiter(Limits{Window: time.Minute}, clk)
 	l.Pause("throttled", clk.Now().Add(time.Second))
 	for i := range 5000 {
@@ -490,7 +495,7 @@ func TestLimiterForgetsIdleMailboxes(t *testing.T) {
 // A request waiting to be retried is listed in the stats, with what it
 // waits for, until it is sent again.
 func TestWaitingRetriesAreListed(t *testing.T) {
-	clk := newManualClock()
+	clk := clock.NewFake(t0)
 	s := &scripted{clock: clk, steps: []step{
 		{status: 503, header: map[string]string{"Retry-After": "30"}, body: graphErr("ServiceUnavailable")},
 		{status: 200, body: `{"value":[]}`},
@@ -504,7 +509,7 @@ func TestWaitingRetriesAreListed(t *testing.T) {
 		}
 		done <- err
 	}()
-	<-clk.Waiting
+	clk.NextWait()
 	w := tr.Stats().Waiting
 	if len(w) != 1 {
 		t.Fatalf("waiting = %+v, want one request", w)

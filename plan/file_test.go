@@ -18,9 +18,9 @@ import (
 
 func TestSavedPlanRoundTripAndFreshness(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 12, day("2024-02-01"), day("2024-03-01"))
-	m := w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 12, day("2024-02-01"), day("2024-03-01"))
+	m := w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
@@ -28,7 +28,7 @@ custodian "ann" {
 }
 `)
 	// Made before any state file existed.
-	p := w.plan()
+	p := w.Plan()
 	if p.State.Lineage != "" || p.State.Serial != 0 {
 		t.Fatalf("plan against no state file records %+v", p.State)
 	}
@@ -71,9 +71,9 @@ custodian "ann" {
 		!strings.Contains(err.Error(), fmt.Sprintf("this plan is for matter %q", m.Name)) || strings.Contains(err.Error(), "changed") {
 		t.Errorf("plan of another matter: %v", err)
 	}
-	w.apply(got)
+	w.ApplyComplete(got)
 	var meta state.Meta
-	db := w.open(true)
+	db := w.OpenState(true)
 	if err := db.View(func(r *state.ReadTx) error { meta = r.Meta(); return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ custodian "ann" {
 	}
 
 	// Made against the state: fresh at its serial only, and only for its lineage.
-	p2 := w.plan()
+	p2 := w.Plan()
 	if p2.State.Lineage != meta.Lineage || p2.State.Serial != meta.Serial {
 		t.Fatalf("plan records state %+v, the state is %+v", p2.State, meta)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/collect-ediscovery/collect/state"
 	"golang.org/x/sync/errgroup"
 )
@@ -22,8 +23,8 @@ type Options struct {
 	Targets []Target
 	// Parallelism is how many mailboxes are read at once.
 	Parallelism int
-	// Now is the clock; nil means time.Now.
-	Now         func() time.Time
+	// Clock stamps the plan; nil means the system clock.
+	Clock       clock.Clock
 	ToolVersion string
 }
 
@@ -32,16 +33,15 @@ type Options struct {
 // it incomplete); the error return is for what stops the whole plan, such
 // as an unreadable state or a canceled context.
 func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source, opts Options) (*Plan, error) {
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
+	if opts.Clock == nil {
+		opts.Clock = clock.System()
 	}
 	if opts.Parallelism < 1 {
 		opts.Parallelism = 10
 	}
 	p := &Plan{
 		ToolVersion: opts.ToolVersion,
-		CreatedAt:   now().UTC(),
+		CreatedAt:   opts.Clock.Now().UTC(),
 		Matter:      m.Name,
 		MatterHash:  m.Hash(),
 		Demo:        m.Tenant.Demo(),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/testworld"
 	"github.com/collect-ediscovery/collect/plan"
 )
 
@@ -21,18 +22,18 @@ window "w" {
 
 func TestFirstPlanListsEveryInWindowMessagePerFolder(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 60, day("2024-01-01"), day("2024-05-01"))
-	w.populate(ann, "sentitems", 25, day("2024-01-15"), day("2024-04-15"))
-	w.populate(ann, "archive", 10, day("2023-01-01"), day("2023-12-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 60, day("2024-01-01"), day("2024-05-01"))
+	w.PopulateBetween(ann, "sentitems", 25, day("2024-01-15"), day("2024-04-15"))
+	w.PopulateBetween(ann, "archive", 10, day("2023-01-01"), day("2023-12-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	if !p.Complete() || len(p.Errors) > 0 {
 		t.Fatalf("plan has errors: %+v", p.Errors)
 	}
@@ -40,8 +41,8 @@ custodian "ann" {
 	var want int64
 	for _, tc := range []struct{ path, wellKnown string }{{"Inbox", "inbox"}, {"Sent Items", "sentitems"}, {"Archive", "archive"}} {
 		f := folderPlan(t, mb, tc.path)
-		exp := w.inWindow(ann, tc.wellKnown, day("2024-02-01"), day("2024-04-01"))
-		total := len(w.all(ann, tc.wellKnown))
+		exp := w.InWindow(ann, tc.wellKnown, day("2024-02-01"), day("2024-04-01"))
+		total := len(w.All(ann, tc.wellKnown))
 		if got := fetchIDs(f); !same(got, exp) {
 			t.Errorf("%s: plan fetches %d messages, the tenant holds %d in the window", tc.path, len(got), len(exp))
 		}
@@ -53,7 +54,7 @@ custodian "ann" {
 		}
 		want += int64(len(exp))
 	}
-	if len(w.inWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))) == 0 || len(folderPlan(t, mb, "Archive").Fetch) != 0 {
+	if len(w.InWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))) == 0 || len(folderPlan(t, mb, "Archive").Fetch) != 0 {
 		t.Fatal("the test tenant does not exercise both sides of the window")
 	}
 	if c := p.Counts(); c.ToCollect != want || c.Mailboxes != 1 {
@@ -79,22 +80,22 @@ custodian "ann" {
 }
 
 func rawMessage(id, date string) []byte {
-	return []byte("From: Someone <someone@example.com>\r\nTo: ann@" + domain + "\r\nSubject: raw " + id +
+	return []byte("From: Someone <someone@example.com>\r\nTo: ann@" + testworld.Domain + "\r\nSubject: raw " + id +
 		"\r\nDate: " + date + "\r\nMessage-ID: <" + id + "@example.com>\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n")
 }
 
 func TestWindowDateFieldAndDrafts(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
+	ann, bob := w.User("ann"), w.User("bob")
 	var early, late [2]string // sent before the window, received in it; both in it
 	for i, who := range []string{ann, bob} {
-		r1, err := w.tn.Deliver(who, w.folder(who, "inbox"), graphsim.MessageSpec{
+		r1, err := w.Tenant.Deliver(who, w.Folder(who, "inbox"), graphsim.MessageSpec{
 			MIME: rawMessage(fmt.Sprintf("early%d", i), "Wed, 31 Jan 2024 22:00:00 +0000"), Received: day("2024-02-01").Add(3 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := w.tn.Deliver(who, w.folder(who, "inbox"), graphsim.MessageSpec{
+		r2, err := w.Tenant.Deliver(who, w.Folder(who, "inbox"), graphsim.MessageSpec{
 			MIME: rawMessage(fmt.Sprintf("late%d", i), "Mon, 5 Feb 2024 10:00:00 +0000"), Received: day("2024-02-05").Add(11 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
@@ -103,14 +104,14 @@ func TestWindowDateFieldAndDrafts(t *testing.T) {
 	}
 	// Drafts are placed by their last modified time: old drafts are out,
 	// a draft saved now (2024-06-01) is in the open window.
-	if err := w.tn.Populate(ann, w.folder(ann, "drafts"), graphsim.Populate{Count: 3, Drafts: 3, From: day("2023-01-01"), To: day("2023-02-01")}); err != nil {
+	if err := w.Tenant.Populate(ann, w.Folder(ann, "drafts"), graphsim.Populate{Count: 3, Drafts: 3, From: day("2023-01-01"), To: day("2023-02-01")}); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := w.tn.Deliver(ann, w.folder(ann, "drafts"), graphsim.MessageSpec{Draft: true, Received: day("2023-01-10")})
+	fresh, err := w.Tenant.Deliver(ann, w.Folder(ann, "drafts"), graphsim.MessageSpec{Draft: true, Received: day("2023-01-10")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.matter(`
+	w.LoadMatter(`
 window "received" {
   start = "2024-02-01"
 }
@@ -129,7 +130,7 @@ custodian "bob" {
   windows = [window.sent]
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	annInbox := fetchIDs(folderPlan(t, mailboxPlan(t, p, ann), "Inbox"))
 	if !same(annInbox, sortedIDs(early[0], late[0])) {
 		t.Errorf("received window: fetches %v, want both messages received in it", annInbox)
@@ -166,18 +167,18 @@ func folderPaths(m *plan.Mailbox) []string {
 
 func TestFolderFilters(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
+	ann, bob := w.User("ann"), w.User("bob")
 	for _, who := range []string{ann, bob} {
-		w.mkdir(who, "inbox", "Projects")
-		w.mkdir(who, "Inbox/Projects", "Globex")
-		w.mkdir(who, "inbox", "Noise")
-		w.mkdir(who, "archive", "2023")
-		w.mkdir(who, "archive", "2022")
-		w.mkdir(who, "deleteditems", "Old")
-		w.populate(who, "Inbox/Projects/Globex", 4, day("2024-01-01"), day("2024-02-01"))
-		w.populate(who, "Inbox/Noise", 4, day("2024-01-01"), day("2024-02-01"))
+		w.Mkdir(who, "inbox", "Projects")
+		w.Mkdir(who, "Inbox/Projects", "Globex")
+		w.Mkdir(who, "inbox", "Noise")
+		w.Mkdir(who, "archive", "2023")
+		w.Mkdir(who, "archive", "2022")
+		w.Mkdir(who, "deleteditems", "Old")
+		w.PopulateBetween(who, "Inbox/Projects/Globex", 4, day("2024-01-01"), day("2024-02-01"))
+		w.PopulateBetween(who, "Inbox/Noise", 4, day("2024-01-01"), day("2024-02-01"))
 	}
-	w.matter(`
+	w.LoadMatter(`
 custodian "ann" {
   name  = "Ann"
   email = "` + ann + `"
@@ -194,7 +195,7 @@ custodian "bob" {
   }
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	got := folderPaths(mailboxPlan(t, p, ann))
 	want := []string{"Archive/2023", "Inbox", "Inbox/Projects", "Inbox/Projects/Globex", "Sent Items"}
 	if !same(got, want) {
@@ -222,11 +223,11 @@ custodian "bob" {
 
 func TestTargets(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob, legal := w.user("ann"), w.user("bob"), w.user("legal")
-	w.mkdir(ann, "inbox", "Projects")
-	w.populate(ann, "Inbox/Projects", 5, day("2024-01-01"), day("2024-02-01"))
-	w.populate(ann, "inbox", 5, day("2024-01-01"), day("2024-02-01"))
-	m := w.matter(`
+	ann, bob, legal := w.User("ann"), w.User("bob"), w.User("legal")
+	w.Mkdir(ann, "inbox", "Projects")
+	w.PopulateBetween(ann, "Inbox/Projects", 5, day("2024-01-01"), day("2024-02-01"))
+	w.PopulateBetween(ann, "inbox", 5, day("2024-01-01"), day("2024-02-01"))
+	m := w.LoadMatter(`
 custodian "ann" {
   name  = "Ann"
   email = "` + ann + `"
@@ -268,7 +269,7 @@ mailbox "legal_shared" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := w.plan(tg)
+	p := w.Plan(tg)
 	if len(p.Mailboxes) != 1 || p.Mailboxes[0].Email != ann {
 		t.Fatalf("a folder target planned %d mailboxes", len(p.Mailboxes))
 	}
@@ -282,32 +283,32 @@ mailbox "legal_shared" {
 		t.Errorf("plan records targets %q", p.Targets)
 	}
 	tg, _ = plan.ParseTarget("custodian.bob", m)
-	if p := w.plan(tg); len(p.Mailboxes) != 1 || p.Mailboxes[0].Email != bob || len(p.Orphans) != 0 {
+	if p := w.Plan(tg); len(p.Mailboxes) != 1 || p.Mailboxes[0].Email != bob || len(p.Orphans) != 0 {
 		t.Errorf("custodian target: %d mailboxes, %d orphans", len(p.Mailboxes), len(p.Orphans))
 	}
 }
 
 func TestReplanAfterApplyHasNoChangesAndOneRoundPerFolder(t *testing.T) {
 	w := newWorld(t, graphsim.Config{DuplicateRate: 0.2})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 40, day("2024-01-01"), day("2024-05-01"))
-	w.populate(ann, "sentitems", 15, day("2024-01-01"), day("2024-05-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 40, day("2024-01-01"), day("2024-05-01"))
+	w.PopulateBetween(ann, "sentitems", 15, day("2024-01-01"), day("2024-05-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	p := w.plan()
-	res := w.apply(p)
+	p := w.Plan()
+	res := w.ApplyComplete(p)
 	if res.Collected != p.Counts().ToCollect || res.Collected == 0 {
 		t.Fatalf("apply collected %d of %d", res.Collected, p.Counts().ToCollect)
 	}
-	w.src.reset()
-	before := w.tn.Counters()
-	p2 := w.plan()
-	rounds, fetches := w.src.reset()
+	w.Src.Reset()
+	before := w.Tenant.Counters()
+	p2 := w.Plan()
+	rounds, fetches := w.Src.Reset()
 	if p2.HasChanges() || fetches != 0 {
 		t.Errorf("re-plan after apply: changes %v, fetches %d", p2.Counts(), fetches)
 	}
@@ -321,7 +322,7 @@ custodian "ann" {
 		}
 	}
 	// A quiet folder's round is one page: one request per folder.
-	after := w.tn.Counters()
+	after := w.Tenant.Counters()
 	if got := after.ByRoute[graphsim.RouteDelta] - before.ByRoute[graphsim.RouteDelta]; got != int64(len(mb.Folders)) {
 		t.Errorf("%d delta requests for %d quiet folders", got, len(mb.Folders))
 	}
@@ -332,33 +333,33 @@ custodian "ann" {
 
 func TestMutationsShowAsCollectMovesAndTombstones(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 30, day("2024-02-01"), day("2024-03-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 30, day("2024-02-01"), day("2024-03-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	w.apply(w.plan())
-	refs := w.all(ann, "inbox")
-	fresh, err := w.tn.Deliver(ann, w.folder(ann, "inbox"), graphsim.MessageSpec{Subject: "new", Received: day("2024-03-10")})
+	w.ApplyComplete(w.Plan())
+	refs := w.All(ann, "inbox")
+	fresh, err := w.Tenant.Deliver(ann, w.Folder(ann, "inbox"), graphsim.MessageSpec{Subject: "new", Received: day("2024-03-10")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	late, err := w.tn.Deliver(ann, w.folder(ann, "inbox"), graphsim.MessageSpec{Subject: "after the window", Received: day("2024-04-10")})
+	late, err := w.Tenant.Deliver(ann, w.Folder(ann, "inbox"), graphsim.MessageSpec{Subject: "after the window", Received: day("2024-04-10")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	moved, deleted := refs[3], refs[7]
-	if _, err := w.tn.Move(ann, moved, w.folder(ann, "archive")); err != nil {
+	if _, err := w.Tenant.Move(ann, moved, w.Folder(ann, "archive")); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.tn.Delete(ann, deleted); err != nil {
+	if err := w.Tenant.Delete(ann, deleted); err != nil {
 		t.Fatal(err)
 	}
-	p := w.plan()
+	p := w.Plan()
 	mb := mailboxPlan(t, p, ann)
 	inbox, archive := folderPlan(t, mb, "Inbox"), folderPlan(t, mb, "Archive")
 	if got := fetchIDs(inbox); !same(got, []string{fresh.ImmutableID}) {
@@ -379,36 +380,36 @@ custodian "ann" {
 	if c := p.Counts(); c.ToCollect != 1 || c.Tombstones != 1 || c.Moves != 1 {
 		t.Errorf("counts %+v, want 1 to collect, 1 tombstone, 1 move", c)
 	}
-	if res := w.apply(p); res.Collected != 1 || res.Observations != 2 {
+	if res := w.ApplyComplete(p); res.Collected != 1 || res.Observations != 2 {
 		t.Errorf("apply of the changes: %d collected, %d observations; want 1 and the move and the tombstone", res.Collected, res.Observations)
 	}
-	if p := w.plan(); p.HasChanges() {
+	if p := w.Plan(); p.HasChanges() {
 		t.Errorf("after applying the changes, a re-plan still has %+v", p.Counts())
 	}
 }
 
 func TestSyncStateGoneReenumeratesWithoutRefetching(t *testing.T) {
 	w := newWorld(t, graphsim.Config{SyncResetCode: "resyncRequired"})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 25, day("2024-02-01"), day("2024-03-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 25, day("2024-02-01"), day("2024-03-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	w.apply(w.plan())
-	fresh, err := w.tn.Deliver(ann, w.folder(ann, "inbox"), graphsim.MessageSpec{Received: day("2024-03-15")})
+	w.ApplyComplete(w.Plan())
+	fresh, err := w.Tenant.Deliver(ann, w.Folder(ann, "inbox"), graphsim.MessageSpec{Received: day("2024-03-15")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.tn.ExpireDeltaTokens(ann); err != nil {
+	if err := w.Tenant.ExpireDeltaTokens(ann); err != nil {
 		t.Fatal(err)
 	}
-	w.src.reset()
-	p := w.plan()
-	rounds, _ := w.src.reset()
+	w.Src.Reset()
+	p := w.Plan()
+	rounds, _ := w.Src.Reset()
 	mb := mailboxPlan(t, p, ann)
 	inbox := folderPlan(t, mb, "Inbox")
 	if !inbox.Reset || inbox.Cursor == "" || inbox.NewCursor == "" || inbox.NewCursor == inbox.Cursor {
@@ -425,19 +426,19 @@ custodian "ann" {
 			t.Errorf("folder %q: %d rounds (reset %v), want the expired one and a fresh one", f.Path, rounds[f.ID], f.Reset)
 		}
 	}
-	res := w.apply(p)
+	res := w.ApplyComplete(p)
 	if res.Collected != 1 {
 		t.Errorf("apply after 410 collected %d, want 1", res.Collected)
 	}
-	if p := w.plan(); p.HasChanges() || folderPlan(t, mailboxPlan(t, p, ann), "Inbox").Reset {
+	if p := w.Plan(); p.HasChanges() || folderPlan(t, mailboxPlan(t, p, ann), "Inbox").Reset {
 		t.Error("the cursor stored after a reset is not used")
 	}
 }
 
 func TestWindowWidensAndNarrows(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 50, day("2024-01-01"), day("2024-05-01"))
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 50, day("2024-01-01"), day("2024-05-01"))
 	custodian := `
 custodian "ann" {
   name    = "Ann"
@@ -445,20 +446,20 @@ custodian "ann" {
   windows = [window.w]
 }
 `
-	w.matter(febToApril + custodian)
-	w.apply(w.plan())
-	collected := w.inWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))
+	w.LoadMatter(febToApril + custodian)
+	w.ApplyComplete(w.Plan())
+	collected := w.InWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))
 
 	// Widened to January: the older mail is planned, nothing collected is.
-	w.matter(`
+	w.LoadMatter(`
 window "w" {
   start = "2024-01-01"
   end   = "2024-04-01"
 }
 ` + custodian)
-	p := w.plan()
+	p := w.Plan()
 	inbox := folderPlan(t, mailboxPlan(t, p, ann), "Inbox")
-	older := w.inWindow(ann, "inbox", day("2024-01-01"), day("2024-02-01"))
+	older := w.InWindow(ann, "inbox", day("2024-01-01"), day("2024-02-01"))
 	if len(older) == 0 {
 		t.Fatal("no mail in January: the widening is not exercised")
 	}
@@ -468,16 +469,16 @@ window "w" {
 	if inbox.Cursor != "" || inbox.AlreadyCollected != int64(len(collected)) {
 		t.Errorf("widened window: cursor %q (want none: another scope), already collected %d (want %d)", inbox.Cursor, inbox.AlreadyCollected, len(collected))
 	}
-	w.apply(p)
+	w.ApplyComplete(p)
 
 	// Narrowed to March: nothing new, nothing deleted.
-	w.matter(`
+	w.LoadMatter(`
 window "w" {
   start = "2024-03-01"
   end   = "2024-04-01"
 }
 ` + custodian)
-	p = w.plan()
+	p = w.Plan()
 	if c := p.Counts(); c.ToCollect != 0 || c.Tombstones != 0 || c.Moves != 0 {
 		t.Errorf("narrowed window: %+v, want nothing to collect or record", c)
 	}
@@ -488,29 +489,29 @@ window "w" {
 
 func TestDroppedMailboxIsAnOrphanWithItsKeptCount(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob := w.user("ann"), w.user("bob")
-	w.populate(ann, "inbox", 5, day("2024-02-01"), day("2024-03-01"))
-	w.populate(bob, "inbox", 9, day("2024-02-01"), day("2024-03-01"))
+	ann, bob := w.User("ann"), w.User("bob")
+	w.PopulateBetween(ann, "inbox", 5, day("2024-02-01"), day("2024-03-01"))
+	w.PopulateBetween(bob, "inbox", 9, day("2024-02-01"), day("2024-03-01"))
 	ca := `
 custodian "ann" {
   name  = "Ann"
   email = "` + ann + `"
 }
 `
-	w.matter(ca + `
+	w.LoadMatter(ca + `
 custodian "bob" {
   name  = "Bob"
   email = "` + bob + `"
 }
 `)
-	w.apply(w.plan())
-	w.matter(ca)
-	p := w.plan()
+	w.ApplyComplete(w.Plan())
+	w.LoadMatter(ca)
+	p := w.Plan()
 	if len(p.Orphans) != 1 {
 		t.Fatalf("orphans %+v, want bob's mailbox", p.Orphans)
 	}
 	o := p.Orphans[0]
-	bobUser, _ := w.tn.User(bob)
+	bobUser, _ := w.Tenant.User(bob)
 	if o.MailboxID != bobUser.ID || o.Address != bob || o.Items != 9 || len(o.References) != 1 || o.References[0] != "custodian.bob.mailbox.primary" {
 		t.Errorf("orphan %+v, want bob with 9 items kept", o)
 	}
@@ -521,19 +522,19 @@ custodian "bob" {
 
 func TestTwoAddressesOfOneMailboxAreAnError(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann", "a.lee")
-	w.matter(`
+	ann := w.User("ann", "a.lee")
+	w.LoadMatter(`
 custodian "ann" {
   name  = "Ann"
   email = "` + ann + `"
 }
 mailbox "also_ann" {
-  address    = "A.Lee@` + domain + `"
+  address    = "A.Lee@` + testworld.Domain + `"
   type       = "shared"
   custodians = [custodian.ann]
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	if p.Applyable() || len(p.Errors) != 1 {
 		t.Fatalf("errors %+v, want one", p.Errors)
 	}
@@ -542,23 +543,23 @@ mailbox "also_ann" {
 		!strings.Contains(e.Detail, "custodian.ann.mailbox.primary") || !strings.Contains(e.Detail, "Name each mailbox once") {
 		t.Errorf("error %+v does not say which addresses collide and what to do", e)
 	}
-	if mailboxPlan(t, p, "a.lee@"+domain).Resolved.ResolvedVia != "alias" {
+	if mailboxPlan(t, p, "a.lee@"+testworld.Domain).Resolved.ResolvedVia != "alias" {
 		t.Error("the alias did not resolve as an alias")
 	}
 }
 
 func TestUnreadableMailboxesSayWhatToDo(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	if _, err := w.tn.AddUser(graphsim.UserSpec{UPN: addr("guest"), Kind: graphsim.NoMailbox}); err != nil {
+	ann := w.User("ann")
+	if _, err := w.Tenant.AddUser(graphsim.UserSpec{UPN: addr("guest"), Kind: graphsim.NoMailbox}); err != nil {
 		t.Fatal(err)
 	}
-	ceo := w.user("ceo")
-	if err := w.tn.SetMailboxAccess(w.tn.Credentials().ClientID, ceo, false); err != nil {
+	ceo := w.User("ceo")
+	if err := w.Tenant.SetMailboxAccess(w.Tenant.Credentials().ClientID, ceo, false); err != nil {
 		t.Fatal(err)
 	}
-	w.populate(ann, "inbox", 3, day("2024-02-01"), day("2024-03-01"))
-	w.matter(`
+	w.PopulateBetween(ann, "inbox", 3, day("2024-02-01"), day("2024-03-01"))
+	w.LoadMatter(`
 custodian "ann" {
   name  = "Ann"
   email = "` + ann + `"
@@ -576,7 +577,7 @@ custodian "ceo" {
   email = "` + ceo + `"
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	// Unreadable mailboxes are failed scope: the plan is incomplete, yet
 	// applyable for the readable ones.
 	if p.Complete() || !p.Applyable() || len(p.FailedScope()) != 3 {
@@ -618,25 +619,25 @@ custodian "ceo" {
 
 func TestMovedThenDeletedIsTombstonedWhereItWasLastSeen(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 6, day("2024-02-01"), day("2024-03-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 6, day("2024-02-01"), day("2024-03-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	w.apply(w.plan())
-	id := w.all(ann, "inbox")[2]
-	if _, err := w.tn.Move(ann, id, w.folder(ann, "archive")); err != nil {
+	w.ApplyComplete(w.Plan())
+	id := w.All(ann, "inbox")[2]
+	if _, err := w.Tenant.Move(ann, id, w.Folder(ann, "archive")); err != nil {
 		t.Fatal(err)
 	}
-	w.apply(w.plan())
-	if err := w.tn.Delete(ann, id); err != nil {
+	w.ApplyComplete(w.Plan())
+	if err := w.Tenant.Delete(ann, id); err != nil {
 		t.Fatal(err)
 	}
-	p := w.plan()
+	p := w.Plan()
 	archive := folderPlan(t, mailboxPlan(t, p, ann), "Archive")
 	if len(archive.Tombstones) != 1 || archive.Tombstones[0].ID != id {
 		t.Errorf("a message moved to Archive and deleted there: archive tombstones %+v, want it", archive.Tombstones)
@@ -648,10 +649,10 @@ custodian "ann" {
 
 func TestFolderTargetThatNamesNoFolderIsAnError(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.mkdir(ann, "inbox", "Projects")
-	w.populate(ann, "inbox", 4, day("2024-02-01"), day("2024-03-01"))
-	m := w.matter(`
+	ann := w.User("ann")
+	w.Mkdir(ann, "inbox", "Projects")
+	w.PopulateBetween(ann, "inbox", 4, day("2024-02-01"), day("2024-03-01"))
+	m := w.LoadMatter(`
 custodian "ann" {
   name  = "Ann"
   email = "` + ann + `"
@@ -673,7 +674,7 @@ custodian "ann" {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := w.plan(tg)
+		p := w.Plan(tg)
 		if tc.ok {
 			if !p.Applyable() || len(p.Mailboxes[0].Folders) == 0 {
 				t.Errorf("%s: errors %+v, %d folders", tc.target, p.Errors, len(p.Mailboxes[0].Folders))
@@ -690,7 +691,7 @@ custodian "ann" {
 // expireMidRound expires the mailbox's delta tokens after the first page
 // of the first round of the folder that starts from a cursor.
 type expireMidRound struct {
-	*countingSource
+	*testworld.Source
 	tn      *graphsim.Tenant
 	mailbox string
 	folder  string
@@ -699,7 +700,7 @@ type expireMidRound struct {
 
 func (e *expireMidRound) Delta(ctx context.Context, mb graph.Mailbox, f graph.Folder, cursor string, page func(graph.DeltaPage) error) (string, error) {
 	first := cursor != "" && f.ID == e.folder && !e.done
-	return e.countingSource.Delta(ctx, mb, f, cursor, func(p graph.DeltaPage) error {
+	return e.Source.Delta(ctx, mb, f, cursor, func(p graph.DeltaPage) error {
 		if err := page(p); err != nil {
 			return err
 		}
@@ -713,30 +714,30 @@ func (e *expireMidRound) Delta(ctx context.Context, mb graph.Mailbox, f graph.Fo
 
 func TestSyncStateGoneMidRoundLosesNothing(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 5, day("2024-02-01"), day("2024-02-10"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 5, day("2024-02-01"), day("2024-02-10"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	w.apply(w.plan())
-	old := w.all(ann, "inbox")
-	w.populate(ann, "inbox", 30, day("2024-02-10"), day("2024-03-01"))
-	if err := w.tn.Delete(ann, old[0]); err != nil {
+	w.ApplyComplete(w.Plan())
+	old := w.All(ann, "inbox")
+	w.PopulateBetween(ann, "inbox", 30, day("2024-02-10"), day("2024-03-01"))
+	if err := w.Tenant.Delete(ann, old[0]); err != nil {
 		t.Fatal(err)
 	}
 	var fresh []string
-	for _, id := range w.all(ann, "inbox") {
+	for _, id := range w.All(ann, "inbox") {
 		if !sliceHas(old, id) {
 			fresh = append(fresh, id)
 		}
 	}
-	src := &expireMidRound{countingSource: w.src, tn: w.tn, mailbox: ann, folder: w.folder(ann, "inbox")}
-	db := w.open(true)
-	p, err := plan.Make(context.Background(), w.m, db, src, plan.Options{})
+	src := &expireMidRound{Source: w.Src, tn: w.Tenant, mailbox: ann, folder: w.Folder(ann, "inbox")}
+	db := w.OpenState(true)
+	p, err := plan.Make(context.Background(), w.Matter, db, src, plan.Options{})
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -770,8 +771,8 @@ func sliceHas(s []string, v string) bool {
 // the full enumeration that replaces the cursor round shows it missing.
 func TestDeletionMissedByAFullEnumerationIsStillATombstone(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 10, day("2024-02-01"), day("2024-03-01"))
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 10, day("2024-02-01"), day("2024-03-01"))
 	custodian := `
 custodian "ann" {
   name    = "Ann"
@@ -779,20 +780,20 @@ custodian "ann" {
   windows = [window.w]
 }
 `
-	w.matter(febToApril + custodian)
-	w.apply(w.plan())
-	ids := w.all(ann, "inbox")
-	if err := w.tn.Delete(ann, ids[0]); err != nil {
+	w.LoadMatter(febToApril + custodian)
+	w.ApplyComplete(w.Plan())
+	ids := w.All(ann, "inbox")
+	if err := w.Tenant.Delete(ann, ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	// Moved out of Inbox into Archive during the gap: a move, not a tombstone.
-	if _, err := w.tn.Move(ann, ids[1], w.folder(ann, "archive")); err != nil {
+	if _, err := w.Tenant.Move(ann, ids[1], w.Folder(ann, "archive")); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.tn.ExpireDeltaTokens(ann); err != nil {
+	if err := w.Tenant.ExpireDeltaTokens(ann); err != nil {
 		t.Fatal(err)
 	}
-	p := w.plan()
+	p := w.Plan()
 	mb := mailboxPlan(t, p, ann)
 	inbox := folderPlan(t, mb, "Inbox")
 	if !inbox.Reset || len(inbox.Tombstones) != 1 || inbox.Tombstones[0].ID != ids[0] {
@@ -801,27 +802,27 @@ custodian "ann" {
 	if mv := folderPlan(t, mb, "Archive").Moves; len(mv) != 1 || mv[0].ID != ids[1] {
 		t.Errorf("after a reset: archive moves %+v, want the moved message", mv)
 	}
-	w.apply(p)
+	w.ApplyComplete(p)
 	// Recorded once: another reset does not tombstone it again.
-	if err := w.tn.ExpireDeltaTokens(ann); err != nil {
+	if err := w.Tenant.ExpireDeltaTokens(ann); err != nil {
 		t.Fatal(err)
 	}
-	if p := w.plan(); p.HasChanges() {
+	if p := w.Plan(); p.HasChanges() {
 		t.Errorf("a second reset reports %+v again", p.Counts())
 	}
 
 	// The same through a window change, which also enumerates again; a
 	// narrowed window keeps out-of-window mail without tombstoning it.
-	if err := w.tn.Delete(ann, ids[2]); err != nil {
+	if err := w.Tenant.Delete(ann, ids[2]); err != nil {
 		t.Fatal(err)
 	}
-	w.matter(`
+	w.LoadMatter(`
 window "w" {
   start = "2024-02-15"
   end   = "2024-04-01"
 }
 ` + custodian)
-	p = w.plan()
+	p = w.Plan()
 	c := p.Counts()
 	if tb := folderPlan(t, mailboxPlan(t, p, ann), "Inbox").Tombstones; c.Tombstones != 1 || len(tb) != 1 || tb[0].ID != ids[2] || c.ToCollect != 0 {
 		t.Errorf("window changed after a deletion: %+v, tombstones %+v; want only the deleted message", c, tb)
@@ -833,27 +834,27 @@ window "w" {
 // is tombstoned, and the stored cursors are kept for later.
 func TestFullMailboxIsListedInstead(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 30, day("2024-01-01"), day("2024-05-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 30, day("2024-01-01"), day("2024-05-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   email   = "` + ann + `"
   windows = [window.w]
 }
 `)
-	w.apply(w.plan())
-	if err := w.tn.SetQuotaExceeded(ann, true); err != nil {
+	w.ApplyComplete(w.Plan())
+	if err := w.Tenant.SetQuotaExceeded(ann, true); err != nil {
 		t.Fatal(err)
 	}
-	newOnes, err := w.tn.Deliver(ann, w.folder(ann, "inbox"), graphsim.MessageSpec{Received: day("2024-03-03")})
+	newOnes, err := w.Tenant.Deliver(ann, w.Folder(ann, "inbox"), graphsim.MessageSpec{Received: day("2024-03-03")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone := w.inWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))[0]
-	if err := w.tn.Delete(ann, gone); err != nil {
+	gone := w.InWindow(ann, "inbox", day("2024-02-01"), day("2024-04-01"))[0]
+	if err := w.Tenant.Delete(ann, gone); err != nil {
 		t.Fatal(err)
 	}
-	p := w.plan()
+	p := w.Plan()
 	if !p.Complete() {
 		t.Fatalf("a full mailbox makes the plan incomplete: %+v", p.Errors)
 	}
@@ -874,12 +875,12 @@ custodian "ann" {
 	if !warned {
 		t.Errorf("no warning about the full mailbox: %+v", p.Warnings)
 	}
-	w.apply(p)
+	w.ApplyComplete(p)
 	// With room again, the kept cursor carries on: nothing is planned twice.
-	if err := w.tn.SetQuotaExceeded(ann, false); err != nil {
+	if err := w.Tenant.SetQuotaExceeded(ann, false); err != nil {
 		t.Fatal(err)
 	}
-	again := folderPlan(t, mailboxPlan(t, w.plan(), ann), "Inbox")
+	again := folderPlan(t, mailboxPlan(t, w.Plan(), ann), "Inbox")
 	if again.Listed || len(again.Fetch) != 0 || len(again.Tombstones) != 0 {
 		t.Errorf("after the quota is raised: listed %v, %d to collect, %d tombstones; want a delta round with nothing new",
 			again.Listed, len(again.Fetch), len(again.Tombstones))

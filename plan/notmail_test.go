@@ -14,13 +14,13 @@ import (
 // requests and responses are mail and collected.
 func TestItemsThatAreNotMailAreExcludedAndCounted(t *testing.T) {
 	w := newWorld(t, graphsim.Config{DuplicateRate: 0.3})
-	ann := w.user("ann")
-	w.populate(ann, "inbox", 5, day("2024-02-05"), day("2024-03-20"))
-	w.populate(ann, "deleteditems", 3, day("2024-02-05"), day("2024-03-20"))
-	if err := w.tn.AddOtherItems(ann, day("2024-02-05"), day("2024-03-20")); err != nil {
+	ann := w.User("ann")
+	w.PopulateBetween(ann, "inbox", 5, day("2024-02-05"), day("2024-03-20"))
+	w.PopulateBetween(ann, "deleteditems", 3, day("2024-02-05"), day("2024-03-20"))
+	if err := w.Tenant.AddOtherItems(ann, day("2024-02-05"), day("2024-03-20")); err != nil {
 		t.Fatal(err)
 	}
-	w.matter(febToApril + `
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   email   = "` + ann + `"
   windows = [window.w]
@@ -30,7 +30,7 @@ custodian "ann" {
 	mail := map[string][]string{}
 	var notMail int64
 	for _, path := range []string{"Inbox", "Deleted Items", "Conversation History/Team Chat"} {
-		refs, err := w.tn.Messages(ann, w.folder(ann, path))
+		refs, err := w.Tenant.Messages(ann, w.Folder(ann, path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ custodian "ann" {
 		t.Fatalf("the tenant holds %d items that are not mail and %d mail items in Deleted Items; want 8 and 5", notMail, len(mail["Deleted Items"]))
 	}
 
-	p := w.plan()
+	p := w.Plan()
 	mb := mailboxPlan(t, p, ann)
 	for _, tc := range []struct {
 		path    string
@@ -68,14 +68,14 @@ custodian "ann" {
 		t.Errorf("window counts %v: items that are not mail are counted", mb.WindowCounts)
 	}
 
-	res := w.apply(p)
+	res := w.ApplyComplete(p)
 	if res.Collected != 10 {
 		t.Errorf("apply collected %d, want the 10 mail items", res.Collected)
 	}
-	db := w.open(true)
+	db := w.OpenState(true)
 	err := db.View(func(r *state.ReadTx) error {
 		for _, path := range []string{"Deleted Items", "Conversation History/Team Chat"} {
-			refs, _ := w.tn.Messages(ann, w.folder(ann, path))
+			refs, _ := w.Tenant.Messages(ann, w.Folder(ann, path))
 			for _, ref := range refs {
 				if graph.IsMailClass(ref.ItemClass) {
 					continue
@@ -91,7 +91,7 @@ custodian "ann" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p2 := w.plan(); p2.HasChanges() || p2.Counts().NotMail != 0 {
+	if p2 := w.Plan(); p2.HasChanges() || p2.Counts().NotMail != 0 {
 		t.Errorf("second plan: %+v", p2.Counts())
 	}
 }

@@ -13,13 +13,13 @@ import (
 
 func TestUnmatchedEntriesNameTheNearestFolders(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	w.mkdir(ann, "inbox", "Projects")
-	mb, err := w.src.ResolveMailbox(context.Background(), ann)
+	ann := w.User("ann")
+	w.Mkdir(ann, "inbox", "Projects")
+	mb, err := w.Src.ResolveMailbox(context.Background(), ann)
 	if err != nil {
 		t.Fatal(err)
 	}
-	folders, err := w.src.ListFolders(context.Background(), mb)
+	folders, err := w.Src.ListFolders(context.Background(), mb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +60,11 @@ func TestUnmatchedEntriesNameTheNearestFolders(t *testing.T) {
 
 func TestFolderIncludeThatMatchesNothingMakesThePlanUnusable(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann := w.user("ann")
-	bob := w.user("bob")
-	w.populate(ann, "inbox", 4, day("2024-02-01"), day("2024-03-01"))
-	w.populate(bob, "inbox", 3, day("2024-02-01"), day("2024-03-01"))
-	w.matter(febToApril + `
+	ann := w.User("ann")
+	bob := w.User("bob")
+	w.PopulateBetween(ann, "inbox", 4, day("2024-02-01"), day("2024-03-01"))
+	w.PopulateBetween(bob, "inbox", 3, day("2024-02-01"), day("2024-03-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
@@ -82,7 +82,7 @@ custodian "bob" {
   }
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	if p.Applyable() || len(p.Errors) != 1 || len(p.FailedScope()) != 0 {
 		t.Fatalf("applyable %v, errors %+v; want one error that is not failed scope", p.Applyable(), p.Errors)
 	}
@@ -101,10 +101,10 @@ custodian "bob" {
 
 func TestEmptyWindowWarningsNameTheirCause(t *testing.T) {
 	w := newWorld(t, graphsim.Config{})
-	ann, bob, cy := w.user("ann"), w.user("bob"), w.user("cy")
-	w.populate(ann, "inbox", 5, day("2023-03-01"), day("2023-05-01"))
-	w.populate(bob, "inbox", 6, day("2024-02-01"), day("2024-03-01"))
-	w.matter(febToApril + `
+	ann, bob, cy := w.User("ann"), w.User("bob"), w.User("cy")
+	w.PopulateBetween(ann, "inbox", 5, day("2023-03-01"), day("2023-05-01"))
+	w.PopulateBetween(bob, "inbox", 6, day("2024-02-01"), day("2024-03-01"))
+	w.LoadMatter(febToApril + `
 custodian "ann" {
   name    = "Ann"
   email   = "` + ann + `"
@@ -124,7 +124,7 @@ custodian "cy" {
   windows = [window.w]
 }
 `)
-	p := w.plan()
+	p := w.Plan()
 	got := map[string]string{}
 	for _, m := range p.Warnings {
 		if m.Summary != `0 messages in window "w"` {

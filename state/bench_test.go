@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 const benchBatch = 256
@@ -13,7 +15,7 @@ const benchBatch = 256
 // fillState commits n realistic collected items in batches of benchBatch
 // and returns the time it took. Items arrive in no particular order of ID,
 // as they do from delta rounds over many folders.
-func fillState(b *testing.B, db *DB, c *clock, from, n int) time.Duration {
+func fillState(b *testing.B, db *DB, c *clock.Fake, from, n int) time.Duration {
 	b.Helper()
 	order := rand.New(rand.NewPCG(uint64(from), uint64(n))).Perm(n)
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/collect-ediscovery/collect/internal/durable"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
@@ -36,8 +37,9 @@ type Options struct {
 	Operation string
 	// ToolVersion is the version of collect, recorded in the file.
 	ToolVersion string
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock stamps creation, lock holders and observations; nil means the
+	// system clock.
+	Clock clock.Clock
 	// Rand is the source for the lineage UUID; nil means crypto/rand.
 	Rand io.Reader
 	// Snapshot lets a read-only open that finds the write lock held by a
@@ -106,8 +108,8 @@ func Open(path string, opts Options) (*DB, error) {
 }
 
 func (o *Options) now() time.Time {
-	if o.Now != nil {
-		return o.Now()
+	if o.Clock != nil {
+		return o.Clock.Now()
 	}
 	return time.Now()
 }

@@ -10,16 +10,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
-// clock is a test clock that moves only when told.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time      { return c.t }
-func (c *clock) Add(d time.Duration) { c.t = c.t.Add(d) }
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC)}
+// newClock is the tests' clock; it moves only when told.
+func newClock() *clock.Fake {
+	return clock.NewFake(time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC))
 }
 
 // seededRand is a deterministic source for lineage UUIDs.
@@ -27,12 +24,12 @@ type seededRand struct{ r *rand.ChaCha8 }
 
 func (s seededRand) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-func testOptions(c *clock) Options {
+func testOptions(c *clock.Fake) Options {
 	var seed [32]byte
 	return Options{
 		Operation:   "apply",
 		ToolVersion: "v0.1.0-test",
-		Now:         c.Now,
+		Clock:       c,
 		Rand:        seededRand{rand.NewChaCha8(seed)},
 	}
 }
@@ -87,7 +84,7 @@ func immutableID(n int) string {
 const inboxID = "AAMkAGI2THVSAAA-Inbox-folder-immutable-id-0000000000000000000000000000000000000000000000AAAA="
 
 // native returns deterministic message bytes and the collected item for them.
-func collectedItem(n int, c *clock) Item {
+func collectedItem(n int, c *clock.Fake) Item {
 	body := []byte(fmt.Sprintf("From: a@example.com\r\nSubject: message %d\r\n\r\nbody %d\r\n", n, n))
 	s256 := sha256.Sum256(body)
 	s1 := sha1.Sum(body)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 func TestRestoreItemKeepsItsSeq(t *testing.T) {
@@ -55,7 +57,7 @@ func TestRestoreItemKeepsItsSeq(t *testing.T) {
 const rebuiltLineage = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 
 // fillOne records one mailbox and one restored item.
-func fillOne(c *clock) func(*DB) error {
+func fillOne(c *clock.Fake) func(*DB) error {
 	return func(db *DB) error {
 		return db.Update(func(tx *Tx) error {
 			if err := tx.PutMailbox(testMailboxRecord()); err != nil {
@@ -79,7 +81,7 @@ func metaOf(t *testing.T, path string) (Meta, uint64) {
 }
 
 func TestRebuild(t *testing.T) {
-	opts := func(c *clock) Options {
+	opts := func(c *clock.Fake) Options {
 		o := testOptions(c)
 		o.Lineage = rebuiltLineage
 		return o

@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/collect-ediscovery/collect/internal/record"
 )
 
 // putRunItems records a run that has not finished and n items it collected.
-func putRunItems(t *testing.T, db *DB, c *clock, runID string, from, n int) {
+func putRunItems(t *testing.T, db *DB, c *clock.Fake, runID string, from, n int) {
 	t.Helper()
 	mustUpdate(t, db, func(tx *Tx) error {
 		if err := tx.PutMailbox(testMailboxRecord()); err != nil {
@@ -70,7 +71,7 @@ func TestSnapshotWhileWriting(t *testing.T) {
 	if n := countCollected(t, path, readOpts); n != 3 {
 		t.Errorf("snapshot within SnapshotEvery has %d items, want the 3 of the last snapshot", n)
 	}
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	putRunItems(t, w, c, "run-1", 5, 1)
 	if n := countCollected(t, path, readOpts); n != 6 {
 		t.Errorf("snapshot past SnapshotEvery has %d items, want 6", n)

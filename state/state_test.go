@@ -309,7 +309,7 @@ func TestTombstoneThenCollected(t *testing.T) {
 		}
 		return nil
 	})
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	mustUpdate(t, db, func(tx *Tx) error { _, _, err := tx.PutItem(it); return err })
 	mustView(t, db, func(tx *ReadTx) error {
 		got, _, _ := tx.Item(testMailbox, it.ID)

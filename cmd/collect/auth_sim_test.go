@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -92,7 +93,7 @@ func simAuthCmd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(tn.AddCertificate(client, cert))
 		}
 	case "realtime":
-		fc, ok := tn.Clock().(*graphsim.FakeClock)
+		fc, ok := tn.Clock().(*clock.Fake)
 		if !ok {
 			ts.Fatalf("the tenant's clock is not a fake clock")
 		}
@@ -120,7 +121,7 @@ func simAuthCmd(ts *testscript.TestScript, neg bool, args []string) {
 		need(1)
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)
-		fc, ok := tn.Clock().(*graphsim.FakeClock)
+		fc, ok := tn.Clock().(*clock.Fake)
 		if !ok {
 			ts.Fatalf("the tenant's clock is not a fake clock")
 		}

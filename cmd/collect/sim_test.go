@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -37,7 +38,7 @@ var holds sync.Map
 //	nobox@:          a user without a mailbox
 func simTenant() (*graphsim.Tenant, error) {
 	tn := graphsim.New(graphsim.Config{Seed: 42, Domain: simDomain,
-		Clock: graphsim.NewFakeClock(time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC))})
+		Clock: clock.NewFake(time.Date(2025, 1, 15, 9, 0, 0, 0, time.UTC))})
 	d := "@" + simDomain
 	for _, u := range []graphsim.UserSpec{
 		{UPN: "ann" + d, DisplayName: "Ann Archer", Aliases: []string{"a" + d}},

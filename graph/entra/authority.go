@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // GraphScope is the scope an app asks for to use its Graph application permissions.
@@ -34,7 +35,7 @@ type Authority struct {
 	// HTTPClient sends the sign-in requests (nil: one with a minute's timeout).
 	HTTPClient *http.Client
 	// Clock times device code polling and assertions (nil: system clock).
-	Clock graph.Clock
+	Clock clock.Clock
 }
 
 // check fills the defaults and validates the authority.
@@ -58,7 +59,7 @@ func (a Authority) check() (Authority, error) {
 		a.HTTPClient = &http.Client{Timeout: time.Minute}
 	}
 	if a.Clock == nil {
-		a.Clock = graph.SystemClock()
+		a.Clock = clock.System()
 	}
 	return a, nil
 }

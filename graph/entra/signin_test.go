@@ -20,6 +20,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // The PEM files in testdata hold a throwaway self-signed test certificate
@@ -31,7 +32,7 @@ const testKeyPassword = "correct-horse"
 type signInSim struct {
 	tn    *graphsim.Tenant
 	srv   *httptest.Server
-	clk   *graphsim.FakeClock
+	clk   *clock.Fake
 	creds graphsim.Credentials
 
 	mu    sync.Mutex
@@ -40,7 +41,7 @@ type signInSim struct {
 
 func newSignInSim(t *testing.T) *signInSim {
 	t.Helper()
-	s := &signInSim{clk: graphsim.NewFakeClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))}
+	s := &signInSim{clk: clock.NewFake(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))}
 	s.tn = graphsim.New(graphsim.Config{Seed: 3, Clock: s.clk})
 	for _, u := range []string{"ann@sim.collect.invalid", "bob@sim.collect.invalid"} {
 		if _, err := s.tn.AddUser(graphsim.UserSpec{UPN: u}); err != nil {
@@ -195,7 +196,7 @@ func TestDeviceLoginDeclinedExpiredAndConfidentialApp(t *testing.T) {
 }
 
 func TestDeviceLoginSlowsDownWhenAsked(t *testing.T) {
-	clk := graphsim.NewFakeClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	clk := clock.NewFake(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
 	var mu sync.Mutex
 	polls := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,16 +1,20 @@
 package graphsim
 
-import "time"
+import (
+	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
+)
 
 // Config sets up a Tenant. The zero value is usable: real time, seed 0,
 // Graph's default limits and no injected faults.
 type Config struct {
-	Seed         int64  // drives every generated name, ID, message and fault
-	TenantID     string // GUID; derived from Seed when empty
-	Domain       string // default "sim.collect.invalid"
-	ClientID     string // the default app's client ID; derived from Seed when empty
-	ClientSecret string // the default app's secret; derived from Seed when empty
-	Clock        Clock  // RealClock() when nil
+	Seed         int64       // drives every generated name, ID, message and fault
+	TenantID     string      // GUID; derived from Seed when empty
+	Domain       string      // default "sim.collect.invalid"
+	ClientID     string      // the default app's client ID; derived from Seed when empty
+	ClientSecret string      // the default app's secret; derived from Seed when empty
+	Clock        clock.Clock // clock.System() when nil
 
 	Latency time.Duration // added to every Graph request, on Clock
 	Limits  Limits

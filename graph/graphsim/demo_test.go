@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // fixturesDir is the shared corpus of real-world messages, next to the
@@ -55,7 +57,7 @@ func TestFixturesServedByteForByte(t *testing.T) {
 }
 
 func TestDemoTenant(t *testing.T) {
-	clk := NewFakeClock(time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC))
+	clk := clock.NewFake(time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC))
 	dir := ""
 	if _, err := os.Stat(filepath.Join("..", "..", "..", "shared", "corpus", "mail-fixtures")); err == nil {
 		dir = filepath.Join("..", "..", "..", "shared", "corpus", "mail-fixtures")

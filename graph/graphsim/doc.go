@@ -12,7 +12,7 @@
 //
 // # How tests use it
 //
-//	clk := graphsim.NewFakeClock(time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC))
+//	clk := clock.NewFake(time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC))
 //	tn := graphsim.New(graphsim.Config{Seed: 7, Clock: clk})
 //	u, _ := tn.AddUser(graphsim.UserSpec{UPN: "ann@contoso.invalid", Aliases: []string{"a@contoso.invalid"}})
 //	inbox, _ := tn.FolderID(u.UPN, "inbox")
@@ -139,8 +139,8 @@
 //     Injected faults (FaultRates, InjectFaults) apply to mailbox routes.
 //
 // Time: every expiry, window and latency runs on Config.Clock. With a
-// FakeClock, Latency holds each request until the test advances the
-// clock (FakeClock.BlockUntil tells when requests are waiting), and a
+// clock.Fake, Latency holds each request until the test advances the
+// clock (clock.Fake.BlockUntil tells when requests are waiting), and a
 // client's back-off sleeps do not move the simulator's time, so
 // MailboxCounters.EarlyRetries is meaningful only with a clock shared by
 // client and simulator (or the real one). HoldRequests parks a mailbox's

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 var t0 = time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
@@ -19,7 +21,7 @@ var t0 = time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
 type sim struct {
 	t      *testing.T
 	tn     *Tenant
-	clk    *FakeClock
+	clk    *clock.Fake
 	srv    *httptest.Server
 	token  string
 	client *http.Client
@@ -27,7 +29,7 @@ type sim struct {
 
 func newSim(t *testing.T, cfg Config) *sim {
 	t.Helper()
-	clk := NewFakeClock(t0)
+	clk := clock.NewFake(t0)
 	if cfg.Clock == nil {
 		cfg.Clock = clk
 	}
@@ -35,7 +37,7 @@ func newSim(t *testing.T, cfg Config) *sim {
 	return serveSim(t, tn, clk)
 }
 
-func serveSim(t *testing.T, tn *Tenant, clk *FakeClock) *sim {
+func serveSim(t *testing.T, tn *Tenant, clk *clock.Fake) *sim {
 	t.Helper()
 	srv := httptest.NewServer(tn.Handler())
 	t.Cleanup(srv.Close)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 func TestConcurrencyLimit(t *testing.T) {
@@ -253,7 +255,7 @@ func TestLatencyOnTheClock(t *testing.T) {
 }
 
 func TestFractionalRetryAfterRoundsUp(t *testing.T) {
-	tn := New(Config{Clock: NewFakeClock(t0), Limits: Limits{RetryAfterStyle: RetryAfterFractional}})
+	tn := New(Config{Clock: clock.NewFake(t0), Limits: Limits{RetryAfterStyle: RetryAfterFractional}})
 	for d, want := range map[time.Duration]string{
 		1000400 * time.Microsecond: "1.001",
 		2128 * time.Millisecond:    "2.128",

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 func heapInUse() uint64 {
@@ -27,7 +29,7 @@ func TestMemoryForAMillionMessages(t *testing.T) {
 		t.Skip("builds a million messages")
 	}
 	before := heapInUse()
-	tn := New(Config{Seed: 51, Clock: NewFakeClock(t0)})
+	tn := New(Config{Seed: 51, Clock: clock.NewFake(t0)})
 	for i := 0; i < 100; i++ {
 		mb := fmt.Sprintf("custodian%03d@sim.collect.invalid", i)
 		if _, err := tn.AddUser(UserSpec{UPN: mb}); err != nil {
@@ -62,7 +64,7 @@ func TestMemoryForAMillionMessages(t *testing.T) {
 
 func BenchmarkPopulate(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		tn := New(Config{Seed: 52, Clock: NewFakeClock(t0)})
+		tn := New(Config{Seed: 52, Clock: clock.NewFake(t0)})
 		_, _ = tn.AddUser(UserSpec{UPN: "a@sim.collect.invalid"})
 		if err := tn.Populate("a@sim.collect.invalid", "inbox", Populate{Count: 100000, From: t0.Add(-time.Hour * 24 * 365), To: t0}); err != nil {
 			b.Fatal(err)
@@ -73,7 +75,7 @@ func BenchmarkPopulate(b *testing.B) {
 // BenchmarkDeltaRound measures one full delta round of a 10,000-message
 // folder over HTTP, 100 items a page, with the fields collect selects.
 func BenchmarkDeltaRound(b *testing.B) {
-	tn := New(Config{Seed: 53, Clock: NewFakeClock(t0), Limits: Limits{WindowRequests: -1}})
+	tn := New(Config{Seed: 53, Clock: clock.NewFake(t0), Limits: Limits{WindowRequests: -1}})
 	const mb = "a@sim.collect.invalid"
 	_, _ = tn.AddUser(UserSpec{UPN: mb})
 	_ = tn.Populate(mb, "inbox", Populate{Count: 10000, From: t0.AddDate(-1, 0, 0), To: t0})

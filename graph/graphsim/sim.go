@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // Simulator control over HTTP, for the standalone server. Every route
@@ -24,7 +26,7 @@ import (
 //	POST /_sim/revoke-tokens
 //	POST /_sim/quota           {"mailbox","full"}
 //	POST /_sim/faults          {"mailbox","faults":[{"kind":"reset","route":"value","retryAfter":"2s"}]}
-//	POST /_sim/advance         {"by":"10m"}   (only with a FakeClock)
+//	POST /_sim/advance         {"by":"10m"}   (only with a fake clock)
 type simRequest struct {
 	Mailbox  string     `json:"mailbox"`
 	Folder   string     `json:"folder"`
@@ -188,7 +190,7 @@ func (t *Tenant) serveSim(q *request, segs []string) {
 			err = t.InjectFaults(in.Mailbox, fs...)
 		}
 	case "advance":
-		fc, ok := t.clock.(*FakeClock)
+		fc, ok := t.clock.(*clock.Fake)
 		if !ok {
 			err = errors.New("graphsim: the clock is the real one and cannot be advanced")
 			break

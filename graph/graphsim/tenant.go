@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/collect-ediscovery/collect/internal/clock"
 )
 
 // Tenant is a simulated Microsoft 365 tenant. It is safe for concurrent use.
 type Tenant struct {
 	cfg   Config
-	clock Clock
+	clock clock.Clock
 	tag   uint32 // in every ID, so IDs of another tenant are refused
 	key   []byte // authenticates delta tokens
 
@@ -68,7 +70,7 @@ var ErrNotFound = errors.New("graphsim: not found")
 func New(cfg Config) *Tenant {
 	seed := uint64(cfg.Seed)
 	if cfg.Clock == nil {
-		cfg.Clock = RealClock()
+		cfg.Clock = clock.System()
 	}
 	if cfg.Domain == "" {
 		cfg.Domain = "sim.collect.invalid"
@@ -135,7 +137,7 @@ func (t *Tenant) Credentials() Credentials {
 }
 
 // Clock returns the tenant's clock.
-func (t *Tenant) Clock() Clock { return t.clock }
+func (t *Tenant) Clock() clock.Clock { return t.clock }
 
 func (t *Tenant) now() time.Time { return t.clock.Now() }
 

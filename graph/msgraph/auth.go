@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/collect-ediscovery/collect/internal/clock"
 	abs "github.com/microsoft/kiota-abstractions-go"
 
 	"github.com/collect-ediscovery/collect/graph"
@@ -20,7 +21,7 @@ import (
 // before it expires, or on demand after Graph rejected it.
 type tokenCache struct {
 	src   oauth2.TokenSource
-	clock graph.Clock
+	clock clock.Clock
 
 	mu  sync.Mutex
 	tok *oauth2.Token

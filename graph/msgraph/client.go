@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/collect-ediscovery/collect/graph"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/google/uuid"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -66,7 +67,7 @@ type Config struct {
 	// Logger receives debug records of requests (never headers or tokens).
 	Logger *slog.Logger
 	// Clock is the time source for tokens, back-off and limits (nil: system).
-	Clock graph.Clock
+	Clock clock.Clock
 	// Rand spreads back-offs (nil: math/rand/v2's randomly seeded source).
 	Rand *rand.Rand
 }
@@ -107,7 +108,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.PageSize = 500
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = graph.SystemClock()
+		cfg.Clock = clock.System()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

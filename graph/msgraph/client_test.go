@@ -18,6 +18,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/entra"
+	"github.com/collect-ediscovery/collect/internal/clock"
 	"golang.org/x/oauth2"
 )
 
@@ -380,22 +381,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// instantClock is real time whose waits end at once, recording them.
-type instantClock struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (c *instantClock) Now() time.Time { return time.Now() }
-func (c *instantClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	c.waits = append(c.waits, d)
-	c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	ch <- time.Now()
-	return ch
-}
-
 func TestTokenEndpointHiccupIsRetried(t *testing.T) {
 	var mu sync.Mutex
 	tokenCalls := 0
@@ -424,7 +409,7 @@ func TestTokenEndpointHiccupIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &instantClock{}
+	clk := clock.NewJumping(time.Now())
 	c, err := New(Config{BaseURL: srv.URL, Tokens: toks, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +417,7 @@ func TestTokenEndpointHiccupIsRetried(t *testing.T) {
 	if _, err := c.ListFolders(context.Background(), graph.Mailbox{ID: "U1"}); err != nil {
 		t.Fatalf("ListFolders after a token hiccup: %v", err)
 	}
-	if tokenCalls != 2 || len(clk.waits) == 0 || clk.waits[0] != 3*time.Second {
-		t.Errorf("token calls %d, waits %v; want 2 calls and a 3s wait first", tokenCalls, clk.waits)
+	if waits := clk.Waits(); tokenCalls != 2 || len(waits) == 0 || waits[0] != 3*time.Second {
+		t.Errorf("token calls %d, waits %v; want 2 calls and a 3s wait first", tokenCalls, waits)
 	}
 }

@@ -49,8 +49,8 @@ func TestCorePackagesDoNotLinkTheGraphSDK(t *testing.T) {
 }
 
 // TestSignInLinksOnlyOAuth2 keeps graph/entra small: sign-in builds on
-// golang.org/x/oauth2, the standard library, graph and internal/durable
-// (for the token cache), nothing else, and
+// golang.org/x/oauth2, the standard library, graph, internal/durable (for
+// the token cache) and internal/clock, nothing else, and
 // its tests (which run against the simulator) never link the Graph SDK.
 func TestSignInLinksOnlyOAuth2(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
@@ -71,10 +71,10 @@ func TestSignInLinksOnlyOAuth2(t *testing.T) {
 	}
 	for _, dep := range deps {
 		switch {
-		case dep == pkg, dep == module+"graph", dep == module+"internal/durable",
+		case dep == pkg, dep == module+"graph", dep == module+"internal/durable", dep == module+"internal/clock",
 			dep == "golang.org/x/oauth2", strings.HasPrefix(dep, "golang.org/x/oauth2/"):
 		default:
-			t.Errorf("%s imports %s; sign-in may use only golang.org/x/oauth2, the standard library, graph and internal/durable", pkg, dep)
+			t.Errorf("%s imports %s; sign-in may use only golang.org/x/oauth2, the standard library, graph, internal/durable and internal/clock", pkg, dep)
 		}
 	}
 	for _, dep := range list("-test", pkg) {
@@ -82,6 +82,25 @@ func TestSignInLinksOnlyOAuth2(t *testing.T) {
 			if strings.HasPrefix(dep, h) {
 				t.Errorf("the tests of %s link %s", pkg, dep)
 			}
+		}
+	}
+}
+
+// TestSharedMechanismsUseOnlyTheStandardLibrary keeps the clock and the
+// durable-file writer importable from every package, sign-in included.
+func TestSharedMechanismsUseOnlyTheStandardLibrary(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	const module = "github.com/collect-ediscovery/collect/"
+	for _, pkg := range []string{module + "internal/clock", module + "internal/durable"} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) != 1 || deps[0] != pkg {
+			t.Errorf("%s depends on %v besides the standard library; it may use only the standard library", pkg, deps)
 		}
 	}
 }
