@@ -1,3 +1,13 @@
+// The script tests: every testdata/script/*.txtar runs the collect binary
+// against the simulated tenant that setupSim starts (see simCmd for the
+// sim commands). Matters that several scripts use live once, in
+// testdata/matters.txtar: TestScripts extracts them into $MATTERS, and a
+// script starts with, for example,
+//
+//	cp $MATTERS/sim.collect.hcl main.collect.hcl
+//
+// A script whose matter is its own subject (aliases, sign-in, formatting)
+// keeps it in its own archive. $EXAMPLES is the repository's examples folder.
 package main
 
 import (
@@ -14,6 +24,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script")
@@ -31,11 +42,13 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	matters := extractMatters(t, "testdata/matters.txtar")
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
+			env.Setenv("MATTERS", matters)
 			env.Setenv("NO_COLOR", "1")
 			return setupSim(env)
 		},
@@ -113,6 +126,23 @@ func linesCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.Chmod(path, 0o600))
 	ts.Check(os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600))
+}
+
+// extractMatters writes the files of the shared archive into a folder of
+// their own and returns it; scripts copy from it and never write to it.
+func extractMatters(t *testing.T, archive string) string {
+	t.Helper()
+	a, err := txtar.ParseFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range a.Files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(f.Name)), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // tamperCmd damages an output folder the way an accident would: it
