@@ -26,6 +26,14 @@ type Options struct {
 	// Clock stamps the plan; nil means the system clock.
 	Clock       clock.Clock
 	ToolVersion string
+	// Survey makes the plan doctor reports on, never one to apply: every
+	// folder in scope is enumerated from scratch whatever cursors the
+	// state holds, so that the window counts are those of the mailbox, and
+	// a mailbox whose folder filter names a folder it lacks is still
+	// enumerated. With FoldersOnly, no message is listed: mailboxes are
+	// resolved and their folders listed and matched only.
+	Survey      bool
+	FoldersOnly bool
 }
 
 // Make refreshes the inventory of every mailbox in scope and diffs it with
@@ -68,7 +76,7 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 			Custodians: mb.Custodians, Scope: scopeOf(mb),
 		}
 		p.Mailboxes = append(p.Mailboxes, pm)
-		work = append(work, &mailboxWork{cfg: mb, plan: pm, folders: folderTargets})
+		work = append(work, &mailboxWork{cfg: mb, plan: pm, folders: folderTargets, survey: opts.Survey, foldersOnly: opts.FoldersOnly})
 	}
 
 	var pool errgroup.Group
@@ -104,6 +112,7 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 		if prev, dup := resolved[pm.Resolved.ID]; dup {
 			p.Errors = append(p.Errors, Message{
 				Addr:    pm.Addr,
+				SameAs:  prev,
 				Summary: "Two addresses name the same mailbox",
 				Detail: fmt.Sprintf("%s and %s both resolve to the mailbox %s (%s). Name each mailbox once in the matter, "+
 					"and list every custodian it belongs to in a mailbox block's custodians.",
@@ -159,6 +168,8 @@ type mailboxWork struct {
 	// warnings are the mailbox's own.
 	census   *Census
 	warnings []Message
+	// survey and foldersOnly are Options.Survey and Options.FoldersOnly.
+	survey, foldersOnly bool
 }
 
 // mailboxError is what the plan keeps of a mailbox that could not be
@@ -197,8 +208,9 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 	}
 	// A folder entry or target that selects nothing is a mistake to
 	// report, never an empty plan that looks like "no changes".
-	pm.Error, w.warnings = unmatchedMessages(pm.Addr, w.cfg.Email, UnmatchedEntries(folders, w.cfg.Folders))
-	if pm.Error != nil {
+	pm.Unmatched = UnmatchedEntries(folders, w.cfg.Folders)
+	pm.Error, w.warnings = unmatchedMessages(pm.Addr, w.cfg.Email, pm.Unmatched)
+	if pm.Error != nil && !w.survey {
 		return nil
 	}
 	inScope := SelectFolders(folders, w.cfg.Folders, w.folders)
@@ -216,6 +228,9 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		}
 	}
 	w.census = newCensus(folders, inScope)
+	if w.foldersOnly {
+		return nil
+	}
 
 	known := map[string]state.Folder{}
 	collectedBefore := false
@@ -244,7 +259,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		pf := &Folder{ID: f.ID, Path: f.Path, WellKnown: f.WellKnownName}
 		sf, hadRound := known[f.ID]
 		hadRound = hadRound && sf.Cursor != ""
-		if hadRound && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope {
+		if hadRound && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope && !w.survey {
 			pf.Cursor = sf.Cursor
 			fromScratch = false
 		}
@@ -264,7 +279,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 	if err := d.finish(pm); err != nil {
 		return err
 	}
-	if fromScratch && !collectedBefore {
+	if fromScratch && (!collectedBefore || w.survey) {
 		pm.WindowCounts = d.windowCounts
 	}
 	return nil
@@ -513,6 +528,7 @@ func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox, c *Census) []Message 
 		if pm.WindowCounts[w.Name] == 0 {
 			out = append(out, Message{
 				Addr:    pm.Addr,
+				Window:  w.Name,
 				Summary: fmt.Sprintf("0 messages in window %q", w.Name),
 				Detail:  c.EmptyCause(pm.Resolved.Address, w),
 			})

@@ -60,6 +60,9 @@ type Mailbox struct {
 	// mailbox's well-known folders, for apply to keep in the state so
 	// that the next plan does not ask for them again.
 	WellKnownFolders *graph.WellKnownFolders `json:"well_known_folders,omitempty"`
+	// Unmatched lists the entries of the mailbox's folder filter that
+	// match none of its folders.
+	Unmatched []UnmatchedEntry `json:"unmatched_folder_entries,omitempty"`
 }
 
 // Folder is the plan for one folder of a mailbox.
@@ -139,6 +142,11 @@ type Message struct {
 	// Any other error is a mistake in the matter or the command to fix
 	// first: it makes the plan unusable.
 	FailedScope bool `json:"failed_scope,omitempty"`
+	// Window names the window an empty-window warning is about.
+	Window string `json:"window,omitempty"`
+	// SameAs is the other address of the matter that names the same
+	// mailbox, for that error.
+	SameAs string `json:"same_as,omitempty"`
 }
 
 // Counts sums a plan or part of one.

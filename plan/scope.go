@@ -15,9 +15,9 @@ import (
 // UnmatchedEntry is an entry of a mailbox's folder filter that matches no
 // folder of the mailbox, with the folder names nearest to it.
 type UnmatchedEntry struct {
-	Entry   string
-	Exclude bool
-	Nearest []string
+	Entry   string   `json:"entry"`
+	Exclude bool     `json:"exclude,omitempty"`
+	Nearest []string `json:"nearest,omitempty"`
 }
 
 // Field names the filter list the entry is in, as the matter writes it.

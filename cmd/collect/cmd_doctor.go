@@ -1,17 +1,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/entra"
 	"github.com/collect-ediscovery/collect/plan"
+	"github.com/collect-ediscovery/collect/state"
 )
 
 const doctorHelp = `Usage: collect [global options] doctor [options]
@@ -143,40 +144,32 @@ func runDoctor(s *streams, args []string) int {
 	rep.add(doctorCheck{Status: statusOK, Check: "sign-in", Message: signedInAs(t, info, conn.demo, rep.Tenant, rep.ClientID)})
 	rep.add(permissionCheck(info, conn.authority))
 
+	// The mailboxes are checked by the planner itself, against the state
+	// read only: what doctor says about a mailbox is what plan would.
+	db, closeDB, c := surveyState(m)
+	if c != nil {
+		rep.add(*c)
+	}
+	if db == nil {
+		return finishDoctor(v, rep)
+	}
+	defer closeDB()
 	ctx, stop := interruptible(s, "Interrupted: stopping doctor.")
 	defer stop()
-	results := make([][]doctorCheck, len(m.Mailboxes))
-	resolved := make([]graph.Mailbox, len(m.Mailboxes))
-	sem := make(chan struct{}, opts.Parallelism)
-	var wg sync.WaitGroup
-	for i, mb := range m.Mailboxes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i], resolved[i] = checkMailbox(ctx, conn.src, mb, s.advice, !opts.NoCounts)
-		}()
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		s.errorf("Interrupted", "doctor was stopped before every mailbox was checked.")
+	p, err := plan.Make(ctx, m, db, conn.src, plan.Options{
+		Parallelism: opts.Parallelism, ToolVersion: toolVersion(), Survey: true, FoldersOnly: opts.NoCounts,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			s.errorf("Interrupted", "doctor was stopped before every mailbox was checked.")
+		} else {
+			s.errorf("Cannot check the mailboxes", "%s", sentence(err.Error()))
+		}
 		v.Failed()
 		return exitError
 	}
-	seen := map[string]string{}
-	for i, mb := range m.Mailboxes {
-		if id := resolved[i].ID; id != "" {
-			if prev, dup := seen[id]; dup {
-				results[i] = append(results[i], doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr,
-					Message: fmt.Sprintf("%s and %s name the same mailbox %s", prev, mb.Addr, resolved[i].Address),
-					Fix:     "name each mailbox once in the matter, and list every custodian it belongs to in a mailbox block's custodians"})
-			}
-			seen[id] = mb.Addr
-		}
-		for _, c := range results[i] {
-			rep.add(c)
-		}
+	for _, c := range surveyChecks(m, p, conn.facts(t), !opts.NoCounts) {
+		rep.add(c)
 	}
 	return finishDoctor(v, rep)
 }
@@ -247,42 +240,82 @@ func permissionCheck(info entra.TokenInfo, a entra.Authority) doctorCheck {
 			kind, strings.Join(why, ", "), a.ClientID, a.AdminConsentURL())}
 }
 
-// checkMailbox resolves one mailbox, checks it can be read, and counts
-// the messages of its windows.
-func checkMailbox(ctx context.Context, src graph.Source, mb *config.Mailbox, facts adviceFacts, counts bool) ([]doctorCheck, graph.Mailbox) {
-	res, err := src.ResolveMailbox(ctx, mb.Email)
+// surveyState opens the state read only for the survey, taking no lock
+// an apply would wait for. A state that cannot be opened is a failed
+// check; when its folder is unusable (a check above says so) the survey
+// runs against an empty state, which counts windows the same.
+func surveyState(m *config.Matter) (*state.DB, func(), *doctorCheck) {
+	opts := state.Options{ReadOnly: true, Snapshot: true, Operation: "doctor", ToolVersion: toolVersion()}
+	db, err := state.Open(m.State.Path, opts)
+	if err == nil {
+		return db, func() { db.Close() }, nil
+	}
+	var locked *state.LockedError
+	if errors.As(err, &locked) {
+		return nil, nil, &doctorCheck{Status: statusFail, Check: "state", Message: sentence(err.Error()),
+			Fix: "run collect doctor again when the other run has finished"}
+	}
+	if _, statErr := os.Stat(filepath.Dir(m.State.Path)); statErr == nil {
+		return nil, nil, &doctorCheck{Status: statusFail, Check: "state", Message: sentence(err.Error())}
+	}
+	tmp, terr := os.MkdirTemp("", "collect-doctor-")
+	if terr != nil {
+		return nil, nil, &doctorCheck{Status: statusFail, Check: "state", Message: sentence(err.Error())}
+	}
+	db, err = state.Open(filepath.Join(tmp, "survey.state"), opts)
 	if err != nil {
-		return []doctorCheck{mailboxFailure(mb, res, err, facts)}, res
+		os.RemoveAll(tmp)
+		return nil, nil, &doctorCheck{Status: statusFail, Check: "state", Message: sentence(err.Error())}
 	}
-	facts.Mailbox = res.Address
-	msg := fmt.Sprintf("%s resolves to %s (%s), readable", mb.Email, res.Address, res.DisplayName)
-	if res.ResolvedVia == "alias" {
-		msg = fmt.Sprintf("%s -> %s (%s): an alias of the primary mailbox, readable", mb.Email, res.Address, res.DisplayName)
+	return db, func() { db.Close(); os.RemoveAll(tmp) }, nil
+}
+
+// surveyChecks are doctor's lines for each mailbox of the survey plan, in
+// the matter's order: how it resolves, its folder filter, its windows.
+func surveyChecks(m *config.Matter, p *plan.Plan, facts adviceFacts, counts bool) []doctorCheck {
+	cfgs := map[string]*config.Mailbox{}
+	for _, mb := range m.Mailboxes {
+		cfgs[mb.Addr] = mb
 	}
-	out := []doctorCheck{{Status: statusOK, Check: "mailbox", Address: mb.Addr, Message: msg}}
-	if !counts && mb.Folders.Empty() {
-		return out, res
+	var out []doctorCheck
+	for _, pm := range p.Mailboxes {
+		cfg := cfgs[pm.Addr]
+		if cfg == nil {
+			continue
+		}
+		f := facts
+		f.Mailbox = pm.Resolved.Address
+		if pm.Error != nil && (pm.Resolved.ID == "" || pm.Error.FailedScope) {
+			out = append(out, mailboxFailure(cfg, pm.Resolved, *pm.Error, f))
+			continue
+		}
+		msg := fmt.Sprintf("%s resolves to %s (%s), readable", cfg.Email, pm.Resolved.Address, pm.Resolved.DisplayName)
+		if pm.Resolved.ResolvedVia == "alias" {
+			msg = fmt.Sprintf("%s -> %s (%s): an alias of the primary mailbox, readable", cfg.Email, pm.Resolved.Address, pm.Resolved.DisplayName)
+		}
+		out = append(out, doctorCheck{Status: statusOK, Check: "mailbox", Address: pm.Addr, Message: msg})
+		for _, e := range p.Errors {
+			if e.Addr == pm.Addr && e.SameAs != "" {
+				out = append(out, doctorCheck{Status: statusFail, Check: "mailbox", Address: pm.Addr,
+					Message: fmt.Sprintf("%s and %s name the same mailbox %s", e.SameAs, pm.Addr, pm.Resolved.Address),
+					Fix:     "name each mailbox once in the matter, and list every custodian it belongs to in a mailbox block's custodians"})
+			}
+		}
+		out = append(out, folderChecks(pm)...)
+		if counts {
+			out = append(out, windowChecks(cfg, pm, p.Warnings)...)
+		}
 	}
-	folders, err := src.ListFolders(ctx, res)
-	if err != nil {
-		return append(out, doctorCheck{Status: statusFail, Check: "folders", Address: mb.Addr,
-			Message: fmt.Sprintf("cannot list the folders of %s: %v", res.Address, err),
-			Fix:     advise(err, facts)}), res
-	}
-	out = append(out, folderChecks(mb, res, folders)...)
-	if !counts {
-		return out, res
-	}
-	return append(out, countWindows(ctx, src, mb, res, folders, facts)...), res
+	return out
 }
 
 // folderChecks fails each folders.include entry that matches no folder
 // of the mailbox, and warns about each such folders.exclude entry.
-func folderChecks(mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder) []doctorCheck {
+func folderChecks(pm *plan.Mailbox) []doctorCheck {
 	var out []doctorCheck
-	for _, u := range plan.UnmatchedEntries(folders, mb.Folders) {
-		c := doctorCheck{Status: statusFail, Check: "folders", Address: mb.Addr,
-			Message: fmt.Sprintf("%s entry %q matches no folder of %s", u.Field(), u.Entry, res.Address),
+	for _, u := range pm.Unmatched {
+		c := doctorCheck{Status: statusFail, Check: "folders", Address: pm.Addr,
+			Message: fmt.Sprintf("%s entry %q matches no folder of %s", u.Field(), u.Entry, pm.Resolved.Address),
 			Fix:     "correct the entry in the matter: a display path from the mailbox root (\"Inbox/Projects\") or a well-known name (\"sentitems\")"}
 		if u.Exclude {
 			c.Status, c.Fix = statusWarn, "it leaves nothing out; correct or remove it"
@@ -293,12 +326,10 @@ func folderChecks(mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder)
 	return out
 }
 
-func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, facts adviceFacts) doctorCheck {
-	c := doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr}
-	var ge *graph.Error
-	if errors.As(err, &ge) {
-		c.Code, c.RequestID = ge.Code, ge.RequestID
-	}
+// mailboxFailure is the line of a mailbox the planner could not resolve
+// or read, with the one fix for its kind.
+func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, e plan.Message, facts adviceFacts) doctorCheck {
+	c := doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr, Code: e.Code, RequestID: e.RequestID}
 	name := mb.Email
 	if res.Address != "" && !strings.EqualFold(res.Address, mb.Email) {
 		name = fmt.Sprintf("%s (-> %s)", mb.Email, res.Address)
@@ -307,7 +338,8 @@ func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, facts advi
 	if res.Address != "" {
 		facts.Mailbox = res.Address
 	}
-	switch graph.KindOf(err) {
+	facts.RequestID = e.RequestID
+	switch e.Kind {
 	case graph.KindNotFound:
 		c.Message = fmt.Sprintf("no user, shared mailbox or alias in the tenant has the address %s", mb.Email)
 	case graph.KindAccessDenied:
@@ -315,58 +347,40 @@ func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, err error, facts advi
 	case graph.KindMailboxNotEnabled:
 		c.Message = fmt.Sprintf("%s has no Exchange Online mailbox Graph can read (HTTP 404 %s): it is on-premises, inactive, soft-deleted, unlicensed or a guest", name, c.Code)
 	default:
-		c.Message = fmt.Sprintf("%s cannot be checked: %s", name, err)
+		c.Message = fmt.Sprintf("%s cannot be checked: %s", name, e.Detail)
 	}
-	c.Fix = advise(err, facts)
+	c.Fix = adviceFor(e.Kind, facts)
 	return c
 }
 
-// countWindows enumerates the in-scope folders with delta, as a first plan
-// does, and counts the distinct messages in each window.
-func countWindows(ctx context.Context, src graph.Source, mb *config.Mailbox, res graph.Mailbox, folders []graph.Folder, facts adviceFacts) []doctorCheck {
-	seen := map[string]bool{}
-	perWindow := make([]int64, len(mb.Windows))
-	var total int64
-	for _, f := range plan.SelectFolders(folders, mb.Folders, nil) {
-		_, err := src.Delta(ctx, res, f, "", func(p graph.DeltaPage) error {
-			for _, msg := range p.Messages {
-				if seen[msg.ID] {
-					continue
-				}
-				seen[msg.ID] = true
-				total++
-				for i, w := range mb.Windows {
-					if w.Places(msg.Received, msg.Sent, msg.LastModified, msg.IsDraft) {
-						perWindow[i]++
-					}
-				}
+// windowChecks report the messages the survey counted in each window of
+// the mailbox (or in the whole mailbox); an empty one is a warning whose
+// fix is the cause the planner found.
+func windowChecks(cfg *config.Mailbox, pm *plan.Mailbox, warnings []plan.Message) []doctorCheck {
+	cause := func(window string) string {
+		for _, w := range warnings {
+			if w.Addr == pm.Addr && w.Window == window && w.Detail != "" {
+				return w.Detail
 			}
-			return nil
-		})
-		if err != nil {
-			return []doctorCheck{{Status: statusFail, Check: "window", Address: mb.Addr,
-				Message: fmt.Sprintf("cannot enumerate folder %q of %s: %v", f.Path, res.Address, err),
-				Fix:     advise(err, facts)}}
 		}
+		return ""
 	}
-	emptyFix := "if you expect mail here, check that the collecting account has Full Access delegation on the mailbox " +
-		"(or that the app's access policy includes it) and the window's dates; changes can take up to 24 hours to apply"
 	var out []doctorCheck
-	if len(mb.Windows) == 0 {
-		n := total
-		c := doctorCheck{Status: statusOK, Check: "window", Address: mb.Addr, Messages: &n,
+	if len(cfg.Windows) == 0 {
+		n := pm.Counts().Seen
+		c := doctorCheck{Status: statusOK, Check: "window", Address: pm.Addr, Messages: &n,
 			Message: fmt.Sprintf("whole mailbox: %d messages in scope", n)}
 		if n == 0 {
-			c.Status, c.Message, c.Fix = statusWarn, "whole mailbox: 0 messages in scope", emptyFix
+			c.Status, c.Message, c.Fix = statusWarn, "whole mailbox: 0 messages in scope", cause("")
 		}
 		return append(out, c)
 	}
-	for i, w := range mb.Windows {
-		n := perWindow[i]
-		c := doctorCheck{Status: statusOK, Check: "window", Address: mb.Addr, Messages: &n,
+	for _, w := range cfg.Windows {
+		n := pm.WindowCounts[w.Name]
+		c := doctorCheck{Status: statusOK, Check: "window", Address: pm.Addr, Messages: &n,
 			Message: fmt.Sprintf("window %q: %d messages", w.Name, n)}
 		if n == 0 {
-			c.Status, c.Message, c.Fix = statusWarn, fmt.Sprintf("window %q: 0 messages", w.Name), emptyFix
+			c.Status, c.Message, c.Fix = statusWarn, fmt.Sprintf("window %q: 0 messages", w.Name), cause(w.Name)
 		}
 		out = append(out, c)
 	}
