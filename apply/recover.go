@@ -54,7 +54,8 @@ func (e *OutputError) Error() string {
 // CheckOutput refuses a state that does not hold what the output folder
 // dir holds, before anything is asked of Graph: collecting with it would
 // fetch again what is held, and its lines would clash with the manifest's.
-// It only reads.
+// A state read from the snapshot of a running apply is held only to its
+// lineage. It only reads.
 func CheckOutput(db *state.DB, dir string) error {
 	tail, ok, err := store.ManifestTail(dir)
 	if err != nil || !ok {
@@ -68,7 +69,12 @@ func CheckOutput(db *state.DB, dir string) error {
 	e := &OutputError{Output: dir, State: db.Path(), OutputLineage: tail.Lineage, StateLineage: meta.Lineage,
 		OutputSeq: tail.Seq, StateSeq: last, NoState: !meta.Exists(),
 		Empty: meta.Exists() && meta.Serial == 0 && last == 0 && tail.Lineage != meta.Lineage}
-	if e.NoState || (e.OutputLineage != "" && e.OutputLineage != e.StateLineage) || e.OutputSeq > e.StateSeq {
+	if e.NoState || (e.OutputLineage != "" && e.OutputLineage != e.StateLineage) {
+		return e
+	}
+	// A snapshot kept by a running apply lags the manifest that apply
+	// appends to: only its lineage says whether it is this collection's.
+	if e.OutputSeq > e.StateSeq && db.Writer() == nil {
 		return e
 	}
 	return nil

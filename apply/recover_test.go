@@ -242,3 +242,52 @@ func TestCheckOutputRefusesAStateWithoutTheCollection(t *testing.T) {
 		t.Fatal("apply with a state behind the manifest changed the manifest")
 	}
 }
+
+func TestCheckOutputHoldsARunningApplysSnapshotToItsLineageOnly(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.User("ann")
+	w.Populate(ann, "inbox", 3)
+	w.LoadMatterOf(ann)
+	w.Apply(w.ApplyablePlan())
+	// An apply holds the lock and has appended a line its snapshot does
+	// not have yet.
+	writer := w.OpenState(false)
+	defer writer.Close()
+	lines := w.Manifest()
+	next := lines[len(lines)-1]
+	next.Seq++
+	man, err := store.OpenManifest(filepath.Join(w.Matter.Output.Path, store.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := man.Append([]store.ManifestEntry{next}); err != nil {
+		t.Fatal(err)
+	}
+	man.Close()
+	reader, err := state.Open(w.Matter.State.Path, state.Options{ReadOnly: true, Snapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if reader.Writer() == nil {
+		t.Fatal("the read-only open did not read the writer's snapshot")
+	}
+	if err := apply.CheckOutput(reader, w.Matter.Output.Path); err != nil {
+		t.Fatalf("the snapshot of a running apply is refused: %v", err)
+	}
+	// Of another collection, it is refused all the same.
+	next.Seq++
+	next.Lineage = "11111111-2222-4333-8444-555555555555"
+	man, err = store.OpenManifest(filepath.Join(w.Matter.Output.Path, store.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := man.Append([]store.ManifestEntry{next}); err != nil {
+		t.Fatal(err)
+	}
+	man.Close()
+	var oe *apply.OutputError
+	if err := apply.CheckOutput(reader, w.Matter.Output.Path); !errors.As(err, &oe) {
+		t.Fatalf("a snapshot of another lineage: %v", err)
+	}
+}
