@@ -62,7 +62,7 @@ type Result struct {
 	NewNumbers  int // control numbers given for the first time
 }
 
-// Record is the export record, export.json in each volume.
+// volumeRecord is the export record, export.json in each volume.
 type volumeRecord struct {
 	FormatVersion  string      `json:"format_version"`
 	Volume         string      `json:"volume"`

@@ -95,10 +95,7 @@ func (e *exporter) record(f *family, i int, all []string, first string) Record {
 	}
 	name := d.FileName
 	if i == 0 {
-		name = "message.eml"
-		if strings.TrimSpace(d.Subject) != "" {
-			name = safeName(d.Subject) + ".eml"
-		}
+		name = defaultName(d, "eml") // a collected message has no file name of its own
 	}
 	r.set("FILE_NAME", name)
 	if d.File.Path != "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/textproto"
+	"strconv"
 	"strings"
 
 	"github.com/jhillyerd/enmime/v2"
@@ -98,19 +99,11 @@ func (x *extractor) streamPart(d *Doc, ctype, cte, disposition, id string, r io.
 	}
 	name = strings.ToValidUTF8(strings.TrimSpace(enmime.DecodeRFC2047(name)), "\uFFFD")
 	dispType, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(disposition)), ";")
-	leaf := &enmimeLike{contentType: mediaType, fileName: name, disposition: strings.TrimSpace(dispType)}
-	if leaf.body() {
+	if isBody(&enmime.Part{ContentType: mediaType, FileName: name, Disposition: strings.TrimSpace(dispType)}) {
 		io.Copy(io.Discard, r)
 		return
 	}
 	d.Children = append(d.Children, x.streamChild(mediaType, name, cte, r, depth+1, limit))
-}
-
-// enmimeLike holds what isBody needs of a streamed part.
-type enmimeLike struct{ contentType, fileName, disposition string }
-
-func (p *enmimeLike) body() bool {
-	return isBody(&enmime.Part{ContentType: p.contentType, FileName: p.fileName, Disposition: p.disposition})
 }
 
 func partName(id string) string {
@@ -132,21 +125,8 @@ func (x *extractor) streamMultipart(d *Doc, boundary, id string, r io.Reader, de
 			return
 		}
 		h := textproto.MIMEHeader(p.Header)
-		sub := strings.TrimPrefix(id+"."+itoa(n), ".")
+		sub := strings.TrimPrefix(id+"."+strconv.Itoa(n), ".")
 		x.streamPart(d, h.Get("Content-Type"), h.Get("Content-Transfer-Encoding"), h.Get("Content-Disposition"), sub, p, depth, limit)
-	}
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
 	}
 }
 
