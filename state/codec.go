@@ -42,6 +42,10 @@ const (
 	fCustodian         = 15
 	fSeq               = 16
 	fObservation       = 17
+	fVersion           = 18
+	fChangeKey         = 19
+	fLastModified      = 20
+	fPriorVersion      = 21 // an earlier version: a nested item record
 )
 
 const (
@@ -51,6 +55,7 @@ const (
 	oFromFolder = 4
 	oToFolder   = 5
 	oReason     = 6
+	oChangeKey  = 7
 )
 
 type encoder struct{ b []byte }
@@ -152,8 +157,25 @@ func encodeItem(it *Item) ([]byte, error) {
 		oe.str(oFromFolder, o.FromFolder)
 		oe.str(oToFolder, o.ToFolder)
 		oe.str(oReason, o.Reason)
+		oe.str(oChangeKey, o.ChangeKey)
 		// An observation always has a kind, so its encoding is never empty.
 		e.bytes(fObservation, oe.b)
+	}
+	if it.Version < 0 {
+		return nil, fmt.Errorf("version %d is negative", it.Version)
+	}
+	e.varint(fVersion, uint64(it.Version))
+	e.str(fChangeKey, it.ChangeKey)
+	e.time(fLastModified, it.LastModified)
+	for i := range it.Versions {
+		if len(it.Versions[i].Versions) > 0 {
+			return nil, errors.New("an earlier version holds versions of its own")
+		}
+		b, err := encodeItem(&it.Versions[i])
+		if err != nil {
+			return nil, fmt.Errorf("version %d: %w", it.Versions[i].Version, err)
+		}
+		e.bytes(fPriorVersion, b)
 	}
 	return e.b, nil
 }
@@ -271,10 +293,24 @@ func decodeItem(mailbox, id string, v []byte) (Item, error) {
 					o.ToFolder = string(p)
 				case oReason:
 					o.Reason = string(p)
+				case oChangeKey:
+					o.ChangeKey = string(p)
 				}
 				return err
 			})
 			it.Observations = append(it.Observations, o)
+		case fVersion:
+			it.Version = int(n)
+		case fChangeKey:
+			it.ChangeKey = string(p)
+		case fLastModified:
+			it.LastModified, err = decodeTime(p)
+		case fPriorVersion:
+			var v Item
+			if v, err = decodeItem(mailbox, id, p); err == nil {
+				v.Mailbox, v.ID = "", ""
+				it.Versions = append(it.Versions, v)
+			}
 		}
 		return err
 	})

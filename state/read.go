@@ -365,8 +365,20 @@ func (r *ReadTx) ItemsBySHA256(sha256 string) ([]ItemRef, error) {
 	return refs, nil
 }
 
+// itemAtSeq reads the collected version of an item with sequence number seq.
+func (r *ReadTx) itemAtSeq(ref ItemRef, seq uint64) (Item, bool, error) {
+	it, found, err := r.Item(ref.Mailbox, ref.ID)
+	if err != nil || !found {
+		return Item{}, false, err
+	}
+	v, ok := it.AtSeq(seq)
+	return v, ok, nil
+}
+
 // ItemsSince calls fn, in order of Seq, for each collected item whose Seq
-// is greater than seq: what was collected after the item numbered seq.
+// is greater than seq: what was collected after the item numbered seq. An
+// item collected in several versions is called once per version, as that
+// version (Item.AtSeq).
 func (r *ReadTx) ItemsSince(seq uint64, fn func(Item) error) error {
 	b := r.bucket(bBySeq)
 	if b == nil {
@@ -378,7 +390,7 @@ func (r *ReadTx) ItemsSince(seq uint64, fn func(Item) error) error {
 		if !ok {
 			return fmt.Errorf("sequence index: bad entry for %x", k)
 		}
-		it, found, err := r.Item(ref.Mailbox, ref.ID)
+		it, found, err := r.itemAtSeq(ref, binary.BigEndian.Uint64(k))
 		if err != nil {
 			return err
 		}

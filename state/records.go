@@ -79,6 +79,39 @@ type Item struct {
 	// recorded as collected; it only ever grows across the life of a file.
 	Seq          uint64
 	Observations []Observation // append-only
+
+	// Version numbers the collected versions of the item: 0 or 1 for the
+	// first; a draft edited after it was collected is collected again as
+	// version 2, and so on (see Tx.PutVersion).
+	Version int
+	// ChangeKey is the server's changeKey of the item as last accounted for:
+	// the collected version's, or a later one recorded as an observation.
+	// Empty for items collected before collect recorded it.
+	ChangeKey string
+	// LastModified is the server's lastModifiedDateTime of the collected version.
+	LastModified time.Time
+	// Versions are the earlier collected versions, oldest first, each with
+	// its own native, Seq and manifest line; the fields above are the
+	// latest. They hold no observations, versions or custodians of their own.
+	Versions []Item
+}
+
+// VersionNumber is the item's collected version: 1 for the first.
+func (it Item) VersionNumber() int { return max(it.Version, 1) }
+
+// AtSeq returns the collected version of the item with collection
+// sequence number seq, as an item of its own (with the item's custodians).
+func (it Item) AtSeq(seq uint64) (Item, bool) {
+	if it.Seq == seq {
+		return it, true
+	}
+	for _, v := range it.Versions {
+		if v.Seq == seq {
+			v.Mailbox, v.ID, v.Custodians = it.Mailbox, it.ID, it.Custodians
+			return v, true
+		}
+	}
+	return Item{}, false
 }
 
 // MaxShortText is the most bytes of a subject or sender the state keeps.
@@ -149,6 +182,10 @@ const (
 	// DeletedBeforeCollection: the item was listed but was gone before its
 	// native could be fetched.
 	DeletedBeforeCollection ObservationKind = "deleted-before-collection"
+	// ChangedOnServer: the server reported a new changeKey for a collected
+	// item that was not collected again (a flag or a category set on a
+	// message, or a draft saved without a change to its bytes).
+	ChangedOnServer ObservationKind = "changed-on-server"
 )
 
 // Tombstone reports whether the kind records the item gone from the server.
@@ -158,7 +195,7 @@ func (k ObservationKind) Tombstone() bool {
 
 func (k ObservationKind) valid() bool {
 	switch k {
-	case RemovedOnServer, Moved, DeletedBeforeCollection:
+	case RemovedOnServer, Moved, DeletedBeforeCollection, ChangedOnServer:
 		return true
 	}
 	return false
@@ -173,11 +210,13 @@ type Observation struct {
 	FromFolder string // for moves: folder path (or ID) before
 	ToFolder   string // for moves: folder path (or ID) after
 	Reason     string // as the server or the run said it, e.g. "deleted"
+	// ChangeKey is, for a change, the changeKey the server reported.
+	ChangeKey string
 }
 
 func (o Observation) equal(p Observation) bool {
 	return o.Kind == p.Kind && o.At.Equal(p.At) && o.RunID == p.RunID &&
-		o.FromFolder == p.FromFolder && o.ToFolder == p.ToFolder && o.Reason == p.Reason
+		o.FromFolder == p.FromFolder && o.ToFolder == p.ToFolder && o.Reason == p.Reason && o.ChangeKey == p.ChangeKey
 }
 
 // ItemRef names an item: the mailbox it is in and its immutable ID.

@@ -150,7 +150,7 @@ func (r *ReadTx) RunInProgress() (RunProgress, bool, error) {
 		if !ok {
 			return p, true, fmt.Errorf("sequence index: bad entry for %x", k)
 		}
-		it, found, err := r.Item(ref.Mailbox, ref.ID)
+		it, found, err := r.itemAtSeq(ref, binary.BigEndian.Uint64(k))
 		if err != nil {
 			return p, true, err
 		}

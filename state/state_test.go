@@ -408,7 +408,7 @@ func TestObservationsAppendOnly(t *testing.T) {
 // an item, the item, its native record and its observations are all there.
 // A new method fails this test until it is reviewed and listed.
 func TestNoMethodDeletes(t *testing.T) {
-	writes := []string{"AddObservation", "BumpSerial", "PutFolder", "PutItem", "PutMailbox", "PutRun", "RecordFailure", "RestoreItem", "SetCursor",
+	writes := []string{"AddObservation", "BumpSerial", "PutFolder", "PutItem", "PutMailbox", "PutRun", "PutVersion", "RecordFailure", "RestoreItem", "SetCursor",
 		"AssignControlNumber", "FirstWithKeyOrPut", "PutExportVolume", "PutWellKnownFolders"}
 	reads := []string{"Failure", "Failures", "Folder", "Folders", "HasItem", "Item", "ItemsByInternetMessageID", "ItemsBySHA256",
 		"InterruptedRuns", "ItemsInFolder", "ItemsOfMailbox", "ItemsSince", "LastSeq", "Mailbox", "Mailboxes", "Meta", "Run", "RunInProgress", "Runs",
@@ -454,6 +454,7 @@ func TestNoMethodDeletes(t *testing.T) {
 			tx.PutFolder(testMailbox, Folder{ID: inboxID}),
 			tx.SetCursor(testMailbox, inboxID, "", "", time.Time{}),
 			func() error { _, _, err := tx.PutItem(Item{Mailbox: testMailbox, ID: it.ID}); return err }(),
+			func() error { _, _, err := tx.PutVersion(it); return err }(),
 			tx.AddObservation(testMailbox, it.ID, Observation{Kind: RemovedOnServer, RunID: "r2"}),
 			tx.RecordFailure(Failure{Mailbox: testMailbox, ItemID: it.ID}),
 			tx.PutRun(record.Run{RunID: "r2"}),

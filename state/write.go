@@ -189,44 +189,10 @@ func (t *Tx) RestoreItem(it Item) error {
 // putItemAt is PutItem, giving a newly collected item the sequence number
 // seq instead of the next one when seq is not 0.
 func (t *Tx) putItemAt(it Item, seq uint64) (Item, bool, error) {
-	mb, err := t.knownMailbox(it.Mailbox)
+	mb, err := t.prepareItem(&it)
 	if err != nil {
-		return Item{}, false, fmt.Errorf("put item: %w", err)
+		return Item{}, false, err
 	}
-	if err := checkKey("item ID", it.ID); err != nil {
-		return Item{}, false, fmt.Errorf("put item: %w", err)
-	}
-	if strings.IndexByte(it.InternetMessageID, 0) >= 0 || strings.IndexByte(it.FolderID, 0) >= 0 {
-		return Item{}, false, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
-	}
-	it.SHA256, it.MD5, it.SHA1 = strings.ToLower(it.SHA256), strings.ToLower(it.MD5), strings.ToLower(it.SHA1)
-	for _, h := range []struct {
-		name, hex string
-		size      int
-	}{{"sha256", it.SHA256, 32}, {"md5", it.MD5, 16}, {"sha1", it.SHA1, 20}} {
-		if _, err := hexBytes(h.name, h.hex, h.size); err != nil {
-			return Item{}, false, fmt.Errorf("put item %s: %w", it.ID, err)
-		}
-	}
-	if !it.Collected() && (it.MD5 != "" || it.SHA1 != "") {
-		return Item{}, false, fmt.Errorf("put item %s: an item with an MD5 or SHA-1 needs its SHA-256 too", it.ID)
-	}
-	if it.Collected() && (it.Native == "" || it.RunID == "" || it.CollectedAt.IsZero()) {
-		return Item{}, false, fmt.Errorf("put item %s: a collected item needs the path of its native, the run and the time it was collected", it.ID)
-	}
-	it.Observations = slices.Clone(it.Observations)
-	for i, o := range it.Observations {
-		if err := checkObservation(o); err != nil {
-			return Item{}, false, fmt.Errorf("put item %s: %w", it.ID, err)
-		}
-		if o.At.IsZero() {
-			o.At = t.now()
-		}
-		it.Observations[i].At = o.At.UTC()
-	}
-	it.Subject, it.From = shorten(it.Subject), shorten(it.From)
-	it.Seq = 0
-
 	old, found, err := t.Item(it.Mailbox, it.ID)
 	if err != nil {
 		return Item{}, false, err
@@ -267,10 +233,126 @@ func (t *Tx) putItemAt(it Item, seq uint64) (Item, bool, error) {
 	return rec, rec.Collected() && !(found && old.Collected()), nil
 }
 
+// prepareItem checks an item about to be put and brings it to the form it
+// is stored in; it returns the buckets of its mailbox.
+func (t *Tx) prepareItem(it *Item) (*mailboxBuckets, error) {
+	mb, err := t.knownMailbox(it.Mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("put item: %w", err)
+	}
+	if err := checkKey("item ID", it.ID); err != nil {
+		return nil, fmt.Errorf("put item: %w", err)
+	}
+	if strings.IndexByte(it.InternetMessageID, 0) >= 0 || strings.IndexByte(it.FolderID, 0) >= 0 {
+		return nil, fmt.Errorf("put item %s: an ID contains a NUL byte", it.ID)
+	}
+	it.SHA256, it.MD5, it.SHA1 = strings.ToLower(it.SHA256), strings.ToLower(it.MD5), strings.ToLower(it.SHA1)
+	for _, h := range []struct {
+		name, hex string
+		size      int
+	}{{"sha256", it.SHA256, 32}, {"md5", it.MD5, 16}, {"sha1", it.SHA1, 20}} {
+		if _, err := hexBytes(h.name, h.hex, h.size); err != nil {
+			return nil, fmt.Errorf("put item %s: %w", it.ID, err)
+		}
+	}
+	if !it.Collected() && (it.MD5 != "" || it.SHA1 != "") {
+		return nil, fmt.Errorf("put item %s: an item with an MD5 or SHA-1 needs its SHA-256 too", it.ID)
+	}
+	if it.Collected() && (it.Native == "" || it.RunID == "" || it.CollectedAt.IsZero()) {
+		return nil, fmt.Errorf("put item %s: a collected item needs the path of its native, the run and the time it was collected", it.ID)
+	}
+	it.Observations = slices.Clone(it.Observations)
+	for i, o := range it.Observations {
+		if err := checkObservation(o); err != nil {
+			return nil, fmt.Errorf("put item %s: %w", it.ID, err)
+		}
+		if o.At.IsZero() {
+			o.At = t.now()
+		}
+		it.Observations[i].At = o.At.UTC()
+	}
+	it.Subject, it.From = shorten(it.Subject), shorten(it.From)
+	it.Seq = 0
+
+	if it.Version < 0 || len(it.Versions) > 0 {
+		return nil, fmt.Errorf("put item %s: versions are numbered and kept by the state (PutVersion), not given", it.ID)
+	}
+	it.Version = 0
+	return mb, nil
+}
+
+// PutVersion records it as a new collected version of an item already
+// collected, such as a draft edited since. Nothing of the version recorded
+// so far is lost: it moves, with its native, Seq and manifest line, to the
+// item's Versions, and it becomes the current one with the next version
+// number and Seq. Custodians and observations merge as in PutItem. When
+// its native is the one recorded (a draft saved again without a change to
+// its bytes, a retried commit), no version is made: only its changeKey is
+// recorded, and the second result is false. An item not collected yet is
+// recorded as PutItem does.
+func (t *Tx) PutVersion(it Item) (Item, bool, error) {
+	mb, err := t.prepareItem(&it)
+	if err != nil {
+		return Item{}, false, err
+	}
+	if !it.Collected() {
+		return Item{}, false, fmt.Errorf("put version of item %s: a version needs its native and hashes", it.ID)
+	}
+	old, found, err := t.Item(it.Mailbox, it.ID)
+	if err != nil {
+		return Item{}, false, err
+	}
+	if !found || !old.Collected() {
+		return t.PutItem(it)
+	}
+	rec := merge(old, it)
+	if sameNative(old, it) {
+		if it.ChangeKey != "" {
+			rec.ChangeKey = it.ChangeKey
+		}
+		if err := t.reindex(mb, old, true, rec); err != nil {
+			return Item{}, false, err
+		}
+		if err := t.putItem(mb, &rec); err != nil {
+			return Item{}, false, err
+		}
+		asStored(&rec)
+		return rec, false, nil
+	}
+	prior := old
+	prior.Mailbox, prior.ID, prior.Custodians, prior.Observations, prior.Versions = "", "", nil, nil, nil
+	prior.Version = old.VersionNumber()
+	rec.Versions = append(slices.Clone(old.Versions), prior)
+	rec.Version = prior.Version + 1
+	rec.InternetMessageID, rec.FolderID, rec.FolderPath = it.InternetMessageID, it.FolderID, it.FolderPath
+	rec.Received, rec.Sent, rec.Subject, rec.From = it.Received, it.Sent, it.Subject, it.From
+	rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
+	rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
+	rec.ChangeKey, rec.LastModified = it.ChangeKey, it.LastModified
+	rec.Seq = t.LastSeq() + 1
+	if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
+		return Item{}, false, err
+	}
+	if err := t.bucket(bBySHA256).Put(append(sha256Key(rec.SHA256), u64(rec.Seq)...), nil); err != nil {
+		return Item{}, false, err
+	}
+	if err := mb.failures.Delete([]byte(rec.ID)); err != nil {
+		return Item{}, false, err
+	}
+	if err := t.reindex(mb, old, true, rec); err != nil {
+		return Item{}, false, err
+	}
+	if err := t.putItem(mb, &rec); err != nil {
+		return Item{}, false, err
+	}
+	asStored(&rec)
+	return rec, true, nil
+}
+
 // asStored gives an item the form Item reads back from the file: times in
 // UTC without a monotonic reading, no empty lists.
 func asStored(it *Item) {
-	for _, t := range []*time.Time{&it.Received, &it.Sent, &it.CollectedAt} {
+	for _, t := range []*time.Time{&it.Received, &it.Sent, &it.CollectedAt, &it.LastModified} {
 		if !t.IsZero() {
 			*t = t.UTC()
 		}
@@ -306,6 +388,7 @@ func merge(old, it Item) Item {
 	if !old.Collected() && it.Collected() {
 		rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
 		rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
+		rec.ChangeKey, rec.LastModified = it.ChangeKey, it.LastModified
 	}
 	rec.Custodians = union(old.Custodians, it.Custodians)
 	for _, o := range it.Observations {
@@ -383,7 +466,7 @@ func (t *Tx) putItem(mb *mailboxBuckets, it *Item) error {
 
 func checkObservation(o Observation) error {
 	if !o.Kind.valid() {
-		return fmt.Errorf("observation kind %q is not one of %s, %s, %s", o.Kind, RemovedOnServer, Moved, DeletedBeforeCollection)
+		return fmt.Errorf("observation kind %q is not one of %s, %s, %s, %s", o.Kind, RemovedOnServer, Moved, DeletedBeforeCollection, ChangedOnServer)
 	}
 	return nil
 }
@@ -414,6 +497,10 @@ func (t *Tx) AddObservation(mailbox, id string, o Observation) error {
 		it = Item{Mailbox: mailbox, ID: id}
 	}
 	it.Observations = appendObservation(it.Observations, o)
+	if o.Kind == ChangedOnServer && o.ChangeKey != "" {
+		// The change is accounted for: the next plan compares with it.
+		it.ChangeKey = o.ChangeKey
+	}
 	return t.putItem(mb, &it)
 }
 
