@@ -83,6 +83,9 @@ type Message struct {
 	// ItemClass is the Exchange item class (PidTagMessageClass), such as
 	// "IPM.Note" or "IPM.StickyNote"; empty when the server gave none.
 	ItemClass string
+	// ChangeKey is the server's version of the item: it changes with every
+	// change, the bytes or not (a flag, a category, a move).
+	ChangeKey string
 }
 
 // nonMailClasses are the item classes of what a mail folder can hold that

@@ -217,6 +217,7 @@ type MessageRef struct {
 	IsDraft           bool
 	Size              int64  // exact length of the MIME bytes served by $value
 	ItemClass         string // "IPM.Note" unless delivered as another item
+	ChangeKey         string // changes with every change of the message
 }
 
 // Counters is a snapshot of what the server has seen.

@@ -149,7 +149,7 @@
 // Simulator control (no auth; serve on loopback only):
 //
 //	GET  /_sim/counters   /_sim/messages?mailbox=&folder=
-//	POST /_sim/deliver  /_sim/move  /_sim/delete  /_sim/edit-draft
+//	POST /_sim/deliver  /_sim/move  /_sim/delete  /_sim/edit-draft  /_sim/flag  /_sim/categorize
 //	     /_sim/create-folder  /_sim/expire-delta-tokens  /_sim/revoke-tokens
 //	     /_sim/quota  /_sim/faults  /_sim/advance   (JSON bodies, see sim.go)
 //

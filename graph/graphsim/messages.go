@@ -4,6 +4,8 @@ package graphsim
 // between runs (delivery, moves, deletes, draft edits).
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -55,8 +57,19 @@ const (
 	flagDraft uint8 = 1 << iota
 	flagRead
 	flagGone
-	flagCustom // spec in mailbox.specs
+	flagCustom  // spec in mailbox.specs
+	flagFlagged // follow-up flag set
 )
+
+// changeKeyOf is the message's changeKey: it changes with every change of
+// the message (an edit, a move, a flag, a category), as Exchange's does.
+func changeKeyOf(m *message) string {
+	var ck [8]byte
+	binary.BigEndian.PutUint16(ck[0:], m.version)
+	binary.BigEndian.PutUint16(ck[2:], m.gen)
+	binary.BigEndian.PutUint32(ck[4:], m.changeSeq)
+	return "CQAAABYAAA" + base64.StdEncoding.EncodeToString(ck[:])
+}
 
 type rawMessage struct {
 	data      string // verbatim, never changed
@@ -279,6 +292,7 @@ func (t *Tenant) refLocked(mb *mailbox, serial uint32) MessageRef {
 		LastModified:      time.Unix(m.modified, 0).UTC(),
 		IsDraft:           m.flags&flagDraft != 0,
 		Size:              md.layout.size(),
+		ChangeKey:         changeKeyOf(m),
 		ItemClass:         t.classes[m.class],
 	}
 }
@@ -454,8 +468,15 @@ func (t *Tenant) EditDraft(mailbox, id string) (MessageRef, error) {
 	if m.raw != 0 {
 		return MessageRef{}, fmt.Errorf("graphsim: message %q is served verbatim and cannot be edited", id)
 	}
-	mb.seq++
 	m.version++
+	t.touchLocked(mb, m)
+	return t.refLocked(mb, s), nil
+}
+
+// touchLocked records a change of a message that stays where it is: delta
+// reports it again, with a new changeKey and a later lastModifiedDateTime.
+func (t *Tenant) touchLocked(mb *mailbox, m *message) {
+	mb.seq++
 	m.changeSeq = mb.seq
 	mb.folders[m.folder].changeSeq = mb.seq
 	mod := t.now().Unix()
@@ -463,6 +484,42 @@ func (t *Tenant) EditDraft(mailbox, id string) (MessageRef, error) {
 		mod = m.modified + 1
 	}
 	m.modified = mod
+}
+
+// Flag sets or clears a message's follow-up flag. Its bytes do not change;
+// its changeKey and lastModifiedDateTime do, and delta reports it again.
+func (t *Tenant) Flag(addr, id string, flagged bool) (MessageRef, error) {
+	return t.change(addr, id, func(mb *mailbox, s uint32, m *message) {
+		if flagged {
+			m.flags |= flagFlagged
+		} else {
+			m.flags &^= flagFlagged
+		}
+	})
+}
+
+// Categorize sets a message's categories, as Outlook's color categories.
+// Its bytes do not change; its changeKey and lastModifiedDateTime do.
+func (t *Tenant) Categorize(addr, id string, categories ...string) (MessageRef, error) {
+	return t.change(addr, id, func(mb *mailbox, s uint32, m *message) {
+		if mb.categories == nil {
+			mb.categories = map[uint32][]string{}
+		}
+		mb.categories[s] = append([]string(nil), categories...)
+	})
+}
+
+// change applies fn to a live message and records the change.
+func (t *Tenant) change(addr, id string, fn func(mb *mailbox, s uint32, m *message)) (MessageRef, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mb, s, err := t.messageLocked(addr, id)
+	if err != nil {
+		return MessageRef{}, err
+	}
+	m := &mb.msgs[s]
+	fn(mb, s, m)
+	t.touchLocked(mb, m)
 	return t.refLocked(mb, s), nil
 }
 

@@ -467,11 +467,15 @@ func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, 
 	fields := sel &^ expandClass
 	md := t.metaLocked(mb, serial, fields == 0 || fields&(1<<bodyField|1<<bodyPreviewField) != 0)
 	class := t.classes[m.class]
-	var ck [8]byte
-	binary.BigEndian.PutUint16(ck[0:], m.version)
-	binary.BigEndian.PutUint16(ck[2:], m.gen)
-	binary.BigEndian.PutUint32(ck[4:], m.changeSeq)
-	changeKey := "CQAAABYAAA" + base64.StdEncoding.EncodeToString(ck[:])
+	changeKey := changeKeyOf(m)
+	categories := mb.categories[serial]
+	if categories == nil {
+		categories = []string{}
+	}
+	flag := "notFlagged"
+	if m.flags&flagFlagged != 0 {
+		flag = "flagged"
+	}
 	id := t.publicMessageID(mb, serial, m.gen, immutable)
 	received := time.Unix(m.received, 0).UTC().Format(time.RFC3339)
 	conv := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte{0, 0, 0x51}, hashString(strings.TrimPrefix(strings.TrimPrefix(md.subject, "RE: "), "Re: "))))
@@ -485,7 +489,7 @@ func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, 
 	}
 	val := map[string]any{
 		"createdDateTime": received, "lastModifiedDateTime": time.Unix(m.modified, 0).UTC().Format(time.RFC3339),
-		"changeKey": changeKey, "categories": []string{}, "receivedDateTime": received, "sentDateTime": sent,
+		"changeKey": changeKey, "categories": categories, "receivedDateTime": received, "sentDateTime": sent,
 		"hasAttachments": md.hasAttachments, "internetMessageId": "<" + md.msgID + ">", "subject": md.subject,
 		"bodyPreview": md.preview, "importance": "normal", "parentFolderId": mb.folders[m.folder].id,
 		"conversationId": conv, "isDeliveryReceiptRequested": false, "isReadReceiptRequested": false,
@@ -495,7 +499,7 @@ func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, 
 		"body":                    jobj{{"contentType", "html"}, {"content", htmlOf(md.body)}},
 		"sender":                  emailAddress(md.fromName, md.fromAddr), "from": emailAddress(md.fromName, md.fromAddr),
 		"toRecipients": to, "ccRecipients": []jobj{}, "bccRecipients": []jobj{}, "replyTo": []jobj{},
-		"flag": jobj{{"flagStatus", "notFlagged"}},
+		"flag": jobj{{"flagStatus", flag}},
 	}
 	if md.msgID == "" {
 		val["internetMessageId"] = nil

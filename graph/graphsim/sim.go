@@ -21,6 +21,8 @@ import (
 //	POST /_sim/move            {"mailbox","id","folder"}
 //	POST /_sim/delete          {"mailbox","id"}
 //	POST /_sim/edit-draft      {"mailbox","id"}
+//	POST /_sim/flag            {"mailbox","id","flagged"}
+//	POST /_sim/categorize      {"mailbox","id","categories"}
 //	POST /_sim/create-folder   {"mailbox","parent","name","hidden"}
 //	POST /_sim/expire-delta-tokens {"mailbox"} or {"link"}
 //	POST /_sim/revoke-tokens
@@ -28,23 +30,25 @@ import (
 //	POST /_sim/faults          {"mailbox","faults":[{"kind":"reset","route":"value","retryAfter":"2s"}]}
 //	POST /_sim/advance         {"by":"10m"}   (only with a fake clock)
 type simRequest struct {
-	Mailbox  string     `json:"mailbox"`
-	Folder   string     `json:"folder"`
-	ID       string     `json:"id"`
-	Count    int        `json:"count"`
-	Subject  string     `json:"subject"`
-	From     string     `json:"from"`
-	To       string     `json:"to"`
-	Received time.Time  `json:"received"`
-	Size     int64      `json:"size"`
-	Draft    bool       `json:"draft"`
-	Parent   string     `json:"parent"`
-	Name     string     `json:"name"`
-	Hidden   bool       `json:"hidden"`
-	Link     string     `json:"link"`
-	Full     bool       `json:"full"`
-	Faults   []simFault `json:"faults"`
-	By       string     `json:"by"`
+	Mailbox    string     `json:"mailbox"`
+	Folder     string     `json:"folder"`
+	ID         string     `json:"id"`
+	Count      int        `json:"count"`
+	Subject    string     `json:"subject"`
+	From       string     `json:"from"`
+	To         string     `json:"to"`
+	Received   time.Time  `json:"received"`
+	Size       int64      `json:"size"`
+	Draft      bool       `json:"draft"`
+	Parent     string     `json:"parent"`
+	Name       string     `json:"name"`
+	Hidden     bool       `json:"hidden"`
+	Link       string     `json:"link"`
+	Full       bool       `json:"full"`
+	Faults     []simFault `json:"faults"`
+	By         string     `json:"by"`
+	Flagged    bool       `json:"flagged"`
+	Categories []string   `json:"categories"`
 }
 
 type simFault struct {
@@ -74,6 +78,7 @@ func refJSON(r MessageRef) jobj {
 		{"immutableId", r.ImmutableID}, {"id", r.ID}, {"folderId", r.FolderID},
 		{"internetMessageId", r.InternetMessageID}, {"subject", r.Subject},
 		{"received", r.Received}, {"lastModified", r.LastModified}, {"isDraft", r.IsDraft}, {"size", r.Size},
+		{"changeKey", r.ChangeKey},
 	}
 }
 
@@ -155,6 +160,14 @@ func (t *Tenant) serveSim(q *request, segs []string) {
 	case "edit-draft":
 		var r MessageRef
 		r, err = t.EditDraft(in.Mailbox, in.ID)
+		out = refJSON(r)
+	case "flag":
+		var r MessageRef
+		r, err = t.Flag(in.Mailbox, in.ID, in.Flagged)
+		out = refJSON(r)
+	case "categorize":
+		var r MessageRef
+		r, err = t.Categorize(in.Mailbox, in.ID, in.Categories...)
 		out = refJSON(r)
 	case "create-folder":
 		var id string

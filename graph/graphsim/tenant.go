@@ -49,9 +49,10 @@ type mailbox struct {
 	folders    []*folder
 	msgs       []message // by serial
 	specs      map[uint32]*MessageSpec
-	fullAccess map[*user]bool // delegates with Full Access
-	seq        uint32         // change sequence, bumped by every mutation
-	epoch      uint32         // delta tokens issued under an older epoch are expired
+	categories map[uint32][]string // by serial: the categories set on a message
+	fullAccess map[*user]bool      // delegates with Full Access
+	seq        uint32              // change sequence, bumped by every mutation
+	epoch      uint32              // delta tokens issued under an older epoch are expired
 	full       bool
 
 	// request handling state, guarded by Tenant.mu

@@ -483,7 +483,7 @@ func testDeltaRounds(t *testing.T, h Harness) {
 			continue
 		}
 		if strings.Trim(m.InternetMessageID, "<>") != strings.Trim(r.InternetMessageID, "<>") || m.Subject != r.Subject || m.IsDraft != r.IsDraft ||
-			m.ParentFolderID != inbox.ID || !m.LastModified.Equal(r.LastModified) ||
+			m.ParentFolderID != inbox.ID || !m.LastModified.Equal(r.LastModified) || m.ChangeKey == "" || m.ChangeKey != r.ChangeKey ||
 			(!r.IsDraft && !m.Received.Equal(r.Received)) {
 			t.Errorf("message %s:\n got  %+v\n want %+v", r.ImmutableID, m, r)
 		}
@@ -534,6 +534,29 @@ func testDeltaRounds(t *testing.T, h Harness) {
 	}
 	if len(messagesOf(pages))+len(removalsOf(pages)) != 0 {
 		t.Errorf("a quiet folder reported changes: %+v", pages)
+	}
+	// A flag, a category and a draft edit each give a new changeKey, which
+	// the next round reports with the message.
+	var draft graphsim.MessageRef
+	for i, r := range refs {
+		if r.IsDraft && i > 2 && i != 10 && i != 20 { // 10 was moved, 20 deleted
+			draft = r
+			break
+		}
+	}
+	flagged := must(w.tn.Flag(addr("ann"), refs[1].ImmutableID, true))
+	tagged := must(w.tn.Categorize(addr("ann"), refs[2].ImmutableID, "Privileged"))
+	edited := must(w.tn.EditDraft(addr("ann"), draft.ImmutableID))
+	pages, _, err = w.round(t, mb, inbox, cursor2)
+	if err != nil {
+		t.Fatalf("round after changes: %v", err)
+	}
+	changed := messagesOf(pages)
+	for _, c := range []struct{ before, after graphsim.MessageRef }{{refs[1], flagged}, {refs[2], tagged}, {draft, edited}} {
+		m, ok := changed[c.after.ImmutableID]
+		if !ok || m.ChangeKey != c.after.ChangeKey || m.ChangeKey == c.before.ChangeKey || !m.LastModified.After(c.before.LastModified) {
+			t.Errorf("changed message %s: got %+v (reported %v), want changeKey %q after %q", c.after.ImmutableID, m, ok, c.after.ChangeKey, c.before.ChangeKey)
+		}
 	}
 	// A page callback's error stops the round without a cursor.
 	stop := errors.New("stop here")

@@ -16,7 +16,7 @@ import (
 // needs to decide, never the body.
 var deltaFields = []string{
 	"id", "internetMessageId", "receivedDateTime", "sentDateTime", "lastModifiedDateTime",
-	"isDraft", "parentFolderId", "subject", "from",
+	"isDraft", "parentFolderId", "subject", "from", "changeKey",
 }
 
 // deltaExpand asks for each item's class (PidTagMessageClass) with the
@@ -102,6 +102,7 @@ func toDeltaPage(items []models.Messageable) (graph.DeltaPage, error) {
 			Subject:           deref(m.GetSubject()),
 			IsDraft:           deref(m.GetIsDraft()),
 			ItemClass:         itemClass(m),
+			ChangeKey:         deref(m.GetChangeKey()),
 		}
 		if from := m.GetFrom(); from != nil && from.GetEmailAddress() != nil {
 			msg.From = deref(from.GetEmailAddress().GetAddress())
