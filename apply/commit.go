@@ -183,16 +183,36 @@ func (b *batch) commit(now time.Time) (tally, error) {
 // it is the line verify expects from the state.
 func (b *batch) collected(tx *state.Tx, o outcome, now time.Time, mailboxes map[string]state.Mailbox, t *tally) error {
 	id := o.mb.Resolved.ID
-	it, isNew, err := tx.PutItem(state.Item{
+	rec := state.Item{
 		Mailbox: id, ID: o.item.ID, InternetMessageID: o.item.InternetMessageID,
 		FolderID: o.folder.plan.ID, FolderPath: o.folder.plan.Path,
 		Received: o.item.Received, Sent: o.item.Sent,
 		Subject: o.item.Subject, From: o.item.From,
 		Size: o.native.Size, SHA256: o.native.SHA256, MD5: o.native.MD5, SHA1: o.native.SHA1,
 		Native: o.native.Path, RunID: b.res.RunID, CollectedAt: now, Custodians: o.mb.Custodians,
-	})
-	if err != nil || !isNew {
+		ChangeKey: o.item.ChangeKey, LastModified: o.item.LastModified,
+	}
+	put := tx.PutItem
+	if o.item.Version > 0 {
+		// Collected before and changed since: a new version, the old kept.
+		put = tx.PutVersion
+	}
+	it, isNew, err := put(rec)
+	if err != nil {
 		return err
+	}
+	if !isNew {
+		if o.item.Version > 0 {
+			// Saved again without a change to its bytes: the change is
+			// an observation.
+			t.Unchanged++
+			t.Observations++
+			return tx.AddObservation(id, o.item.ID, state.Observation{
+				Kind: state.ChangedOnServer, At: now, RunID: b.res.RunID, FromFolder: o.folder.plan.Path,
+				ChangeKey: o.item.ChangeKey, Reason: "collected again: its bytes were those already collected",
+			})
+		}
+		return nil
 	}
 	smb, ok := mailboxes[id]
 	if !ok {

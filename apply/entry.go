@@ -31,7 +31,17 @@ func Entry(mb state.Mailbox, it state.Item) store.ManifestEntry {
 		From:              it.From,
 		Subject:           it.Subject,
 		CollectedAt:       it.CollectedAt,
+		Version:           lineVersion(it),
 	}
+}
+
+// lineVersion is the version a line names: none for the first, so that a
+// line reads as it did before items had versions.
+func lineVersion(it state.Item) int {
+	if it.Version > 1 {
+		return it.Version
+	}
+	return 0
 }
 
 // Expected yields every collected item of the state as its manifest

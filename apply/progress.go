@@ -14,15 +14,16 @@ type Counters struct {
 	Bytes      atomic.Int64
 	Tombstoned atomic.Int64
 	Failed     atomic.Int64
+	Unchanged  atomic.Int64 // planned as changed, fetched, and found as collected before
 }
 
 // Snapshot reads the counters as the counts of a run record.
 func (c *Counters) Snapshot() record.Counts {
 	n := record.Counts{
 		Planned: c.Planned.Load(), Collected: c.Collected.Load(), Bytes: c.Bytes.Load(),
-		Tombstoned: c.Tombstoned.Load(), Failed: c.Failed.Load(),
+		Tombstoned: c.Tombstoned.Load(), Failed: c.Failed.Load(), Unchanged: c.Unchanged.Load(),
 	}
-	n.Remaining = n.Planned - n.Collected - n.Tombstoned - n.Failed
+	n.Remaining = n.Planned - n.Collected - n.Unchanged - n.Tombstoned - n.Failed
 	return n
 }
 
@@ -31,6 +32,7 @@ func (c *Counters) add(d record.Counts) {
 	c.Bytes.Add(d.Bytes)
 	c.Tombstoned.Add(d.Tombstoned)
 	c.Failed.Add(d.Failed)
+	c.Unchanged.Add(d.Unchanged)
 }
 
 // Progress counts an apply's work in total and per mailbox.

@@ -83,7 +83,7 @@ func putMailbox(tx *state.Tx, mb *plan.Mailbox) error {
 }
 
 // recordFolder records a folder of the plan and its observations: the
-// tombstones and moves need no bytes, so they are recorded first.
+// tombstones, moves and changes need no bytes, so they are recorded first.
 func recordFolder(tx *state.Tx, mb *plan.Mailbox, f *plan.Folder, runID string, now time.Time) (int64, error) {
 	sf, found, err := tx.Folder(mb.Resolved.ID, f.ID)
 	if err != nil {
@@ -107,7 +107,16 @@ func recordFolder(tx *state.Tx, mb *plan.Mailbox, f *plan.Folder, runID string, 
 	}
 	for _, mv := range f.Moves {
 		if err := tx.AddObservation(mb.Resolved.ID, mv.ID, state.Observation{
-			Kind: state.Moved, At: now, RunID: runID, FromFolder: mv.FromPath, ToFolder: f.Path,
+			Kind: state.Moved, At: now, RunID: runID, FromFolder: mv.FromPath, ToFolder: f.Path, ChangeKey: mv.ChangeKey,
+		}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	for _, c := range f.Changes {
+		if err := tx.AddObservation(mb.Resolved.ID, c.ID, state.Observation{
+			Kind: state.ChangedOnServer, At: now, RunID: runID, FromFolder: f.Path, ChangeKey: c.ChangeKey,
+			Reason: "the server reports it changed (a flag, a category or another property); its bytes were not collected again",
 		}); err != nil {
 			return n, err
 		}

@@ -28,7 +28,7 @@ func newRun(opts *Options, p *plan.Plan) record.Run {
 // (nil when it ran to the end), interrupted whether that was the caller's
 // context.
 func (res *Result) end(opts *Options, runErr error, interrupted bool) {
-	res.Remaining = res.Planned - res.Collected - res.Tombstoned - res.Failed
+	res.Remaining = res.Planned - res.Collected - res.Unchanged - res.Tombstoned - res.Failed
 	if opts.Throttled != nil {
 		res.ThrottledSeconds = opts.Throttled().Seconds()
 	}

@@ -278,6 +278,11 @@ func (l *loader) matter(m *Matter, bs []*block) {
 	if a := b.attrs["description"]; a != nil {
 		m.Description, _ = l.str(a, "description")
 	}
+	if a := b.attrs["recollect_changed"]; a != nil {
+		v, ds := l.scope.boolean(a.Expr, `The argument "recollect_changed"`)
+		l.add(ds)
+		m.RecollectChanged = v
+	}
 	if a := b.attrs["time_zone"]; a != nil {
 		name, ok := l.str(a, "time_zone")
 		if !ok {

@@ -193,3 +193,22 @@ func write(t *testing.T, dir, name, src string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRecollectChanged(t *testing.T) {
+	const rest = "tenant { cloud = \"demo\" }\ncustodian \"c\" {\n  email = \"c@x.example\"\n}\n"
+	dir := t.TempDir()
+	write(t, dir, "m.collect.hcl", "matter \"m\" {}\n"+rest)
+	off := mustLoad(t, dir, LoadOptions{})
+	write(t, dir, "m.collect.hcl", "matter \"m\" {\n  recollect_changed = true\n}\n"+rest)
+	on := mustLoad(t, dir, LoadOptions{})
+	if off.RecollectChanged || !on.RecollectChanged {
+		t.Errorf("recollect_changed: off %v, on %v", off.RecollectChanged, on.RecollectChanged)
+	}
+	if off.Hash() == on.Hash() {
+		t.Error("recollect_changed changes what apply collects: it must change the matter's hash")
+	}
+	write(t, dir, "m.collect.hcl", "matter \"m\" {\n  recollect_changed = \"sometimes\"\n}\n"+rest)
+	if _, _, diags := Load(dir, LoadOptions{}); !diags.HasErrors() || !strings.Contains(diags.Error(), "recollect_changed") {
+		t.Errorf("a string for recollect_changed: %v", diags)
+	}
+}

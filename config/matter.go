@@ -30,6 +30,11 @@ type Matter struct {
 	Name        string
 	Description string
 	TimeZone    *time.Location
+	// RecollectChanged collects again, as a new version, a collected message
+	// that is not a draft when the server reports it changed (a new
+	// changeKey, as a flag or a category gives it). Edited drafts are always
+	// collected again; without this, other changes are observations only.
+	RecollectChanged bool
 
 	Tenant     Tenant
 	Variables  []*Variable
@@ -268,11 +273,12 @@ func (m *Matter) Hash() string {
 		Mailboxes []mailbox
 		Output    []string
 		Hashes    []string
+		Recollect bool `json:",omitempty"`
 	}{
 		Name:   m.Name,
 		Tenant: []string{m.Tenant.TenantID, m.Tenant.ClientID, m.Tenant.Cloud},
 		Output: []string{rel(m.Dir, m.Output.Path), rel(m.Dir, m.State.Path)},
-		Hashes: m.Output.Hashes,
+		Hashes: m.Output.Hashes, Recollect: m.RecollectChanged,
 	}
 	for _, mb := range m.Mailboxes {
 		doc.Mailboxes = append(doc.Mailboxes, mailbox{

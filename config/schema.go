@@ -34,7 +34,7 @@ var validationSchema = &blockSchema{
 var rootSchema = &blockSchema{blocks: map[string]*blockSchema{
 	"matter": {
 		labels:    []string{"name"},
-		attrs:     map[string]bool{"description": false, "time_zone": false},
+		attrs:     map[string]bool{"description": false, "time_zone": false, "recollect_changed": false},
 		singleton: true,
 	},
 	"tenant": {

@@ -76,7 +76,8 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 			Custodians: mb.Custodians, Scope: scopeOf(mb),
 		}
 		p.Mailboxes = append(p.Mailboxes, pm)
-		work = append(work, &mailboxWork{cfg: mb, plan: pm, folders: folderTargets, survey: opts.Survey, foldersOnly: opts.FoldersOnly})
+		work = append(work, &mailboxWork{cfg: mb, plan: pm, folders: folderTargets, survey: opts.Survey, foldersOnly: opts.FoldersOnly,
+			recollect: m.RecollectChanged})
 	}
 
 	var pool errgroup.Group
@@ -164,6 +165,9 @@ type mailboxWork struct {
 	cfg     *config.Mailbox
 	plan    *Mailbox
 	folders []string // folder paths a -target narrowed the mailbox to; nil for all
+	// recollect collects changed messages that are not drafts again too
+	// (the matter's recollect_changed).
+	recollect bool
 	// census is what the enumeration saw, to explain an empty window;
 	// warnings are the mailbox's own.
 	census   *Census
@@ -252,7 +256,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 		return err
 	}
 
-	d := &differ{db: db, mb: mb, cfg: w.cfg, census: w.census, seen: map[string]bool{}, removed: map[string]removal{},
+	d := &differ{db: db, mb: mb, cfg: w.cfg, recollect: w.recollect, census: w.census, seen: map[string]bool{}, removed: map[string]removal{},
 		windowCounts: map[string]int64{}, present: map[string]bool{}, rescanned: map[string]*Folder{}}
 	fromScratch := true
 	for _, f := range inScope {
@@ -356,6 +360,7 @@ type differ struct {
 	present   map[string]bool
 	rescanned map[string]*Folder
 	census    *Census
+	recollect bool
 }
 
 func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, pf *Folder) error {
@@ -432,18 +437,38 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 			if err != nil {
 				return err
 			}
-			if found && it.Collected() {
-				pf.AlreadyCollected++
-				if from := it.LastSeenIn(); from != "" && from != pf.Path {
-					pf.Moves = append(pf.Moves, Move{ID: msg.ID, FromPath: from})
-				}
-				continue
-			}
-			pf.Fetch = append(pf.Fetch, Item{
+			item := Item{
 				ID: msg.ID, InternetMessageID: msg.InternetMessageID,
 				Received: msg.Received.UTC(), Sent: msg.Sent.UTC(),
 				Subject: msg.Subject, From: msg.From,
-			})
+				ChangeKey: msg.ChangeKey, LastModified: msg.LastModified.UTC(), Draft: msg.IsDraft,
+			}
+			if found && it.Collected() {
+				moved := false
+				if from := it.LastSeenIn(); from != "" && from != pf.Path {
+					pf.Moves = append(pf.Moves, Move{ID: msg.ID, FromPath: from, ChangeKey: msg.ChangeKey})
+					moved = true
+				}
+				// A changeKey not accounted for: an edited draft (or, when
+				// the matter says so, any changed message) is collected
+				// again as a new version, whose bytes apply compares; other
+				// changes are observations, and a move, which changes the
+				// key too, is one already. Items collected before changeKeys
+				// were recorded have none to compare with.
+				if msg.ChangeKey != "" && it.ChangeKey != "" && msg.ChangeKey != it.ChangeKey {
+					if msg.IsDraft || d.recollect {
+						item.Version = it.VersionNumber() + 1
+						pf.Fetch = append(pf.Fetch, item)
+						continue
+					}
+					if !moved {
+						pf.Changes = append(pf.Changes, Change{ID: msg.ID, ChangeKey: msg.ChangeKey, LastModified: item.LastModified})
+					}
+				}
+				pf.AlreadyCollected++
+				continue
+			}
+			pf.Fetch = append(pf.Fetch, item)
 		}
 		for _, rm := range page.Removed {
 			if d.seen[rm.ID] {

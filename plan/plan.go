@@ -84,6 +84,9 @@ type Folder struct {
 	Fetch      []Item      `json:"fetch,omitempty"`
 	Tombstones []Tombstone `json:"tombstones,omitempty"`
 	Moves      []Move      `json:"moves,omitempty"`
+	// Changes are collected items the server reports changed (a new
+	// changeKey) that are not collected again: recorded as observations.
+	Changes []Change `json:"changes,omitempty"`
 	// Seen counts the messages this round reported in scope, including
 	// those already collected.
 	Seen             int64 `json:"seen"`
@@ -103,6 +106,20 @@ type Item struct {
 	Sent              time.Time `json:"sent,omitzero"`
 	Subject           string    `json:"subject,omitempty"`
 	From              string    `json:"from,omitempty"`
+	ChangeKey         string    `json:"change_key,omitempty"`
+	LastModified      time.Time `json:"last_modified,omitzero"`
+	Draft             bool      `json:"draft,omitempty"`
+	// Version is set for an item already collected that changed since:
+	// the number of the new version to collect (2 for the first change).
+	Version int `json:"version,omitempty"`
+}
+
+// Change is a collected item the server reports changed, with the key and
+// time it reported.
+type Change struct {
+	ID           string    `json:"id"`
+	ChangeKey    string    `json:"change_key"`
+	LastModified time.Time `json:"last_modified,omitzero"`
 }
 
 // Tombstone is a collected item the server reports gone. The evidence is
@@ -117,6 +134,8 @@ type Tombstone struct {
 type Move struct {
 	ID       string `json:"id"`
 	FromPath string `json:"from_folder"`
+	// ChangeKey is the item's changeKey where it is now: a move changes it.
+	ChangeKey string `json:"change_key,omitempty"`
 }
 
 // Orphan is a mailbox the state holds that the matter no longer names.
@@ -151,31 +170,51 @@ type Message struct {
 
 // Counts sums a plan or part of one.
 type Counts struct {
-	ToCollect  int64 `json:"to_collect"`
-	Tombstones int64 `json:"tombstones"`
-	Moves      int64 `json:"moves"`
-	Seen       int64 `json:"seen"`
-	Collected  int64 `json:"already_collected"`
-	NotMail    int64 `json:"excluded_not_mail"`
-	Mailboxes  int64 `json:"mailboxes_with_changes"`
+	ToCollect int64 `json:"to_collect"`
+	// ChangedDrafts and ChangedMessages are the part of ToCollect that is
+	// new versions of collected items: edited drafts, and other messages
+	// when the matter says recollect_changed.
+	ChangedDrafts   int64 `json:"changed_drafts,omitempty"`
+	ChangedMessages int64 `json:"changed_messages,omitempty"`
+	Tombstones      int64 `json:"tombstones"`
+	Moves           int64 `json:"moves"`
+	Changes         int64 `json:"changes,omitempty"` // observations of changes without new bytes
+	Seen            int64 `json:"seen"`
+	Collected       int64 `json:"already_collected"`
+	NotMail         int64 `json:"excluded_not_mail"`
+	Mailboxes       int64 `json:"mailboxes_with_changes"`
 }
 
 // Counts sums the folder.
 func (f *Folder) Counts() Counts {
-	return Counts{
+	c := Counts{
 		ToCollect:  int64(len(f.Fetch)),
 		Tombstones: int64(len(f.Tombstones)),
 		Moves:      int64(len(f.Moves)),
+		Changes:    int64(len(f.Changes)),
 		Seen:       f.Seen,
 		Collected:  f.AlreadyCollected,
 		NotMail:    f.NotMail,
 	}
+	for _, it := range f.Fetch {
+		switch {
+		case it.Version == 0:
+		case it.Draft:
+			c.ChangedDrafts++
+		default:
+			c.ChangedMessages++
+		}
+	}
+	return c
 }
 
 func (c *Counts) add(d Counts) {
 	c.ToCollect += d.ToCollect
+	c.ChangedDrafts += d.ChangedDrafts
+	c.ChangedMessages += d.ChangedMessages
 	c.Tombstones += d.Tombstones
 	c.Moves += d.Moves
+	c.Changes += d.Changes
 	c.Seen += d.Seen
 	c.Collected += d.Collected
 	c.NotMail += d.NotMail
@@ -188,7 +227,7 @@ func (m *Mailbox) Counts() Counts {
 	for _, f := range m.Folders {
 		c.add(f.Counts())
 	}
-	if c.ToCollect+c.Tombstones+c.Moves > 0 {
+	if c.ToCollect+c.Tombstones+c.Moves+c.Changes > 0 {
 		c.Mailboxes = 1
 	}
 	return c
@@ -234,5 +273,5 @@ func (p *Plan) Applyable() bool { return len(p.FailedScope()) == len(p.Errors) }
 // not count: every round returns one, and apply stores them anyway.
 func (p *Plan) HasChanges() bool {
 	c := p.Counts()
-	return c.ToCollect+c.Tombstones+c.Moves > 0
+	return c.ToCollect+c.Tombstones+c.Moves+c.Changes > 0
 }

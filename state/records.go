@@ -171,6 +171,17 @@ func (it Item) Moves() int {
 	return n
 }
 
+// Changes counts the changes recorded as observations (not collected again).
+func (it Item) Changes() int {
+	n := 0
+	for _, o := range it.Observations {
+		if o.Kind == ChangedOnServer {
+			n++
+		}
+	}
+	return n
+}
+
 // ObservationKind is what was observed about an item.
 type ObservationKind string
 
@@ -210,7 +221,8 @@ type Observation struct {
 	FromFolder string // for moves: folder path (or ID) before
 	ToFolder   string // for moves: folder path (or ID) after
 	Reason     string // as the server or the run said it, e.g. "deleted"
-	// ChangeKey is, for a change, the changeKey the server reported.
+	// ChangeKey is, for a change or a move, the changeKey the server
+	// reported; the item's ChangeKey becomes it.
 	ChangeKey string
 }
 

@@ -497,8 +497,9 @@ func (t *Tx) AddObservation(mailbox, id string, o Observation) error {
 		it = Item{Mailbox: mailbox, ID: id}
 	}
 	it.Observations = appendObservation(it.Observations, o)
-	if o.Kind == ChangedOnServer && o.ChangeKey != "" {
-		// The change is accounted for: the next plan compares with it.
+	if o.ChangeKey != "" && it.Collected() {
+		// The change (or move) is accounted for: the next plan compares
+		// with the key it left.
 		it.ChangeKey = o.ChangeKey
 	}
 	return t.putItem(mb, &it)

@@ -41,6 +41,11 @@ type ManifestEntry struct {
 	// Lineage is the lineage of the state the line was recorded in: an
 	// output folder belongs to one state, and to its rebuilds.
 	Lineage string `json:"lineage,omitempty"`
+	// Version numbers the versions of an item collected more than once
+	// (a draft edited after it was collected): 2 for the second, and so
+	// on; absent for the first. Each version is a line of its own with the
+	// same graph_id.
+	Version int `json:"version,omitempty"`
 }
 
 // normalized returns the entry as it is written: times in UTC, mailbox in

@@ -48,6 +48,7 @@ other error, when nothing was changed.
 type addrCounts struct {
 	items, collected, tombstones, moves, failures int64
 	bytes                                         int64
+	versions, changes                             int64 // earlier versions kept; changes observed
 }
 
 func (c *addrCounts) add(it state.Item) {
@@ -58,6 +59,8 @@ func (c *addrCounts) add(it state.Item) {
 	}
 	c.tombstones += int64(it.Tombstones())
 	c.moves += int64(it.Moves())
+	c.versions += int64(len(it.Versions))
+	c.changes += int64(it.Changes())
 }
 
 func runState(s *streams, args []string) int {
@@ -284,6 +287,10 @@ func showMailbox(s *streams, r *state.ReadTx, mb state.Mailbox, addr, folderPath
 		fmt.Fprintf(w, "  addresses:   %s\n  custodians:  %s\n", strings.Join(refs, ", "), strings.Join(custodians, ", "))
 		fmt.Fprintf(w, "  collected:   %s (%s)\n  tombstones:  %s\n  moves:       %s\n  failures:    %s\n",
 			commas(total.collected), byteSize(total.bytes), commas(total.tombstones), commas(total.moves), commas(total.failures))
+		if total.versions+total.changes > 0 {
+			fmt.Fprintf(w, "  versions:    %s earlier versions kept of changed drafts and messages\n  changes:     %s observed without new bytes\n",
+				commas(total.versions), commas(total.changes))
+		}
 		fmt.Fprintln(w, "  folders:")
 	}
 	shown := false

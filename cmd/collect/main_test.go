@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -91,7 +92,12 @@ func TestScripts(t *testing.T) {
 //
 //	lines drop FILE N              remove line N (1-based; "last" for the last line)
 //	lines set FILE N FIELD VALUE   set a string field of line N
+//	lines versions DIR             check the versions in DIR's manifest and print how many items have them
 func linesCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if !neg && len(args) == 2 && args[0] == "versions" {
+		versionsOf(ts, args[1])
+		return
+	}
 	if neg || len(args) < 3 || (args[0] == "set") != (len(args) == 5) {
 		ts.Fatalf("usage: lines drop FILE N | lines set FILE N FIELD VALUE")
 	}
@@ -143,6 +149,57 @@ func extractMatters(t *testing.T, archive string) string {
 		}
 	}
 	return dir
+}
+
+// versionsOf checks that each item collected in several versions has one
+// line per version, numbered from 1 (no "version") up, each with a native
+// of its own on disk, and prints "versions: N items, M lines".
+func versionsOf(ts *testscript.TestScript, dir string) {
+	b, err := os.ReadFile(ts.MkAbs(filepath.Join(dir, "manifest.jsonl")))
+	ts.Check(err)
+	type line struct {
+		GraphID string `json:"graph_id"`
+		SHA256  string `json:"sha256"`
+		Path    string `json:"path"`
+		Version int    `json:"version"`
+	}
+	byID := map[string][]line{}
+	var order []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e line
+		ts.Check(json.Unmarshal([]byte(l), &e))
+		if byID[e.GraphID] == nil {
+			order = append(order, e.GraphID)
+		}
+		byID[e.GraphID] = append(byID[e.GraphID], e)
+	}
+	items, lines := 0, 0
+	for _, id := range order {
+		vs := byID[id]
+		if len(vs) < 2 {
+			continue
+		}
+		items++
+		lines += len(vs)
+		seen := map[string]bool{}
+		for i, v := range vs {
+			want := i + 1
+			if want == 1 {
+				want = 0
+			}
+			if v.Version != want {
+				ts.Fatalf("item %s: line %d of it says version %d, want %d", id, i+1, v.Version, want)
+			}
+			if seen[v.SHA256] {
+				ts.Fatalf("item %s: two versions with the same bytes %s", id, v.SHA256)
+			}
+			seen[v.SHA256] = true
+			if _, err := os.Stat(ts.MkAbs(filepath.Join(dir, filepath.FromSlash(v.Path)))); err != nil {
+				ts.Fatalf("item %s version %d: native %v", id, i+1, err)
+			}
+		}
+	}
+	fmt.Fprintf(ts.Stdout(), "versions: %d items, %d lines\n", items, lines)
 }
 
 // tamperCmd damages an output folder the way an accident would: it

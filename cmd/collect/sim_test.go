@@ -109,6 +109,10 @@ func setupSim(env *testscript.Env) error {
 //	sim deliver MAILBOX FOLDER N [DATE] N new messages, received on DATE (default: now)
 //	sim move MAILBOX FROM TO N          move the first N messages of FROM to TO
 //	sim delete MAILBOX FOLDER N         delete the first N messages of FOLDER
+//	sim draft MAILBOX FOLDER N          N new drafts
+//	sim edit-draft MAILBOX FOLDER N     edit the first N drafts of FOLDER (new bytes)
+//	sim flag MAILBOX FOLDER N           flag the first N messages of FOLDER that are not drafts
+//	sim categorize MAILBOX FOLDER N CAT set category CAT on the first N messages of FOLDER that are not drafts
 //	sim folder MAILBOX PARENT NAME      create a folder
 //	sim other-items MAILBOX FROM TO     add the notes, tasks, calendar items, contacts, Teams chat copies and meeting messages a real mailbox holds (graphsim's AddOtherItems), received between two dates
 //	sim expire MAILBOX                  the server forgets the mailbox's delta tokens
@@ -192,6 +196,45 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 		mb := mailbox(1)
 		for _, r := range firstN(mb, args[2], count(args[3])) {
 			ts.Check(tn.Delete(mb, r.ImmutableID))
+		}
+	case "draft":
+		need(3)
+		mb := mailbox(1)
+		fid := folder(mb, args[2])
+		for i := range count(args[3]) {
+			_, err := tn.Deliver(mb, fid, graphsim.MessageSpec{Subject: fmt.Sprintf("Draft %d", i+1), Draft: true})
+			ts.Check(err)
+		}
+	case "edit-draft", "flag", "categorize":
+		if args[0] == "categorize" {
+			need(4)
+		} else {
+			need(3)
+		}
+		mb := mailbox(1)
+		refs, err := tn.Messages(mb, folder(mb, args[2]))
+		ts.Check(err)
+		n := count(args[3])
+		for _, r := range refs {
+			if n == 0 {
+				break
+			}
+			if r.IsDraft != (args[0] == "edit-draft") {
+				continue
+			}
+			switch args[0] {
+			case "edit-draft":
+				_, err = tn.EditDraft(mb, r.ImmutableID)
+			case "flag":
+				_, err = tn.Flag(mb, r.ImmutableID, true)
+			default:
+				_, err = tn.Categorize(mb, r.ImmutableID, args[4])
+			}
+			ts.Check(err)
+			n--
+		}
+		if n > 0 {
+			ts.Fatalf("sim %s: %s %s holds too few such messages", args[0], mb, args[2])
 		}
 	case "folder":
 		need(3)

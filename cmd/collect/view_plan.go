@@ -141,8 +141,14 @@ func renderPlanWith(s *streams, p *plan.Plan, m *config.Matter) {
 func folderLine(s *streams, mb *plan.Mailbox, f *plan.Folder) string {
 	c := f.Counts()
 	var parts []string
-	if c.ToCollect > 0 {
-		parts = append(parts, commas(c.ToCollect)+" to collect")
+	if n := c.ToCollect - c.ChangedDrafts - c.ChangedMessages; n > 0 {
+		parts = append(parts, commas(n)+" to collect")
+	}
+	if c.ChangedDrafts > 0 {
+		parts = append(parts, plural(int(c.ChangedDrafts), "changed draft", "changed drafts")+" to collect")
+	}
+	if c.ChangedMessages > 0 {
+		parts = append(parts, plural(int(c.ChangedMessages), "changed message", "changed messages")+" to collect")
 	}
 	if c.Tombstones > 0 {
 		parts = append(parts, plural(int(c.Tombstones), "tombstone", "tombstones")+" to record")
@@ -150,11 +156,15 @@ func folderLine(s *streams, mb *plan.Mailbox, f *plan.Folder) string {
 	if c.Moves > 0 {
 		parts = append(parts, plural(int(c.Moves), "move", "moves")+" to record")
 	}
+	if c.Changes > 0 {
+		parts = append(parts, plural(int(c.Changes), "change", "changes")+" to record")
+	}
 	if len(parts) == 0 {
 		return ""
 	}
+	// + adds messages; ~ records changes, new versions included.
 	sign := "+"
-	if c.ToCollect == 0 {
+	if c.ToCollect == c.ChangedDrafts+c.ChangedMessages {
 		sign = "~"
 	}
 	note := ""
@@ -238,6 +248,12 @@ func planSummary(p *plan.Plan) string {
 		plural(int(c.Tombstones), "tombstone", "tombstones"))
 	if c.Moves > 0 {
 		line += fmt.Sprintf(", %s to record", plural(int(c.Moves), "move", "moves"))
+	}
+	if c.Changes > 0 {
+		line += fmt.Sprintf(", %s to record", plural(int(c.Changes), "change", "changes"))
+	}
+	if v := c.ChangedDrafts + c.ChangedMessages; v > 0 {
+		line += fmt.Sprintf(" (%s of the messages: new versions of changed ones, the old versions kept)", commas(v))
 	}
 	return skipped + line + "."
 }

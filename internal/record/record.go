@@ -79,8 +79,11 @@ type Counts struct {
 	Tombstoned   int64 `json:"tombstoned"`   // deleted before collection
 	Failed       int64 `json:"failed"`
 	Bytes        int64 `json:"bytes"`
-	// Observations counts the removals and moves recorded.
+	// Observations counts the removals, moves and changes recorded.
 	Observations int64 `json:"observations"`
+	// Unchanged counts the items planned as changed whose bytes, fetched
+	// again, were those already collected: no version was made.
+	Unchanged int64 `json:"unchanged,omitempty"`
 	// Remaining counts the planned items neither collected, tombstoned nor
 	// failed: what the run did not get to.
 	Remaining int64 `json:"remaining"`
@@ -158,6 +161,7 @@ func (c *Counts) Add(d Counts) {
 	c.Failed += d.Failed
 	c.Bytes += d.Bytes
 	c.Observations += d.Observations
+	c.Unchanged += d.Unchanged
 	c.Remaining += d.Remaining
 	c.Cursors += d.Cursors
 }
