@@ -31,6 +31,8 @@ func Entry(mb state.Mailbox, it state.Item) store.ManifestEntry {
 		From:              it.From,
 		Subject:           it.Subject,
 		CollectedAt:       it.CollectedAt,
+		ChangeKey:         it.ChangeKey,
+		LastModified:      it.LastModified,
 		Version:           lineVersion(it),
 	}
 }

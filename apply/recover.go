@@ -226,7 +226,8 @@ func itemOf(e store.ManifestEntry) state.Item {
 		Mailbox: e.MailboxID, ID: e.GraphID, InternetMessageID: e.InternetMessageID,
 		FolderPath: e.Folder, Received: e.Received, Sent: e.Sent, Subject: e.Subject, From: e.From,
 		Size: e.Size, SHA256: e.SHA256, MD5: e.MD5, SHA1: e.SHA1, Native: e.Path,
-		RunID: e.RunID, CollectedAt: e.CollectedAt, Custodians: e.Custodians, Seq: e.Seq,
+		RunID: e.RunID, CollectedAt: e.CollectedAt, Custodians: e.Custodians, Seq: e.Seq, Version: e.Version,
+		ChangeKey: e.ChangeKey, LastModified: e.LastModified,
 	}
 }
 

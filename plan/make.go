@@ -455,7 +455,7 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 				// changes are observations, and a move, which changes the
 				// key too, is one already. Items collected before changeKeys
 				// were recorded have none to compare with.
-				if msg.ChangeKey != "" && it.ChangeKey != "" && msg.ChangeKey != it.ChangeKey {
+				if seen := it.AccountedChangeKey(); msg.ChangeKey != "" && seen != "" && msg.ChangeKey != seen {
 					if msg.IsDraft || d.recollect {
 						item.Version = it.VersionNumber() + 1
 						pf.Fetch = append(pf.Fetch, item)

@@ -84,9 +84,9 @@ type Item struct {
 	// first; a draft edited after it was collected is collected again as
 	// version 2, and so on (see Tx.PutVersion).
 	Version int
-	// ChangeKey is the server's changeKey of the item as last accounted for:
-	// the collected version's, or a later one recorded as an observation.
-	// Empty for items collected before collect recorded it.
+	// ChangeKey is the server's changeKey of the collected version (see
+	// AccountedChangeKey for the last one seen). Empty for items collected
+	// before collect recorded it.
 	ChangeKey string
 	// LastModified is the server's lastModifiedDateTime of the collected version.
 	LastModified time.Time
@@ -94,6 +94,19 @@ type Item struct {
 	// its own native, Seq and manifest line; the fields above are the
 	// latest. They hold no observations, versions or custodians of their own.
 	Versions []Item
+}
+
+// AccountedChangeKey is the last changeKey the state accounts for: that of
+// a change or a move observed since the current version was collected, or
+// else the version's own.
+func (it Item) AccountedChangeKey() string {
+	for i := len(it.Observations) - 1; i >= 0; i-- {
+		o := it.Observations[i]
+		if o.ChangeKey != "" && !o.At.Before(it.CollectedAt) {
+			return o.ChangeKey
+		}
+	}
+	return it.ChangeKey
 }
 
 // VersionNumber is the item's collected version: 1 for the first.
@@ -222,7 +235,7 @@ type Observation struct {
 	ToFolder   string // for moves: folder path (or ID) after
 	Reason     string // as the server or the run said it, e.g. "deleted"
 	// ChangeKey is, for a change or a move, the changeKey the server
-	// reported; the item's ChangeKey becomes it.
+	// reported (see Item.AccountedChangeKey).
 	ChangeKey string
 }
 

@@ -41,12 +41,13 @@ func TestPutVersionKeepsEveryVersion(t *testing.T) {
 		t.Fatalf("stored %+v", stored)
 	}
 
-	// The same bytes again (a draft saved without change): no version, the key is kept.
+	// The same bytes again (a draft saved without change): no version; the
+	// version's own key stays, as its manifest line has it.
 	again := edited
 	again.ChangeKey = "CQAAAA-3"
 	mustUpdate(t, db, func(tx *Tx) error {
 		it, isNew, err := tx.PutVersion(again)
-		if err != nil || isNew || it.VersionNumber() != 2 || it.ChangeKey != "CQAAAA-3" {
+		if err != nil || isNew || it.VersionNumber() != 2 || it.ChangeKey != "CQAAAA-2" {
 			t.Errorf("PutVersion of the same bytes = %+v, %v, %v", it, isNew, err)
 		}
 		return nil
@@ -54,7 +55,7 @@ func TestPutVersionKeepsEveryVersion(t *testing.T) {
 
 	mustView(t, db, func(r *ReadTx) error {
 		got, _, err := r.Item(testMailbox, v1.ID)
-		if err != nil || got.VersionNumber() != 2 || len(got.Versions) != 1 || got.ChangeKey != "CQAAAA-3" {
+		if err != nil || got.VersionNumber() != 2 || len(got.Versions) != 1 || got.ChangeKey != "CQAAAA-2" {
 			t.Errorf("read back %+v, %v", got, err)
 		}
 		var seqs []uint64
@@ -94,7 +95,8 @@ func TestPutVersionKeepsEveryVersion(t *testing.T) {
 }
 
 // A change seen on the server without new bytes is an observation that
-// records the key, so that the next plan compares with it.
+// records the key, so that the next plan compares with it; the collected
+// version keeps its own.
 func TestChangeObservationRecordsTheKey(t *testing.T) {
 	c := newClock()
 	db := mustOpen(t, statePath(t), testOptions(c))
@@ -111,7 +113,7 @@ func TestChangeObservationRecordsTheKey(t *testing.T) {
 	})
 	mustView(t, db, func(r *ReadTx) error {
 		got, _, err := r.Item(testMailbox, it.ID)
-		if err != nil || got.ChangeKey != "CQAAAA-2" || got.VersionNumber() != 1 || len(got.Observations) != 1 ||
+		if err != nil || got.ChangeKey != "CQAAAA-1" || got.AccountedChangeKey() != "CQAAAA-2" || got.VersionNumber() != 1 || len(got.Observations) != 1 ||
 			got.Observations[0].ChangeKey != "CQAAAA-2" || got.SHA256 != it.SHA256 {
 			t.Errorf("after a change observation: %+v, %v", got, err)
 		}

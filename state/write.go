@@ -176,11 +176,27 @@ func (t *Tx) RestoreItem(it Item) error {
 	if !it.Collected() {
 		return fmt.Errorf("restore item %s: only a collected item (with its SHA-256) is restored", it.ID)
 	}
-	if t.HasItem(it.Mailbox, it.ID) {
-		return fmt.Errorf("restore item %s of mailbox %s: it is recorded already (seq %d is a second record of it)", it.ID, it.Mailbox, it.Seq)
-	}
 	if last := t.LastSeq(); it.Seq <= last {
 		return fmt.Errorf("restore item %s: seq %d is not above the last one assigned (%d)", it.ID, it.Seq, last)
+	}
+	if t.HasItem(it.Mailbox, it.ID) {
+		// A later version of an item is restored after the one before it.
+		old, _, err := t.Item(it.Mailbox, it.ID)
+		if err != nil {
+			return err
+		}
+		if it.Version <= 1 || it.Version != old.VersionNumber()+1 {
+			return fmt.Errorf("restore item %s of mailbox %s: it is recorded already as version %d (seq %d is a second record of it, as version %d)",
+				it.ID, it.Mailbox, old.VersionNumber(), it.Seq, max(it.Version, 1))
+		}
+		_, isNew, err := t.putVersionAt(it, it.Seq)
+		if err == nil && !isNew {
+			err = fmt.Errorf("restore item %s: version %d (seq %d) has the bytes of the version before it", it.ID, it.Version, it.Seq)
+		}
+		return err
+	}
+	if it.Version > 1 {
+		return fmt.Errorf("restore item %s: version %d (seq %d) comes before the versions it follows", it.ID, it.Version, it.Seq)
 	}
 	_, _, err := t.putItemAt(it, it.Seq)
 	return err
@@ -287,10 +303,16 @@ func (t *Tx) prepareItem(it *Item) (*mailboxBuckets, error) {
 // item's Versions, and it becomes the current one with the next version
 // number and Seq. Custodians and observations merge as in PutItem. When
 // its native is the one recorded (a draft saved again without a change to
-// its bytes, a retried commit), no version is made: only its changeKey is
-// recorded, and the second result is false. An item not collected yet is
+// its bytes, a retried commit), no version is made and the second result is
+// false: record the change as an observation. An item not collected yet is
 // recorded as PutItem does.
 func (t *Tx) PutVersion(it Item) (Item, bool, error) {
+	return t.putVersionAt(it, 0)
+}
+
+// putVersionAt is PutVersion, giving a new version the sequence number seq
+// instead of the next one when seq is not 0.
+func (t *Tx) putVersionAt(it Item, seq uint64) (Item, bool, error) {
 	mb, err := t.prepareItem(&it)
 	if err != nil {
 		return Item{}, false, err
@@ -303,13 +325,10 @@ func (t *Tx) PutVersion(it Item) (Item, bool, error) {
 		return Item{}, false, err
 	}
 	if !found || !old.Collected() {
-		return t.PutItem(it)
+		return t.putItemAt(it, seq)
 	}
 	rec := merge(old, it)
 	if sameNative(old, it) {
-		if it.ChangeKey != "" {
-			rec.ChangeKey = it.ChangeKey
-		}
 		if err := t.reindex(mb, old, true, rec); err != nil {
 			return Item{}, false, err
 		}
@@ -329,7 +348,10 @@ func (t *Tx) PutVersion(it Item) (Item, bool, error) {
 	rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
 	rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
 	rec.ChangeKey, rec.LastModified = it.ChangeKey, it.LastModified
-	rec.Seq = t.LastSeq() + 1
+	rec.Seq = seq
+	if seq == 0 {
+		rec.Seq = t.LastSeq() + 1
+	}
 	if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
 		return Item{}, false, err
 	}
@@ -497,11 +519,6 @@ func (t *Tx) AddObservation(mailbox, id string, o Observation) error {
 		it = Item{Mailbox: mailbox, ID: id}
 	}
 	it.Observations = appendObservation(it.Observations, o)
-	if o.ChangeKey != "" && it.Collected() {
-		// The change (or move) is accounted for: the next plan compares
-		// with the key it left.
-		it.ChangeKey = o.ChangeKey
-	}
 	return t.putItem(mb, &it)
 }
 

@@ -41,6 +41,11 @@ type ManifestEntry struct {
 	// Lineage is the lineage of the state the line was recorded in: an
 	// output folder belongs to one state, and to its rebuilds.
 	Lineage string `json:"lineage,omitempty"`
+	// ChangeKey and LastModified are the server's changeKey and
+	// lastModifiedDateTime of the version collected; absent in lines of
+	// collects that did not record them.
+	ChangeKey    string    `json:"change_key,omitempty"`
+	LastModified time.Time `json:"last_modified,omitzero"`
 	// Version numbers the versions of an item collected more than once
 	// (a draft edited after it was collected): 2 for the second, and so
 	// on; absent for the first. Each version is a line of its own with the
@@ -62,6 +67,9 @@ func (e ManifestEntry) normalized() ManifestEntry {
 		e.Sent = e.Sent.UTC()
 	}
 	e.CollectedAt = e.CollectedAt.UTC()
+	if !e.LastModified.IsZero() {
+		e.LastModified = e.LastModified.UTC()
+	}
 	return e
 }
 
