@@ -70,7 +70,7 @@ func TestUnusablePlanIsRefused(t *testing.T) {
 	w.Populate(ann, "inbox", 2)
 	w.LoadMatterOf(ann)
 	p := w.ApplyablePlan()
-	p.Errors = append(p.Errors, plan.Message{Addr: "mailbox.x", Summary: "Two addresses name the same mailbox"})
+	p.Errors = append(p.Errors, plan.Problem{Addr: "mailbox.x", Summary: "Two addresses name the same mailbox"})
 	res, err := w.ApplyWith(context.Background(), p, apply.Options{})
 	if err == nil || res.Collected != 0 || len(w.Items()) != 0 {
 		t.Errorf("an unusable plan was applied: %v, %d collected", err, res.Collected)

@@ -127,11 +127,11 @@ func TestReadRefusesNewerFormatsAndDamagedFiles(t *testing.T) {
 // TestPlanFilesStoreKindTokens: a problem's kind is written as its stable
 // token, and a plan file written before tokens (a display name) still reads.
 func TestPlanFilesStoreKindTokens(t *testing.T) {
-	b, err := json.Marshal(plan.Message{Summary: "Cannot read mailbox", Kind: graph.KindMailboxNotEnabled})
+	b, err := json.Marshal(plan.Problem{Summary: "Cannot read mailbox", Kind: graph.KindMailboxNotEnabled})
 	if err != nil || !strings.Contains(string(b), `"kind":"mailbox_not_enabled"`) {
 		t.Errorf("message JSON %s (%v), want the kind token", b, err)
 	}
-	var old plan.Message
+	var old plan.Problem
 	if err := json.Unmarshal([]byte(`{"summary":"Cannot read mailbox","kind":"access denied"}`), &old); err != nil || old.Kind != graph.KindAccessDenied {
 		t.Errorf("an old plan's kind reads as %v (%v)", old.Kind, err)
 	}

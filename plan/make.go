@@ -111,7 +111,7 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 			continue
 		}
 		if prev, dup := resolved[pm.Resolved.ID]; dup {
-			p.Errors = append(p.Errors, Message{
+			p.Errors = append(p.Errors, Problem{
 				Addr:    pm.Addr,
 				SameAs:  prev,
 				Summary: "Two addresses name the same mailbox",
@@ -124,7 +124,7 @@ func Make(ctx context.Context, m *config.Matter, db *state.DB, src graph.Source,
 		p.Warnings = append(p.Warnings, w.warnings...)
 		p.Warnings = append(p.Warnings, emptyWindowWarnings(w.cfg, pm, w.census)...)
 		if listed := listedFolders(pm); listed > 0 {
-			p.Warnings = append(p.Warnings, Message{
+			p.Warnings = append(p.Warnings, Problem{
 				Addr:    pm.Addr,
 				Summary: "Mailbox over its quota: folders listed without delta",
 				Detail: fmt.Sprintf("%s is full and refuses delta queries, so %d folders were listed in full instead. "+
@@ -171,7 +171,7 @@ type mailboxWork struct {
 	// census is what the enumeration saw, to explain an empty window;
 	// warnings are the mailbox's own.
 	census   *Census
-	warnings []Message
+	warnings []Problem
 	// survey and foldersOnly are Options.Survey and Options.FoldersOnly.
 	survey, foldersOnly bool
 }
@@ -179,8 +179,8 @@ type mailboxWork struct {
 // mailboxError is what the plan keeps of a mailbox that could not be
 // read: the facts (kind, Graph's code and words, request-id). What to do
 // about it is the command's to say, from the kind.
-func mailboxError(err error, email string) *Message {
-	msg := &Message{Kind: graph.KindOf(err), Mailbox: email, Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
+func mailboxError(err error, email string) *Problem {
+	msg := &Problem{Kind: graph.KindOf(err), Mailbox: email, Summary: "Cannot read mailbox " + email, Detail: err.Error(), FailedScope: true}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
 		msg.Code, msg.RequestID = ge.Code, ge.RequestID
@@ -221,7 +221,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 	for _, target := range w.folders {
 		if len(SelectFolders(folders, w.cfg.Folders, []string{target})) == 0 {
 			kept := SelectFolders(folders, w.cfg.Folders, nil)
-			pm.Error = &Message{
+			pm.Error = &Problem{
 				Summary: fmt.Sprintf("No folder %q in mailbox %s", target, w.cfg.Email),
 				Detail: endSentence(fmt.Sprintf("The target names the folder %q, but %s has no folder with that display path "+
 					"or well-known name that the matter's folder filter keeps%s", target, w.cfg.Email,
@@ -544,14 +544,14 @@ func (d *differ) finish(pm *Mailbox) error {
 
 // emptyWindowWarnings warns about a window that holds no message on a
 // first enumeration, and says why.
-func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox, c *Census) []Message {
+func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox, c *Census) []Problem {
 	if pm.WindowCounts == nil || c == nil {
 		return nil // not a first enumeration: the round saw only changes
 	}
-	var out []Message
+	var out []Problem
 	for _, w := range cfg.Windows {
 		if pm.WindowCounts[w.Name] == 0 {
-			out = append(out, Message{
+			out = append(out, Problem{
 				Addr:    pm.Addr,
 				Window:  w.Name,
 				Summary: fmt.Sprintf("0 messages in window %q", w.Name),
@@ -560,7 +560,7 @@ func emptyWindowWarnings(cfg *config.Mailbox, pm *Mailbox, c *Census) []Message 
 		}
 	}
 	if len(cfg.Windows) == 0 && pm.Counts().Seen == 0 {
-		out = append(out, Message{
+		out = append(out, Problem{
 			Addr:    pm.Addr,
 			Summary: "0 messages in the mailbox",
 			Detail:  c.EmptyCause(pm.Resolved.Address, nil),

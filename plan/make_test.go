@@ -584,7 +584,7 @@ custodian "ceo" {
 		t.Fatalf("complete %v, applyable %v, failed scope %+v; want an incomplete, applyable plan with 3 failed mailboxes",
 			p.Complete(), p.Applyable(), p.FailedScope())
 	}
-	byAddr := map[string]plan.Message{}
+	byAddr := map[string]plan.Problem{}
 	for _, e := range p.Errors {
 		byAddr[e.Addr] = e
 	}

@@ -27,8 +27,8 @@ type Plan struct {
 	// Orphans is scope the state holds and the matter no longer names; it
 	// is kept, never deleted.
 	Orphans  []Orphan  `json:"orphans,omitempty"`
-	Warnings []Message `json:"warnings,omitempty"`
-	Errors   []Message `json:"errors,omitempty"`
+	Warnings []Problem `json:"warnings,omitempty"`
+	Errors   []Problem `json:"errors,omitempty"`
 }
 
 // StateRef identifies the state a plan was made against. An empty lineage
@@ -52,7 +52,7 @@ type Mailbox struct {
 	Folders []*Folder `json:"folders"`
 	// Error is set when the mailbox could not be read; its folders are
 	// then incomplete.
-	Error *Message `json:"error,omitempty"`
+	Error *Problem `json:"error,omitempty"`
 	// WindowCounts is how many messages this round found in each window,
 	// on a first enumeration only.
 	WindowCounts map[string]int64 `json:"window_counts,omitempty"`
@@ -146,8 +146,8 @@ type Orphan struct {
 	Items      int64    `json:"items_kept"`
 }
 
-// Message is a warning or an error, about the plan or one address.
-type Message struct {
+// Problem is a warning or an error, about the plan or one address.
+type Problem struct {
 	Addr      string     `json:"address,omitempty"`
 	Summary   string     `json:"summary"`
 	Detail    string     `json:"detail,omitempty"`
@@ -251,8 +251,8 @@ func (p *Plan) Complete() bool { return len(p.Errors) == 0 }
 // FailedScope lists the errors of the mailboxes that could not be read:
 // apply skips them, and says so in its output, its run record and its
 // exit code.
-func (p *Plan) FailedScope() []Message {
-	var out []Message
+func (p *Plan) FailedScope() []Problem {
+	var out []Problem
 	for _, e := range p.Errors {
 		if e.FailedScope {
 			out = append(out, e)

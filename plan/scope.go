@@ -184,11 +184,11 @@ func endSentence(s string) string {
 // unmatchedMessages turns a mailbox's unmatched filter entries into an
 // error (include entries: the plan cannot be applied until the matter is
 // fixed) and warnings (exclude entries).
-func unmatchedMessages(addr, email string, entries []UnmatchedEntry) (errMsg *Message, warnings []Message) {
+func unmatchedMessages(addr, email string, entries []UnmatchedEntry) (errMsg *Problem, warnings []Problem) {
 	var names, facts []string
 	for _, u := range entries {
 		if u.Exclude {
-			warnings = append(warnings, Message{
+			warnings = append(warnings, Problem{
 				Addr:    addr,
 				Summary: fmt.Sprintf("%s entry %q matches no folder of %s", u.Field(), u.Entry, email),
 				Detail:  endSentence("It leaves nothing out" + DidYouMean(u.Nearest)),
@@ -205,7 +205,7 @@ func unmatchedMessages(addr, email string, entries []UnmatchedEntry) (errMsg *Me
 	if len(names) > 1 {
 		summary = fmt.Sprintf("folders.include entries %s match no folder of %s", strings.Join(names, ", "), email)
 	}
-	return &Message{
+	return &Problem{
 		Addr:    addr,
 		Summary: summary,
 		Detail: endSentence(strings.Join(facts, "; ")) + " Name a folder by its display path from the mailbox root " +

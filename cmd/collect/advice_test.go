@@ -192,8 +192,8 @@ func TestPlanErrorSaysItsAdviceOnce(t *testing.T) {
 		Message: "Access is denied. Check credentials and try again.", RequestID: "rid-403"}
 	p := &plan.Plan{
 		Mailboxes: []*plan.Mailbox{{Addr: "custodian.ann.mailbox.primary", Email: "ann@contoso.example",
-			Error: &plan.Message{Summary: "Cannot read mailbox ann@contoso.example"}}},
-		Errors: []plan.Message{{Addr: "custodian.ann.mailbox.primary", Summary: "Cannot read mailbox ann@contoso.example",
+			Error: &plan.Problem{Summary: "Cannot read mailbox ann@contoso.example"}}},
+		Errors: []plan.Problem{{Addr: "custodian.ann.mailbox.primary", Summary: "Cannot read mailbox ann@contoso.example",
 			Detail: ge.Error(), Kind: ge.Kind, Mailbox: "ann@contoso.example", Code: ge.Code, RequestID: ge.RequestID, FailedScope: true}},
 	}
 	var out, errs bytes.Buffer

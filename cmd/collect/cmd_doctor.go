@@ -328,7 +328,7 @@ func folderChecks(pm *plan.Mailbox) []doctorCheck {
 
 // mailboxFailure is the line of a mailbox the planner could not resolve
 // or read, with the one fix for its kind.
-func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, e plan.Message, facts adviceFacts) doctorCheck {
+func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, e plan.Problem, facts adviceFacts) doctorCheck {
 	c := doctorCheck{Status: statusFail, Check: "mailbox", Address: mb.Addr, Code: e.Code, RequestID: e.RequestID}
 	name := mb.Email
 	if res.Address != "" && !strings.EqualFold(res.Address, mb.Email) {
@@ -356,7 +356,7 @@ func mailboxFailure(mb *config.Mailbox, res graph.Mailbox, e plan.Message, facts
 // windowChecks report the messages the survey counted in each window of
 // the mailbox (or in the whole mailbox); an empty one is a warning whose
 // fix is the cause the planner found.
-func windowChecks(cfg *config.Mailbox, pm *plan.Mailbox, warnings []plan.Message) []doctorCheck {
+func windowChecks(cfg *config.Mailbox, pm *plan.Mailbox, warnings []plan.Problem) []doctorCheck {
 	cause := func(window string) string {
 		for _, w := range warnings {
 			if w.Addr == pm.Addr && w.Window == window && w.Detail != "" {

@@ -27,7 +27,7 @@ type applyView interface {
 	Progress(p *apply.Progress, stats func() graph.Stats) (stop func())
 	// Skipped lists the plan's mailboxes that could not be read, and so
 	// were not collected: the run's failed scope.
-	Skipped(failedScope []plan.Message)
+	Skipped(failedScope []plan.Problem)
 	Result(res *apply.Result, outputDir string, err error)
 }
 
@@ -95,7 +95,7 @@ func (v *applyHuman) Progress(p *apply.Progress, stats func() graph.Stats) func(
 
 // Skipped names each mailbox apply could not read; what to do about it
 // was said with the plan above, or is said here for a saved plan.
-func (v *applyHuman) Skipped(msgs []plan.Message) {
+func (v *applyHuman) Skipped(msgs []plan.Problem) {
 	for _, m := range msgs {
 		addr := m.Addr
 		m.Addr = "" // named on the line already
@@ -183,7 +183,7 @@ func (v *applyJSON) Demo()                           { v.demo = true }
 func (v *applyJSON) Plan(*plan.Plan, *config.Matter) {}
 func (v *applyJSON) Cancelled()                      {}
 func (v *applyJSON) Cleaned(int)                     {}
-func (v *applyJSON) Skipped([]plan.Message)          {}
+func (v *applyJSON) Skipped([]plan.Problem)          {}
 
 // Progress prints, every 10 seconds, one line per mailbox and one for the
 // total.

@@ -189,7 +189,7 @@ func planProblems(p *plan.Plan, m *config.Matter, f adviceFacts) hcl.Diagnostics
 		}
 	}
 	var diags hcl.Diagnostics
-	add := func(sev hcl.DiagnosticSeverity, msg plan.Message) {
+	add := func(sev hcl.DiagnosticSeverity, msg plan.Problem) {
 		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: msg.Summary, Detail: problemDetail(msg, f), Subject: ranges[msg.Addr]})
 	}
 	for _, msg := range p.Warnings {
@@ -206,7 +206,7 @@ func planProblems(p *plan.Plan, m *config.Matter, f adviceFacts) hcl.Diagnostics
 // for), and for an error from Graph what to do about its kind, the
 // mailbox filled in. Kind zero is also what the plan's own problems
 // carry: their detail says what to do.
-func problemDetail(msg plan.Message, f adviceFacts) string {
+func problemDetail(msg plan.Problem, f adviceFacts) string {
 	detail := msg.Detail
 	if msg.Addr != "" {
 		detail = msg.Addr + ": " + detail
