@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,10 +116,13 @@ func setupSim(env *testscript.Env) error {
 //	sim flag MAILBOX FOLDER N           flag the first N messages of FOLDER that are not drafts
 //	sim categorize MAILBOX FOLDER N CAT set category CAT on the first N messages of FOLDER that are not drafts
 //	sim folder MAILBOX PARENT NAME      create a folder
+//	sim rename-folder MAILBOX FOLDER NAME give a created folder another name
+//	sim move-folder MAILBOX FOLDER PARENT move a created folder under another
 //	sim other-items MAILBOX FROM TO     add the notes, tasks, calendar items, contacts, Teams chat copies and meeting messages a real mailbox holds (graphsim's AddOtherItems), received between two dates
 //	sim expire MAILBOX                  the server forgets the mailbox's delta tokens
 //	sim fault MAILBOX KIND ROUTE        the next matching request fails (throttle, unavailable, reset, truncate, unauthorized, server-error)
 //	sim route MAILBOX ROUTE             print how many requests of that route the mailbox got
+//	sim counters-of MAILBOX             print "ROUTE N" for every route the mailbox got requests of
 //	sim access MAILBOX allow|deny       whether the matter's app may read the mailbox
 //	sim hold MAILBOX                    hold the mailbox's requests until sim release
 //	sim wait-held N                     wait until N requests are held
@@ -241,6 +246,14 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 		mb := mailbox(1)
 		_, err := tn.CreateFolder(mb, folder(mb, args[2]), args[3], false)
 		ts.Check(err)
+	case "rename-folder":
+		need(3)
+		mb := mailbox(1)
+		ts.Check(tn.RenameFolder(mb, folder(mb, args[2]), args[3]))
+	case "move-folder":
+		need(3)
+		mb := mailbox(1)
+		ts.Check(tn.MoveFolder(mb, folder(mb, args[2]), folder(mb, args[3])))
 	case "other-items":
 		need(3)
 		from, err := time.Parse("2006-01-02", args[2])
@@ -267,6 +280,13 @@ func simCmd(ts *testscript.TestScript, neg bool, args []string) {
 		need(2)
 		c := tn.Counters().Mailboxes[mailbox(1)]
 		fmt.Fprintln(ts.Stdout(), c.ByRoute[graphsim.Route(args[2])])
+	case "counters-of":
+		need(1)
+		c := tn.Counters().Mailboxes[mailbox(1)]
+		routes := slices.Sorted(maps.Keys(c.ByRoute))
+		for _, r := range routes {
+			fmt.Fprintf(ts.Stdout(), "%s %d\n", r, c.ByRoute[r])
+		}
 	case "counters":
 		b, err := json.MarshalIndent(tn.Counters(), "", "  ")
 		ts.Check(err)
