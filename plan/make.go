@@ -259,16 +259,27 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 	d := &differ{db: db, mb: mb, cfg: w.cfg, recollect: w.recollect, census: w.census, seen: map[string]bool{}, removed: map[string]removal{},
 		windowCounts: map[string]int64{}, present: map[string]bool{}, rescanned: map[string]*Folder{}}
 	fromScratch := true
-	for _, f := range inScope {
+	pfs := make([]*Folder, len(inScope))
+	hadRounds := make([]bool, len(inScope))
+	for i, f := range inScope {
 		pf := &Folder{ID: f.ID, Path: f.Path, WellKnown: f.WellKnownName}
 		sf, hadRound := known[f.ID]
-		hadRound = hadRound && sf.Cursor != ""
-		if hadRound && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope && !w.survey {
+		hadRounds[i] = hadRound && sf.Cursor != ""
+		if hadRounds[i] && sf.CursorIDType == state.IDTypeImmutable && sf.Scope == pm.Scope && !w.survey {
 			pf.Cursor = sf.Cursor
 			fromScratch = false
 		}
+		pfs[i] = pf
+	}
+	// The folders' rounds run at once, up to the mailbox's requests in
+	// flight; the differ takes their pages in folder order, so the plan
+	// is the same whatever order the answers come in.
+	rounds, stop := readFolders(ctx, src, mb, inScope, pfs)
+	defer stop()
+	for i, f := range inScope {
+		pf := pfs[i]
 		pm.Folders = append(pm.Folders, pf)
-		if err := d.folder(ctx, src, f, pf); err != nil {
+		if err := d.folder(rounds[i], pf); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -276,7 +287,7 @@ func (w *mailboxWork) run(ctx context.Context, db *state.DB, src graph.Source) e
 			pm.Error.Summary = fmt.Sprintf("Cannot read folder %q of %s", f.Path, w.cfg.Email)
 			return nil
 		}
-		if hadRound && (pf.Reset || pf.Cursor == "" || pf.Listed) {
+		if hadRounds[i] && (pf.Reset || pf.Cursor == "" || pf.Listed) {
 			d.rescanned[pf.Path] = pf
 		}
 	}
@@ -363,42 +374,37 @@ type differ struct {
 	recollect bool
 }
 
-func (d *differ) folder(ctx context.Context, src graph.Source, f graph.Folder, pf *Folder) error {
-	round := func(cursor string) (string, error) {
-		return src.Delta(ctx, d.mb, f, cursor, func(page graph.DeltaPage) error {
-			return d.page(pf, page)
-		})
-	}
+// folder takes one folder's round as it arrives. A round that starts
+// over (the server forgot the cursor, or the mailbox is full and the
+// folder is listed instead) forgets what the pages before reported.
+func (d *differ) folder(r *folderRound, pf *Folder) error {
 	d.round = d.round[:0]
-	newCursor, err := round(pf.Cursor)
-	if graph.KindOf(err) == graph.KindSyncStateGone && pf.Cursor != "" {
-		// The server forgot the cursor: enumerate the folder again. What
-		// the state holds is not fetched twice. What the pages read
-		// before the 410 reported is forgotten, so that the new round
-		// plans it again (the new cursor will be past it).
-		pf.Reset = true
+	newCursor, err := r.drain(func(ev roundEvent) error {
+		switch ev.restart {
+		case "":
+			return d.page(pf, ev.page)
+		case restartReset:
+			// The server forgot the cursor: enumerate the folder again.
+			// What the state holds is not fetched twice. What the pages
+			// read before the 410 reported is forgotten, so that the new
+			// round plans it again (the new cursor will be past it).
+			pf.Reset = true
+		case restartListed:
+			// Exchange refuses delta queries on a full mailbox: list the
+			// folder instead. A listing has no cursor and reports no
+			// removals, so the stored cursor stays for when the mailbox has
+			// room again, and what the state holds but the listing lacks is
+			// tombstoned.
+			pf.Listed = true
+		}
 		for _, id := range d.round {
 			delete(d.seen, id)
 		}
 		d.round = d.round[:0]
 		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
-		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow, pf.NotMail = 0, 0, 0, 0
-		newCursor, err = round("")
-	}
-	if graph.KindOf(err) == graph.KindQuotaExceeded {
-		// Exchange refuses delta queries on a full mailbox: list the
-		// folder instead. A listing has no cursor and reports no removals,
-		// so the stored cursor stays for when the mailbox has room again,
-		// and what the state holds but the listing lacks is tombstoned.
-		pf.Listed = true
-		for _, id := range d.round {
-			delete(d.seen, id)
-		}
-		d.round = d.round[:0]
-		pf.Fetch, pf.Tombstones, pf.Moves = nil, nil, nil
-		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow, pf.NotMail = 0, 0, 0, 0
-		newCursor, err = "", src.List(ctx, d.mb, f, func(page graph.DeltaPage) error { return d.page(pf, page) })
-	}
+		pf.Seen, pf.AlreadyCollected, pf.OutOfWindow = 0, 0, 0
+		return nil
+	})
 	if err != nil {
 		return err
 	}
