@@ -190,6 +190,22 @@ func leftovers(t *testing.T, dir string) []string {
 // with new mail arriving before each run, then lets it finish: the
 // collection must verify, hold every message of the mailboxes exactly
 // once with the bytes the server serves, and leave no temp file.
+// runRecords lists the run records of the matter's output folder.
+func runRecords(dir string) []string {
+	files, _ := filepath.Glob(filepath.Join(dir, "collection", "runs", "*.json"))
+	return files
+}
+
+// runRecorded waits until the folder holds more than had run records, or
+// the run ends, or 30 seconds pass, and says when that was.
+func runRecorded(dir string, had int, done <-chan error) time.Time {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && len(done) == 0 && len(runRecords(dir)) <= had {
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Now()
+}
+
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills apply 20 times: skipped with -short")
@@ -229,6 +245,12 @@ func TestCrashSafety(t *testing.T) {
 		at := startup + time.Duration(rng.IntN(400)+5)*time.Millisecond
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		if i%4 == 3 {
+			// Every fourth run is killed a moment after it records its
+			// start, however slow the machine: the moments above may all
+			// fall before it on a loaded one.
+			at = time.Until(runRecorded(dir, len(runRecords(dir)), done)) + time.Duration(20+rng.IntN(40))*time.Millisecond
+		}
 		select {
 		case err := <-done:
 			// Finished before the moment came: a complete run is fine too.
