@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/internal/clock"
 	"github.com/collect-ediscovery/collect/internal/record"
@@ -48,6 +49,8 @@ type Options struct {
 	// Throttled reports the time spent waiting on Graph's throttling so
 	// far, for the run record; nil when unknown.
 	Throttled func() time.Duration
+	// Custody says how the run's checkpoint of the custody log is signed.
+	Custody custody.Signing
 }
 
 func (o *Options) defaults() {
@@ -125,6 +128,12 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		return failed(err)
 	}
 	defer man.Close()
+	// The custody log follows every line appended from here on.
+	tree, err := custody.Open(st, man)
+	if err != nil {
+		return failed(err)
+	}
+	defer tree.Close()
 	if _, err := Reconcile(db, man); err != nil {
 		return failed(fmt.Errorf("bring the manifest up to date with the state: %w", err))
 	}
@@ -183,5 +192,10 @@ func Apply(ctx context.Context, p *plan.Plan, db *state.DB, st *store.Store, src
 		}
 	}
 	runErr, interrupted := stopCause(ctx, runCtx, commitErr)
-	return res, res.finish(db, st, &opts, runErr, interrupted)
+	err = res.finish(db, st, &opts, runErr, interrupted)
+	// The checkpoint covers what the run appended, however it ended.
+	if _, cerr := opts.Custody.Checkpoint(tree, res.RunID); cerr != nil && err == nil {
+		err = cerr
+	}
+	return res, err
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/internal/record"
@@ -309,6 +310,14 @@ func TestReconcileRestoresManifestLinesLostInACrash(t *testing.T) {
 		lines := bytes.SplitAfter(full, []byte("\n"))
 		lines = lines[:len(lines)-1] // the empty piece after the last newline
 		if err := os.WriteFile(path, bytes.Join(lines[:len(lines)-n], nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The run that died wrote no checkpoint, and its custody log is
+		// never ahead of the manifest: both follow the manifest's appends.
+		if err := os.RemoveAll(filepath.Join(w.Matter.Output.Path, custody.Dir)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(w.Matter.Output.Path, custody.HashFile), 0); err != nil {
 			t.Fatal(err)
 		}
 	}

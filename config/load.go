@@ -185,7 +185,7 @@ func (l *loader) load(bodies []*hclsyntax.Body) *Matter {
 			byType[syn.Type] = append(byType[syn.Type], &block{syn: syn, attrs: attrs, inner: inner})
 		}
 	}
-	for _, t := range []string{"matter", "tenant", "output", "state", "export"} {
+	for _, t := range []string{"matter", "tenant", "output", "state", "export", "custody"} {
 		if bs := byType[t]; len(bs) > 1 {
 			for _, b := range bs[1:] {
 				l.errorf(b.def(), fmt.Sprintf("Duplicate %s block", t),
@@ -213,6 +213,7 @@ func (l *loader) load(bodies []*hclsyntax.Body) *Matter {
 	l.output(m, byType["output"])
 	l.statePath(m, byType["state"])
 	l.export(m, byType["export"])
+	l.custody(m, byType["custody"])
 	l.uniqueAddresses(m)
 	return m
 }

@@ -46,6 +46,7 @@ type Matter struct {
 	Output    Output
 	State     StatePath
 	Export    Export
+	Custody   Custody
 
 	Dir string // the matter folder, absolute
 }

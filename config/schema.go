@@ -77,7 +77,8 @@ var rootSchema = &blockSchema{blocks: map[string]*blockSchema{
 		attrs:     map[string]bool{"path": false},
 		singleton: true,
 	},
-	"export": exportSchema,
+	"export":  exportSchema,
+	"custody": custodySchema,
 }}
 
 // secretLike reports whether an argument name looks like it holds a

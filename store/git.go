@@ -169,3 +169,23 @@ func isObjectID(s string) bool {
 	}
 	return true
 }
+
+// GitWorkTree returns the top folder of the git work tree that holds dir,
+// and false when dir is in none.
+func GitWorkTree(dir string) (string, bool, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false, err
+	}
+	for d := abs; ; {
+		_, found, err := findGitDir(d)
+		if err != nil || found {
+			return d, found, err
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false, nil
+		}
+		d = parent
+	}
+}

@@ -137,6 +137,8 @@ type Manifest struct {
 	// lineage is written on every line appended without one (SetLineage).
 	lineage string
 	cut     []TornTail
+	// follow is told of every append once it is durable (SetFollower).
+	follow func(lines []byte) error
 }
 
 // OpenManifest opens (creating if needed) the manifest at path. A torn final
@@ -254,7 +256,22 @@ func (m *Manifest) Append(entries []ManifestEntry) error {
 	}
 	m.last = prev
 	m.size += int64(buf.Len())
+	if m.follow != nil {
+		if err := m.follow(buf.Bytes()); err != nil {
+			return fmt.Errorf("store: the manifest lines up to seq %d are durable, but what follows the manifest was not updated: %w", prev, err)
+		}
+	}
 	return nil
+}
+
+// SetFollower makes Append call fn with the bytes of the lines it wrote,
+// once they are durable, under the manifest's lock: a record derived from
+// the manifest (the custody log) follows it line for line. An error from
+// fn is Append's error; the lines are in the manifest all the same.
+func (m *Manifest) SetFollower(fn func(lines []byte) error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.follow = fn
 }
 
 // recover finds the last complete line, cuts anything after it, and loads
@@ -349,6 +366,14 @@ func ReadManifest(path string, fn func(ManifestEntry) error) error {
 		}
 		return fn(e)
 	})
+}
+
+// ScanManifest calls fn with each complete line of the manifest at path
+// (newline included), exactly as its bytes are on disk, numbered from 1.
+// A final partial line is returned as a *TornTailError after all complete
+// lines were delivered; a missing file is an empty manifest.
+func ScanManifest(path string, fn func(lineNo int, line []byte) error) error {
+	return scanManifest(path, fn)
 }
 
 // scanManifest calls fn with each complete line (newline included).

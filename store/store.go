@@ -182,3 +182,7 @@ func mkdir(p string, perm fs.FileMode) (bool, error) {
 func createOSFile(name string, perm fs.FileMode) (File, error) {
 	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 }
+
+// Perms returns the permissions the store gives the folders and the files
+// it writes (natives aside), for records kept beside its own.
+func (s *Store) Perms() (dir, file fs.FileMode) { return s.dirPerm, s.filePerm }

@@ -335,17 +335,30 @@ type Verify struct {
 	JSON        bool
 	Vars        []config.VarOption
 	LockTimeout time.Duration
+	// Custody checks only the custody log and the natives, offline;
+	// Output names an output folder to check without the matter, and
+	// Verifier the public key its checkpoints must be signed with.
+	Custody  bool
+	Output   string
+	Verifier string
 }
 
 func ParseVerify(args []string) (Verify, hcl.Diagnostics) {
 	var v Verify
 	fs := newFlagSet("verify")
 	fs.BoolVar(&v.JSON, "json", false, "")
+	fs.BoolVar(&v.Custody, "custody", false, "")
+	fs.StringVar(&v.Output, "output", "", "")
+	fs.StringVar(&v.Verifier, "verifier", "", "")
 	addVarFlags(fs, &v.Vars)
 	fs.DurationVar(&v.LockTimeout, "lock-timeout", 0, "")
 	diags := parseFlags(fs, args)
 	if len(fs.Args()) > 0 {
 		diags = append(diags, tooManyArgs("verify", fs.Args(), "Use -chdir=DIR to verify another matter.")...)
+	}
+	if v.Output != "" && !v.Custody {
+		diags = append(diags, errorDiag("Option needs -custody",
+			"-output verifies an output folder without its matter and state, which only collect verify -custody can: add -custody.")...)
 	}
 	return v, append(diags, checkCommon(1, v.LockTimeout)...)
 }

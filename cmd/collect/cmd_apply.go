@@ -90,6 +90,11 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 	if !ok {
 		return nil, "", errApplyRefused, exitError
 	}
+	signing, err := custodySigning(s, m)
+	if err != nil {
+		s.errorf("Cannot sign the custody log", "%s Nothing was collected.", sentence(err.Error()))
+		return nil, "", errApplyRefused, exitError
+	}
 	db, code := openState(s, m, false, opts.LockTimeout, "apply")
 	if db == nil {
 		return nil, "", errApplyRefused, code
@@ -180,6 +185,7 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 			User: userName, Host: host, Collector: collectorOf(m.Tenant, conn),
 			MatterHash: m.Hash(), MatterGitCommit: gitCommit, PlanHash: planHash},
 		Throttled: func() time.Duration { return throttledTime(conn.stats()) },
+		Custody:   signing,
 	})
 	stopProgress()
 	v.Skipped(p.FailedScope())

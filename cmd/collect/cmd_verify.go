@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -14,8 +15,19 @@ const verifyHelp = `Usage: collect [global options] verify [options]
   state and the manifest. Reports natives that are missing, changed or
   unexpected, and manifest lines that disagree with the state. Reads only.
 
+  It also checks the custody log (docs/custody.md): every manifest line is
+  included in the latest checkpoint, each checkpoint is a consistent
+  extension of the one before, and every signature verifies with the
+  matter's verifier key.
+
 Options:
   -json              Print the report as JSON.
+  -custody           Check only the custody log and the natives against the
+                     manifest, offline, without the state.
+  -output=DIR        With -custody: the output folder to check, without the
+                     matter (a verifier needs only the folder and the key).
+  -verifier=KEY      The public key the checkpoints must be signed with
+                     (default: the matter's custody block).
   -var 'name=value'  Set a variable. Repeatable.
   -var-file=FILE     Set variables from a file.
   -lock-timeout=D    Wait up to D for the state lock (default 0: fail at once).
@@ -41,6 +53,10 @@ type verifyReport struct {
 	PendingLines int      `json:"pending_lines,omitempty"`
 	Unrecorded   []string `json:"unrecorded,omitempty"`
 	InFlight     int      `json:"in_flight,omitempty"`
+	// Custody is the check of the custody log; CustodyOnly says that the
+	// natives were checked against the manifest alone (verify -custody).
+	Custody     *custodyReport `json:"custody,omitempty"`
+	CustodyOnly bool           `json:"custody_only,omitempty"`
 }
 
 func runVerify(s *streams, args []string) int {
@@ -50,6 +66,9 @@ func runVerify(s *streams, args []string) int {
 		s.writeDiags(diags, nil)
 		v.Failed()
 		return exitError
+	}
+	if opts.Custody {
+		return runVerifyCustody(s, opts, v)
 	}
 	m := loadMatterToRead(s, opts.Vars)
 	if m == nil {
@@ -93,8 +112,19 @@ func runVerify(s *streams, args []string) int {
 	for _, p := range rep.Manifest {
 		out.Manifest = append(out.Manifest, p.String())
 	}
+	verifier := opts.Verifier
+	if verifier == "" {
+		verifier = m.Custody.Verifier
+	}
+	out.Custody, err = checkCustody(custodyCheck{dir: m.Output.Path, verifier: verifier, origin: custody.Origin(m.Name), running: out.ApplyRunning})
+	if err != nil {
+		s.errorf("Cannot verify the custody log", "%s", sentence(err.Error()))
+		v.Failed()
+		return exitError
+	}
+	out.OK = out.OK && out.Custody.OK()
 	v.Report(out)
-	if !rep.OK() {
+	if !out.OK {
 		return exitVerify
 	}
 	return exitOK

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -26,6 +27,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/collect-ediscovery/collect/custody"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script")
@@ -92,14 +97,16 @@ func TestScripts(t *testing.T) {
 //
 //	lines drop FILE N              remove line N (1-based; "last" for the last line)
 //	lines set FILE N FIELD VALUE   set a string field of line N
+//	lines swap FILE N M            exchange lines N and M
+//	lines copy FILE N              insert after line N a copy of it with another graph_id
 //	lines versions DIR             check the versions in DIR's manifest and print how many items have them
 func linesCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if !neg && len(args) == 2 && args[0] == "versions" {
 		versionsOf(ts, args[1])
 		return
 	}
-	if neg || len(args) < 3 || (args[0] == "set") != (len(args) == 5) {
-		ts.Fatalf("usage: lines drop FILE N | lines set FILE N FIELD VALUE")
+	if neg || len(args) < 3 || (args[0] == "set") != (len(args) == 5) || (args[0] == "swap") != (len(args) == 4) {
+		ts.Fatalf("usage: lines drop FILE N | lines set FILE N FIELD VALUE | lines swap FILE N M | lines copy FILE N | lines versions DIR")
 	}
 	path := ts.MkAbs(args[1])
 	b, err := os.ReadFile(path)
@@ -119,6 +126,19 @@ func linesCmd(ts *testscript.TestScript, neg bool, args []string) {
 	switch args[0] {
 	case "drop":
 		lines = append(lines[:n-1], lines[n:]...)
+	case "swap":
+		m, err := strconv.Atoi(args[3])
+		ts.Check(err)
+		if m < 1 || m > len(lines) {
+			ts.Fatalf("lines: %s has %d lines, no line %d", args[1], len(lines), m)
+		}
+		lines[n-1], lines[m-1] = lines[m-1], lines[n-1]
+	case "copy":
+		extra := strings.Replace(lines[n-1], `"graph_id":"`, `"graph_id":"copy-`, 1)
+		if extra == lines[n-1] {
+			ts.Fatalf("lines: line %d has no graph_id", n)
+		}
+		lines = append(lines[:n], append([]string{extra}, lines[n:]...)...)
 	case "set":
 		var fields map[string]json.RawMessage
 		ts.Check(json.Unmarshal([]byte(lines[n-1]), &fields))
@@ -202,11 +222,26 @@ func versionsOf(ts *testscript.TestScript, dir string) {
 	fmt.Fprintf(ts.Stdout(), "versions: %d items, %d lines\n", items, lines)
 }
 
-// tamperCmd damages an output folder the way an accident would: it
-// changes one byte of the first native and deletes the second.
+// tamperCmd damages an output folder the way an accident or a forger
+// would:
+//
+//	tamper OUTPUT                   change one byte of the first native and delete the second
+//	tamper swap OUTPUT              exchange the bytes of the first two natives
+//	tamper rewrite OUTPUT N KEY     replace checkpoint N (1-based in size order, or "last") with
+//	                                one of another tree of the same size, signed with KEY
+//	tamper grow OUTPUT N KEY        the same with a tree one line larger
+//	tamper forge OUTPUT KEY         sign the latest checkpoint again with KEY instead
+//	tamper edit OUTPUT              change the root of the latest checkpoint, keeping its signature
+//	tamper save|restore OUTPUT      copy the checkpoints to custody.saved beside OUTPUT, and back
+//
+// KEY is a private key file ("-" for no signature).
 func tamperCmd(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: tamper OUTPUT-FOLDER")
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: tamper OUTPUT | tamper swap|rewrite|grow|forge|edit OUTPUT ...")
+	}
+	if len(args) > 1 {
+		tamperCustody(ts, args)
+		return
 	}
 	var natives []string
 	root := ts.MkAbs(filepath.Join(args[0], "natives"))
@@ -226,4 +261,141 @@ func tamperCmd(ts *testscript.TestScript, neg bool, args []string) {
 	b[len(b)/2] ^= 0x20
 	ts.Check(os.WriteFile(natives[0], b, 0o600))
 	ts.Check(os.Remove(natives[1]))
+}
+
+func tamperCustody(ts *testscript.TestScript, args []string) {
+	dir := ts.MkAbs(args[1])
+	signer := func(file string) note.Signer {
+		if file == "-" {
+			return nil
+		}
+		b, err := os.ReadFile(ts.MkAbs(file))
+		ts.Check(err)
+		sg, err := note.NewSigner(strings.TrimSpace(string(b)))
+		ts.Check(err)
+		return sg
+	}
+	saved := filepath.Join(filepath.Dir(dir), "custody.saved")
+	switch args[0] {
+	case "save", "restore":
+		from, to := filepath.Join(dir, custody.Dir), saved
+		if args[0] == "restore" {
+			from, to = to, from
+			ts.Check(os.RemoveAll(to))
+		}
+		ts.Check(os.MkdirAll(to, 0o700))
+		entries, err := os.ReadDir(from)
+		ts.Check(err)
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(from, e.Name()))
+			ts.Check(err)
+			ts.Check(os.WriteFile(filepath.Join(to, e.Name()), b, 0o600))
+		}
+		return
+	}
+	cps, _, err := custody.ReadCheckpoints(dir)
+	ts.Check(err)
+	if len(cps) == 0 {
+		ts.Fatalf("tamper: %s holds no checkpoint", args[1])
+	}
+	pick := func(arg string) custody.Checkpoint {
+		if arg == "last" {
+			return cps[len(cps)-1]
+		}
+		i, err := strconv.Atoi(arg)
+		ts.Check(err)
+		if i < 1 || i > len(cps) {
+			ts.Fatalf("tamper: %d checkpoints, no checkpoint %d", len(cps), i)
+		}
+		return cps[i-1]
+	}
+	write := func(c custody.Checkpoint, sg note.Signer) {
+		text := []byte(c.Body())
+		if sg != nil {
+			text, err = note.Sign(&note.Note{Text: c.Body()}, sg)
+			ts.Check(err)
+		}
+		path := filepath.Join(dir, custody.Dir, c.File)
+		os.Chmod(path, 0o600)
+		ts.Check(os.WriteFile(path, text, 0o600))
+	}
+	switch args[0] {
+	case "swap":
+		var natives []string
+		ts.Check(filepath.WalkDir(filepath.Join(dir, "natives"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Ext(p) == ".eml" {
+				natives = append(natives, p)
+			}
+			return err
+		}))
+		sort.Strings(natives)
+		a, err := os.ReadFile(natives[0])
+		ts.Check(err)
+		b, err := os.ReadFile(natives[1])
+		ts.Check(err)
+		for p, data := range map[string][]byte{natives[0]: b, natives[1]: a} {
+			ts.Check(os.Chmod(p, 0o600))
+			ts.Check(os.WriteFile(p, data, 0o600))
+		}
+	case "rewrite", "grow":
+		if len(args) != 4 {
+			ts.Fatalf("usage: tamper %s OUTPUT N KEY", args[0])
+		}
+		c := pick(args[2])
+		// Another history: the same lines with the first one changed, and
+		// one line more for grow.
+		raw, err := os.ReadFile(filepath.Join(dir, "manifest.jsonl"))
+		ts.Check(err)
+		lines := strings.SplitAfter(string(raw), "\n")
+		size := c.Size
+		if args[0] == "grow" {
+			size++
+		}
+		var tree []tlog.Hash
+		for i := int64(0); i < size; i++ {
+			line := "{\"seq\":0,\"forged\":true}\n"
+			if i < int64(len(lines)) && lines[i] != "" {
+				line = lines[i]
+			}
+			if i == 0 {
+				line = strings.Replace(line, "{", "{\"rewritten\":true,", 1)
+			}
+			hs, err := tlog.StoredHashes(i, []byte(line), tlogHashes(tree))
+			ts.Check(err)
+			tree = append(tree, hs...)
+		}
+		c.Size = size
+		c.Root, err = tlog.TreeHash(size, tlogHashes(tree))
+		ts.Check(err)
+		write(c, signer(args[3]))
+	case "forge":
+		if len(args) != 3 {
+			ts.Fatalf("usage: tamper forge OUTPUT KEY")
+		}
+		write(pick("last"), signer(args[2]))
+	case "edit":
+		c := pick("last")
+		i := bytes.LastIndex(c.Text, []byte("\n\n"))
+		if i < 0 {
+			ts.Fatalf("tamper: the latest checkpoint is not signed")
+		}
+		c.Root[0] ^= 1
+		text := append([]byte(c.Body()), c.Text[i+1:]...)
+		path := filepath.Join(dir, custody.Dir, c.File)
+		os.Chmod(path, 0o600)
+		ts.Check(os.WriteFile(path, text, 0o600))
+	default:
+		ts.Fatalf("tamper: unknown mode %q", args[0])
+	}
+}
+
+// tlogHashes reads stored hashes from a slice, for the tamper command.
+type tlogHashes []tlog.Hash
+
+func (h tlogHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		out[i] = h[x]
+	}
+	return out, nil
 }

@@ -45,14 +45,30 @@ func (v verifyHuman) Report(out verifyReport) {
 			plural(out.NewerLines, "newer manifest line", "newer manifest lines"), plural(out.PendingLines, "line", "lines"),
 			plural(len(out.Unrecorded), "native", "natives"), plural(out.InFlight, "partial file", "partial files"))
 	}
+	if out.Custody != nil {
+		writeCustody(s.stdout, out.Custody)
+	}
+	if out.CustodyOnly {
+		if len(out.Missing)+len(out.Changed)+len(out.Unexpected)+len(out.State) == 0 {
+			fmt.Fprintf(s.stdout, "Natives verified: %s (%s) match the manifest.\n", plural(out.Natives, "native", "natives"), byteSize(out.Bytes))
+		} else {
+			fmt.Fprintf(s.stdout, "Natives FAILED: %s missing, %s changed, %s unexpected.\n",
+				commas(int64(len(out.Missing))), commas(int64(len(out.Changed))), commas(int64(len(out.Unexpected))))
+		}
+		return
+	}
 	if out.OK {
 		fmt.Fprintf(s.stdout, "Verified: %s and %s (%s) match the state and the manifest.\n",
 			plural(out.Items, "item", "items"), plural(out.Natives, "native", "natives"), byteSize(out.Bytes))
 		return
 	}
-	fmt.Fprintf(s.stdout, "Verification FAILED: %s missing, %s changed, %s unexpected, %s manifest problems.\n",
+	custodyProblems := 0
+	if out.Custody != nil {
+		custodyProblems = len(out.Custody.Problems)
+	}
+	fmt.Fprintf(s.stdout, "Verification FAILED: %s missing, %s changed, %s unexpected, %s manifest problems, %s custody problems.\n",
 		commas(int64(len(out.Missing))), commas(int64(len(out.Changed))), commas(int64(len(out.Unexpected))),
-		commas(int64(len(out.Manifest)+len(out.State))))
+		commas(int64(len(out.Manifest)+len(out.State))), commas(int64(custodyProblems)))
 }
 
 func (verifyHuman) Failed() {}

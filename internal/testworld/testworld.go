@@ -18,6 +18,7 @@ import (
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/config"
+	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/graph"
 	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/internal/clock"
@@ -338,6 +339,14 @@ func (w *World) Verify() store.Report {
 	}
 	if !rep.OK() {
 		w.T.Errorf("verify: missing %v, changed %v, unexpected %v, manifest %v, state %v", rep.Missing, rep.Changed, rep.Unexpected, rep.Manifest, rep.State)
+	}
+	// Every apply leaves a custody log that covers the whole manifest.
+	crep, err := custody.Verify(w.Matter.Output.Path, custody.VerifyOptions{})
+	if err != nil {
+		w.T.Fatalf("verify -custody: %v", err)
+	}
+	if !crep.OK() || crep.Lines != int64(rep.ManifestLines) || (crep.Lines > 0 && crep.Included != crep.Lines) {
+		w.T.Errorf("verify -custody: %d of %d lines included, problems %v", crep.Included, crep.Lines, crep.Problems)
 	}
 	return rep
 }
