@@ -225,28 +225,44 @@ func (t *Tx) putItemAt(it Item, seq uint64) (Item, bool, error) {
 		}
 	}
 	if rec.Collected() && rec.Seq == 0 {
-		rec.Seq = seq
-		if seq == 0 {
-			rec.Seq = t.LastSeq() + 1
-		}
-		if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
-			return Item{}, false, err
-		}
-		if err := t.bucket(bBySHA256).Put(append(sha256Key(rec.SHA256), u64(rec.Seq)...), nil); err != nil {
-			return Item{}, false, err
-		}
-		if err := mb.failures.Delete([]byte(rec.ID)); err != nil {
+		if err := t.sequence(mb, &rec, seq); err != nil {
 			return Item{}, false, err
 		}
 	}
-	if err := t.reindex(mb, old, found, rec); err != nil {
+	if err := t.store(mb, old, found, &rec); err != nil {
 		return Item{}, false, err
 	}
-	if err := t.putItem(mb, &rec); err != nil {
-		return Item{}, false, err
-	}
-	asStored(&rec)
 	return rec, rec.Collected() && !(found && old.Collected()), nil
+}
+
+// sequence gives a newly collected native of rec the sequence number seq
+// (the next one when seq is 0), indexes it by sequence and by SHA-256,
+// and clears the item's recorded failure.
+func (t *Tx) sequence(mb *mailboxBuckets, rec *Item, seq uint64) error {
+	rec.Seq = seq
+	if seq == 0 {
+		rec.Seq = t.LastSeq() + 1
+	}
+	if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
+		return err
+	}
+	if err := t.bucket(bBySHA256).Put(append(sha256Key(rec.SHA256), u64(rec.Seq)...), nil); err != nil {
+		return err
+	}
+	return mb.failures.Delete([]byte(rec.ID))
+}
+
+// store writes rec over old (found: there was one), with its indexes, and
+// leaves rec in the form a later read gives back.
+func (t *Tx) store(mb *mailboxBuckets, old Item, found bool, rec *Item) error {
+	if err := t.reindex(mb, old, found, *rec); err != nil {
+		return err
+	}
+	if err := t.putItem(mb, rec); err != nil {
+		return err
+	}
+	asStored(rec)
+	return nil
 }
 
 // prepareItem checks an item about to be put and brings it to the form it
@@ -348,26 +364,12 @@ func (t *Tx) putVersionAt(it Item, seq uint64) (Item, bool, error) {
 	rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
 	rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
 	rec.ChangeKey, rec.LastModified = it.ChangeKey, it.LastModified
-	rec.Seq = seq
-	if seq == 0 {
-		rec.Seq = t.LastSeq() + 1
-	}
-	if err := t.bucket(bBySeq).Put(u64(rec.Seq), joinRef(nil, rec.Mailbox, rec.ID)); err != nil {
+	if err := t.sequence(mb, &rec, seq); err != nil {
 		return Item{}, false, err
 	}
-	if err := t.bucket(bBySHA256).Put(append(sha256Key(rec.SHA256), u64(rec.Seq)...), nil); err != nil {
+	if err := t.store(mb, old, true, &rec); err != nil {
 		return Item{}, false, err
 	}
-	if err := mb.failures.Delete([]byte(rec.ID)); err != nil {
-		return Item{}, false, err
-	}
-	if err := t.reindex(mb, old, true, rec); err != nil {
-		return Item{}, false, err
-	}
-	if err := t.putItem(mb, &rec); err != nil {
-		return Item{}, false, err
-	}
-	asStored(&rec)
 	return rec, true, nil
 }
 
