@@ -346,3 +346,41 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAKeyAdoptedLater: checkpoints written before the matter had a key
+// are accepted, unsigned, when signed ones extend them; an unsigned
+// checkpoint after a signed one is not.
+func TestAKeyAdoptedLater(t *testing.T) {
+	private, verifier, err := custody.GenerateKey("collect/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := custody.NewSigner(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCollection(t)
+	c.add(0, 3)
+	c.checkpoint("run1")
+	c.add(3, 5)
+	if _, err := (custody.Signing{Origin: "collect/test", Signer: signer}).Checkpoint(c.log, "run2"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := custody.Verify(c.dir, custody.VerifyOptions{Verifier: verifier, Origin: "collect/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Signed != 1 || len(rep.NotChecked) != 1 || !strings.Contains(rep.NotChecked[0], "first checkpoint: it is unsigned") {
+		t.Errorf("a key adopted later: ok %v, %d signed, not checked %q, problems %v", rep.OK(), rep.Signed, rep.NotChecked, rep.Problems)
+	}
+	c.add(5, 6)
+	c.checkpoint("run3")
+	c.close()
+	rep, err = custody.Verify(c.dir, custody.VerifyOptions{Verifier: verifier, Origin: "collect/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || len(rep.Problems) != 1 || rep.Problems[0].Where != "custody/run3.checkpoint" || !strings.Contains(rep.Problems[0].What, "it is not signed") {
+		t.Errorf("an unsigned checkpoint after a signed one: %v", rep.Problems)
+	}
+}

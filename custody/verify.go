@@ -168,7 +168,11 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 		}
 	}
 	if early > 0 {
-		rep.NotChecked = append(rep.NotChecked, fmt.Sprintf("signatures of the first %d checkpoints: they are unsigned, written before the matter named its custody key; the signed checkpoints after them extend them and so vouch for their lines", early))
+		what := fmt.Sprintf("signatures of the first %d checkpoints: they are unsigned, written", early)
+		if early == 1 {
+			what = "the signature of the first checkpoint: it is unsigned, written"
+		}
+		rep.NotChecked = append(rep.NotChecked, what+" before the matter named its custody key; the signed checkpoints after it extend it and so vouch for its lines")
 	}
 	switch {
 	case len(cps) == 0:
