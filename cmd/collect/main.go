@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"logout":   {"Remove the cached sign-in of the matter's tenant", logoutHelp, runLogout},
 		"doctor":   {"Check sign-in, permissions and every mailbox before collecting", doctorHelp, runDoctor},
 		"export":   {"Write the next production volume: load file, natives, attachments", exportHelp, runExport},
+		"report":   {"Write the collection report (HTML or Markdown) with the custody checkpoint and a certification draft", reportHelp, runReport},
 		"custody":  {"Make the key that signs the custody log's checkpoints (custody keygen)", custodyHelp, runCustody},
 	}
 }
