@@ -115,8 +115,12 @@ func TestJSONDocuments(t *testing.T) {
 		t.Errorf("show: exists %v, collected %d", s.Exists, s.Counts["collected"])
 	}
 	_, out, _ = runIn(t, dir, "verify", "-json")
-	if v := decodeDoc[verifyDoc](t, "verify", out); !v.OK {
-		t.Errorf("verify: not ok: %s", out)
+	if v := decodeDoc[verifyDoc](t, "verify", out); !v.OK || v.Custody == nil || !v.Custody.OK() || v.Custody.Included == 0 {
+		t.Errorf("verify: not ok, or no custody check: %s", out)
+	}
+	_, out, _ = runIn(t, dir, "verify", "-custody", "-json")
+	if v := decodeDoc[verifyDoc](t, "verify -custody", out); !v.OK || !v.CustodyOnly || v.Custody == nil || v.Custody.Latest == nil {
+		t.Errorf("verify -custody: not ok, or not a custody check: %s", out)
 	}
 	_, out, _ = runIn(t, dir, "export", "-json")
 	if e := decodeDoc[exportDoc](t, "export", out); !e.Written || e.Messages == 0 {

@@ -158,8 +158,8 @@ pre { background: #f4f4f4; padding: 0.75em; overflow-x: auto; font-size: 0.85em;
 
 <h2>Runs</h2>
 <table>
-<tr><th>Run</th><th>Started</th><th>Finished</th><th>Status</th><th>By</th><th>Tool</th><th>Matter</th><th class="n">Collected</th><th class="n">Bytes</th><th class="n">Failed</th><th class="n">Tombstoned</th></tr>
-{{range .Runs}}<tr><td>{{.RunID}}</td><td>{{when .Started}}</td><td>{{when .Finished}}</td><td>{{.Status}}</td><td>{{.User}}@{{.Host}}</td><td>{{.ToolVersion}}</td><td>{{short .MatterHash}}{{if .MatterGitCommit}} (git {{short .MatterGitCommit}}){{end}}</td><td class="n">{{.Collected}}</td><td class="n">{{.Bytes}}</td><td class="n">{{.Failed}}</td><td class="n">{{.Tombstoned}}</td></tr>
+<tr><th>Run</th><th>Started</th><th>Finished</th><th>Status</th><th>By</th><th>Signed in as</th><th>Tool</th><th>Matter</th><th class="n">Collected</th><th class="n">Bytes</th><th class="n">Failed</th><th class="n">Tombstoned</th></tr>
+{{range .Runs}}<tr><td>{{.RunID}}</td><td>{{when .Started}}</td><td>{{when .Finished}}</td><td>{{.Status}}</td><td>{{.User}}@{{.Host}}</td><td>{{with .Collector.Kind}}{{.}}{{else}}—{{end}}{{with .Collector.Account}} {{.}}{{end}}{{with .Collector.TenantID}} ({{.}}){{end}}</td><td>{{.ToolVersion}}</td><td>{{short .MatterHash}}{{if .MatterGitCommit}} (git {{short .MatterGitCommit}}){{end}}</td><td class="n">{{.Collected}}</td><td class="n">{{.Bytes}}</td><td class="n">{{.Failed}}</td><td class="n">{{.Tombstoned}}</td></tr>
 {{end}}</table>
 
 <h2>Messages per custodian and mailbox</h2>
@@ -221,11 +221,11 @@ func (v reportView) Markdown(w io.Writer, d custody.ReportData) error {
 	fmt.Fprintf(w, "Generated %s by collect %s from the state and the output folder.\n\n", reportFuncs["when"].(func(time.Time) string)(d.Generated), d.ToolVersion)
 	fmt.Fprintf(w, "## Who collected, with what\n\n| | |\n| --- | --- |\n| Tenant | %s |\n| App (client ID) | %s |\n| Sign-in | %s |\n| Collected by | %s |\n\n",
 		d.TenantID, d.ClientID, d.Auth, p.Collector)
-	fmt.Fprintf(w, "## Runs\n\n| Run | Started | Finished | Status | By | Tool | Collected | Bytes | Failed | Tombstoned |\n| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(w, "## Runs\n\n| Run | Started | Finished | Status | By | Signed in as | Tool | Collected | Bytes | Failed | Tombstoned |\n| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |\n")
 	when := reportFuncs["when"].(func(time.Time) string)
 	for _, r := range d.Runs {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s@%s | %s | %d | %d | %d | %d |\n", r.RunID, when(r.Started), when(r.Finished), r.Status,
-			r.User, r.Host, r.ToolVersion, r.Collected, r.Bytes, r.Failed, r.Tombstoned)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s@%s | %s | %s | %d | %d | %d | %d |\n", r.RunID, when(r.Started), when(r.Finished), r.Status,
+			r.User, r.Host, strings.TrimSpace(r.Collector.Kind+" "+r.Collector.Account), r.ToolVersion, r.Collected, r.Bytes, r.Failed, r.Tombstoned)
 	}
 	fmt.Fprintf(w, "\n## Messages per custodian and mailbox\n\n| Mailbox | Custodians | Messages |")
 	for _, win := range d.Windows {
