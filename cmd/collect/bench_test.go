@@ -788,3 +788,41 @@ func BenchmarkApplyInProcess(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkFirstApply runs apply -auto-approve, plan included, on a fresh
+// matter of 8 mailboxes of 100 messages through 100 ms of latency per
+// request, and compares the wall time with the ideal time of its $value
+// requests alone: values / (4 × 8) × 100 ms. Goal: within 1.3 × that.
+// "plan-s" is the time of a plan on its own against the same tenant.
+func BenchmarkFirstApply(b *testing.B) {
+	const mailboxes, perMailbox, latency = 8, 100, 100 * time.Millisecond
+	w := newBenchWorld(b, graphsim.Config{Latency: latency, Limits: graphsim.Limits{MaxConcurrent: 4}},
+		mailboxes, populated(perMailbox, 0, 0))
+	for range b.N {
+		dir, env := w.matter(b)
+		b.Logf("load average before: %s", loadAverage())
+		w.tn.ResetCounters()
+		pl := runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-parallelism=20")
+		pc := w.tn.Counters()
+		w.tn.ResetCounters()
+		ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
+		c := w.tn.Counters()
+		rep := benchApplyResult(b, ap)
+		if !rep.Complete || rep.Collected != mailboxes*perMailbox {
+			b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, mailboxes*perMailbox, rep.Complete)
+		}
+		values := c.ByRoute[graphsim.RouteValue]
+		ideal := time.Duration(float64(values) / (4 * mailboxes) * float64(latency))
+		ratio := ap.wall.Seconds() / ideal.Seconds()
+		b.ReportMetric(pl.wall.Seconds(), "plan-s")
+		b.ReportMetric(float64(graphRequests(pc)), "plan-reqs")
+		b.ReportMetric(ap.wall.Seconds(), "apply-s")
+		b.ReportMetric(ideal.Seconds(), "ideal-s")
+		b.ReportMetric(ratio, "ratio")
+		b.ReportMetric(ap.cpu.Seconds(), "apply-cpu-s")
+		b.Logf("plan alone: %.2f s, %d requests (%s)", pl.wall.Seconds(), graphRequests(pc), routeSummary(pc))
+		b.Logf("apply -auto-approve: %.2f s (child CPU %.2f s), %d requests (%s); ideal of its %d $value requests %.2f s; ratio %.3f (goal <= 1.3); %d throttled",
+			ap.wall.Seconds(), ap.cpu.Seconds(), graphRequests(c), routeSummary(c), values, ideal.Seconds(), ratio, c.Throttled)
+		b.Logf("load average after: %s", loadAverage())
+	}
+}
