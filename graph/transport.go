@@ -242,7 +242,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if now.Add(delay).Sub(start) > t.policy.MaxElapsed {
 			return nil, giveUp(gerr, attempt, now.Sub(start))
 		}
-		if gerr.Kind == KindThrottled && mailbox != "" {
+		if gerr.Kind == KindThrottled && mailbox != "" && PausesMailbox(gerr) {
 			t.limiter.Pause(mailbox, now.Add(delay))
 		}
 		done := t.waitFor(Wait{Mailbox: mailbox, Status: gerr.Status, Code: gerr.Code, Attempt: attempt + 1, Until: now.Add(delay)})
@@ -283,19 +283,20 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, mailbox stri
 		"duration", t.clock.Now().Sub(began))
 
 	if resp.StatusCode >= 400 {
-		// Hold the mailbox back before anything else, the slot of this
-		// request included, so that no request sets off once the
-		// server's Retry-After is known.
-		if mailbox != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		gerr := ErrorFromResponse(resp, body, t.clock.Now())
+		// Hold the mailbox back before the slot of this request is given
+		// back, so that no request sets off once the server's
+		// Retry-After is known.
+		if mailbox != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && PausesMailbox(gerr) {
 			now := t.clock.Now()
 			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok && ra > 0 {
 				t.limiter.Pause(mailbox, now.Add(ra))
 			}
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		release()
-		return nil, ErrorFromResponse(resp, body, t.clock.Now())
+		return nil, gerr
 	}
 	if isJSON(resp.Header.Get("Content-Type")) {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, t.maxJSON+1))
@@ -319,6 +320,19 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, mailbox stri
 	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 	return resp, nil
+}
+
+// codeMailboxConcurrency is Graph's 429 for more requests in flight to a
+// mailbox than it serves at once (4).
+const codeMailboxConcurrency = "MailboxConcurrency"
+
+// PausesMailbox says whether a throttled answer holds back the whole
+// mailbox. A MailboxConcurrency 429 is about the requests in flight: the
+// requests already admitted finish and free their slots, so only the
+// refused one waits its Retry-After. Any other (ApplicationThrottled, the
+// 10,000 requests per 10 minutes) pauses every request to the mailbox.
+func PausesMailbox(e *Error) bool {
+	return !strings.EqualFold(e.Code, codeMailboxConcurrency)
 }
 
 func giveUp(e *Error, attempts int, elapsed time.Duration) *Error {

@@ -525,3 +525,54 @@ func TestWaitingRetriesAreListed(t *testing.T) {
 		t.Errorf("still waiting after the retry: %+v", w)
 	}
 }
+
+// TestMailboxConcurrencyHoldsOnlyThatRequest: a 429 MailboxConcurrency is
+// about the requests in flight, so the refused request waits its
+// Retry-After while the mailbox's other requests go on; ApplicationThrottled
+// (TestThrottlePausesOnlyThatMailbox) holds the whole mailbox.
+func TestMailboxConcurrencyHoldsOnlyThatRequest(t *testing.T) {
+	clk := clock.NewFake(t0)
+	var mu sync.Mutex
+	var paths []string
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		n := len(paths)
+		mu.Unlock()
+		if n == 1 {
+			return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"10"}}, Body: io.NopCloser(strings.NewReader(graphErr("MailboxConcurrency")))}, nil
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+	})
+	tr := NewTransport(TransportConfig{Next: next, Clock: clk})
+	first := make(chan error)
+	go func() {
+		_, err := get(t, context.Background(), tr, "https://g.example/v1.0/users/A/messages/1/$value")
+		first <- err
+	}()
+	if d := clk.NextWait(); d != 10*time.Second {
+		t.Fatalf("the refused request waits %v, want its Retry-After of 10s", d)
+	}
+	// The same mailbox's next request is not held back.
+	if _, err := get(t, context.Background(), tr, "https://g.example/v1.0/users/A/messages/2/$value"); err != nil {
+		t.Fatalf("second request to a: %v", err)
+	}
+	mu.Lock()
+	if len(paths) != 2 || !strings.HasSuffix(paths[1], "/messages/2/$value") {
+		t.Errorf("requests before the Retry-After elapsed: %v, want the refused one and the second", paths)
+	}
+	mu.Unlock()
+	clk.Advance(10 * time.Second)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 3 || !strings.HasSuffix(paths[2], "/messages/1/$value") {
+		t.Errorf("requests: %v, want the refused one retried last", paths)
+	}
+	st := tr.Stats()
+	if st.Throttled != 1 || st.Retries != 1 || st.ThrottledTime["a"] != 0 {
+		t.Errorf("stats = %+v, want one throttled answer, one retry, no time the mailbox was paused", st)
+	}
+}

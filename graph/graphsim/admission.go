@@ -69,7 +69,9 @@ type admission struct {
 // app a) to the mailbox key names. With a nil failure the caller serves
 // the request; either way it calls done when it has answered, and counts
 // the request against adm.mb when there is one.
-func (t *Tenant) admit(ctx context.Context, tok *accessToken, a *app, key string, route Route) (admission, *failure) {
+// request names the request ("GET /v1.0/..."), to tell a retry of a
+// request refused for concurrency; "" when there is no such name.
+func (t *Tenant) admit(ctx context.Context, tok *accessToken, a *app, key string, route Route, request string) (admission, *failure) {
 	var adm admission
 	t.mu.Lock()
 	mb, f := t.readableMailboxLocked(tok, a, key)
@@ -78,7 +80,7 @@ func (t *Tenant) admit(ctx context.Context, tok *accessToken, a *app, key string
 		return adm, f
 	}
 	adm.mb = mb
-	adm.ls, f = t.limitLocked(mb, a.ClientID)
+	adm.ls, f = t.limitLocked(mb, a.ClientID, request)
 	if f != nil {
 		t.mu.Unlock()
 		return adm, f
@@ -149,23 +151,30 @@ type limitState struct {
 	windowStart time.Time
 	windowCount int
 	notBefore   time.Time
+	// refused holds, per request, when a request refused for concurrency
+	// may come back: a MailboxConcurrency 429 holds back that request only.
+	refused map[string]time.Time
 }
 
 // limitLocked enforces the per (app, mailbox) limits: it lets the request
 // in (one more in flight) or answers 429.
-func (t *Tenant) limitLocked(mb *mailbox, clientID string) (*limitState, *failure) {
+func (t *Tenant) limitLocked(mb *mailbox, clientID, request string) (*limitState, *failure) {
 	ls := mb.limiter[clientID]
 	if ls == nil {
 		ls = &limitState{}
 		mb.limiter[clientID] = ls
 	}
 	now := t.now()
-	if now.Before(ls.notBefore) {
+	if now.Before(ls.notBefore) || (request != "" && now.Before(ls.refused[request])) {
 		t.stats.early(mb)
 	}
 	lim := t.cfg.Limits
 	if lim.MaxConcurrent > 0 && ls.inFlight >= lim.MaxConcurrent {
-		return nil, t.throttleLocked(mb, clientID, http.StatusTooManyRequests, "MailboxConcurrency", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
+		f := t.throttleLocked(mb, clientID, http.StatusTooManyRequests, "MailboxConcurrency", "Application is over its MailboxConcurrency limit.", lim.ConcurrencyWait)
+		if request != "" && f.retryAfter > 0 {
+			ls.refuseLocked(request, now, now.Add(f.retryAfter))
+		}
+		return nil, f
 	}
 	if lim.WindowRequests > 0 {
 		if ls.windowStart.IsZero() || !now.Before(ls.windowStart.Add(lim.Window)) {
@@ -182,12 +191,36 @@ func (t *Tenant) limitLocked(mb *mailbox, clientID string) (*limitState, *failur
 	return ls, nil
 }
 
+// refuseLocked remembers until when a refused request should stay away,
+// forgetting the requests whose wait is over.
+func (ls *limitState) refuseLocked(request string, now, until time.Time) {
+	if ls.refused == nil {
+		ls.refused = map[string]time.Time{}
+	}
+	if len(ls.refused) >= 256 {
+		for k, nb := range ls.refused {
+			if !now.Before(nb) {
+				delete(ls.refused, k)
+			}
+		}
+	}
+	if until.After(ls.refused[request]) {
+		ls.refused[request] = until
+	}
+}
+
 // throttleLocked is a 429 (or 503) with Retry-After d, remembering until
 // when the app should stay away from the mailbox.
 func (t *Tenant) throttleLocked(mb *mailbox, clientID string, status int, code, message string, d time.Duration) *failure {
 	f := failWith(status, code, message)
 	if d > 0 {
 		f.retryAfter = d
+		// A MailboxConcurrency 429 is about the requests in flight: the
+		// others may go on, and only the refused one waits (as Graph's
+		// throttling guidance has it); any other holds the mailbox back.
+		if code == "MailboxConcurrency" {
+			return f
+		}
 		if ls, nb := mb.limiter[clientID], t.now().Add(d); ls != nil && nb.After(ls.notBefore) {
 			ls.notBefore = nb
 		}

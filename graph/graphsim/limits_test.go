@@ -266,3 +266,47 @@ func TestFractionalRetryAfterRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrencyRefusalHoldsBackThatRequest: a MailboxConcurrency 429
+// holds back the refused request only. Sending it again before its
+// Retry-After is early; the mailbox's other requests are not.
+func TestConcurrencyRefusalHoldsBackThatRequest(t *testing.T) {
+	s, mb, inbox := mailTenant(t, Config{Seed: 31}, 3)
+	hold, err := s.tn.HoldRequests(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "/v1.0/users/" + mb + "/mailFolders/" + esc(inbox)
+	other := "/v1.0/users/" + mb + "/mailFolders/inbox"
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := s.do(other); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	hold.Wait(4)
+	status, h, body := s.get(refused)
+	wantError(t, status, h, body, 429, "MailboxConcurrency")
+	hold.Release()
+	wg.Wait()
+
+	if status, _, body := s.get(other); status != 200 {
+		t.Fatalf("another request before the Retry-After: %d %s", status, body)
+	}
+	if c := s.tn.Counters().Mailboxes[mb]; c.EarlyRetries != 0 {
+		t.Fatalf("another request of the mailbox counted early: %+v", c)
+	}
+	s.get(refused)
+	if c := s.tn.Counters().Mailboxes[mb]; c.EarlyRetries != 1 {
+		t.Fatalf("the refused request sent again before its Retry-After: early retries %d, want 1", c.EarlyRetries)
+	}
+	s.clk.Advance(time.Second)
+	s.get(refused)
+	if c := s.tn.Counters().Mailboxes[mb]; c.EarlyRetries != 1 {
+		t.Fatalf("the refused request after its Retry-After counted early: %d", c.EarlyRetries)
+	}
+}

@@ -307,7 +307,7 @@ func (t *Tenant) serveGraph(q *request, segs []string) {
 		t.serveUser(q, g.userKey)
 		return
 	}
-	adm, f := t.admit(q.r.Context(), q.token, q.app, g.userKey, g.route)
+	adm, f := t.admit(q.r.Context(), q.token, q.app, g.userKey, g.route, q.r.Method+" "+q.r.URL.RequestURI())
 	defer t.done(adm)
 	q.mb = adm.mb
 	if f != nil {

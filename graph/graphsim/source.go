@@ -454,7 +454,7 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 	var mb *mailbox
 	defer func() { t.stats.count(mb, route, status, bytes) }()
 	tok, a := s.token()
-	adm, fl := t.admit(ctx, tok, a, key, route)
+	adm, fl := t.admit(ctx, tok, a, key, route, "")
 	defer t.done(adm)
 	mb = adm.mb
 	if fl != nil {
@@ -467,7 +467,7 @@ func (s *Source) once(ctx context.Context, op, key string, route Route, serve fu
 			return errRefresh, true
 		}
 		e := s.errorOf(op, fl)
-		if e.RetryAfter > 0 && s.lim != nil {
+		if e.RetryAfter > 0 && s.lim != nil && graph.PausesMailbox(e) {
 			s.lim.Pause(strings.ToLower(key), t.now().Add(e.RetryAfter))
 		}
 		return e, true

@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -73,11 +74,20 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	received := time.Now()
+	pauses := true
+	if mb != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		// A MailboxConcurrency 429 holds back only the refused request:
+		// the mailbox's others may go on.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		pauses = graph.PausesMailbox(graph.ErrorFromResponse(resp, body, received))
+	}
 	w.mu.Lock()
 	w.statusSeen[resp.StatusCode]++
 	if mb != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		w.throttled[mb]++
-		if ra, ok := graph.ParseRetryAfter(resp.Header.Get("Retry-After"), received); ok {
+		if ra, ok := graph.ParseRetryAfter(resp.Header.Get("Retry-After"), received); ok && pauses {
 			if nb := received.Add(ra); nb.After(w.notBefore[mb]) {
 				w.notBefore[mb] = nb
 				w.heardAt[mb] = received
