@@ -27,14 +27,14 @@ func entry(i int) store.ManifestEntry {
 
 // collection is an output folder whose manifest the custody log follows.
 type collection struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	st  *store.Store
 	man *store.Manifest
 	log *custody.Log
 }
 
-func newCollection(t *testing.T) *collection {
+func newCollection(t testing.TB) *collection {
 	t.Helper()
 	c := &collection{t: t, dir: t.TempDir()}
 	c.open()
