@@ -351,14 +351,7 @@ func copyDir(t *testing.T, from, to string) {
 // are accepted, unsigned, when signed ones extend them; an unsigned
 // checkpoint after a signed one is not.
 func TestAKeyAdoptedLater(t *testing.T) {
-	private, verifier, err := custody.GenerateKey("collect/test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := custody.NewSigner(private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, verifier := testKey(t)
 	c := newCollection(t)
 	c.add(0, 3)
 	c.checkpoint("run1")

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -102,14 +104,7 @@ func independentCheck(t *testing.T, dir, checkpointFile, verifierKey string) {
 // sizes (so that the tree is rarely a power of two), checkpoints after
 // each, and has the independent verifier check every checkpoint.
 func TestIndependentVerifierAcceptsTheTree(t *testing.T) {
-	private, verifier, err := custody.GenerateKey("collect/test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := custody.NewSigner(private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, verifier := testKey(t)
 	c := newCollection(t)
 	defer c.close()
 	var files []string
@@ -144,4 +139,18 @@ func readLines(t *testing.T, dir string) [][]byte {
 	}
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	return lines[:len(lines)-1] // the empty piece after the last newline
+}
+
+// testKey makes a signing key named collect/test and its verifier key.
+func testKey(t *testing.T) (note.Signer, string) {
+	t.Helper()
+	private, verifier, err := custody.GenerateKey("collect/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := custody.NewSigner(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, verifier
 }

@@ -56,14 +56,7 @@ func runIn(t *testing.T, dir string, args ...string) (int, []byte, []byte) {
 // TestJSONDocuments decodes the JSON of every command that has -json
 // through one schema per document, on the demo tenant.
 func TestJSONDocuments(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/quickstart/matter.collect.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "matter.collect.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := quickstartMatter(t)
 
 	_, out, _ := runIn(t, dir, "validate", "-json")
 	if v := decodeDoc[validateDoc](t, "validate", out); !v.Valid {

@@ -19,14 +19,7 @@ import (
 // installed it renders the page headless and reads the counts from the
 // rendered document.
 func TestReport(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/quickstart/matter.collect.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "matter.collect.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := quickstartMatter(t)
 	if code, out, errOut := runIn(t, dir, "apply", "-auto-approve"); code != 0 {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
 	}
@@ -111,4 +104,19 @@ func readLinesOf(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// quickstartMatter copies the quickstart example (the demo tenant) into a
+// new folder and returns it.
+func quickstartMatter(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/quickstart/matter.collect.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "matter.collect.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
