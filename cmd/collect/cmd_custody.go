@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-const custodyHelp = `Usage: collect [global options] custody keygen -out=FILE [-name=NAME]
+const custodyHelp = `Usage: collect [global options] custody keygen -out=FILE [-name=NAME] [-json]
 
   Makes the ed25519 key that signs the checkpoints of the matter's custody
   log. The private key is written to FILE (mode 0600), which must be outside
@@ -36,11 +36,13 @@ Options:
   -out=FILE    Where to write the private key.
   -name=NAME   The key's name (default: collect/<matter name> of the matter
                in the working folder).
+  -json        Print the key file and the verifier key as JSON.
 `
 
 // CustodyKeygen holds the options of collect custody keygen.
 type CustodyKeygen struct {
 	Out, Name string
+	JSON      bool
 }
 
 func ParseCustodyKeygen(args []string) (CustodyKeygen, hcl.Diagnostics) {
@@ -48,6 +50,7 @@ func ParseCustodyKeygen(args []string) (CustodyKeygen, hcl.Diagnostics) {
 	fs := newFlagSet("custody keygen")
 	fs.StringVar(&k.Out, "out", "", "")
 	fs.StringVar(&k.Name, "name", "", "")
+	fs.BoolVar(&k.JSON, "json", false, "")
 	diags := parseFlags(fs, args)
 	if len(fs.Args()) > 0 {
 		diags = append(diags, tooManyArgs("custody keygen", fs.Args(), "")...)
@@ -102,7 +105,7 @@ func runCustody(s *streams, args []string) int {
 		s.errorf("Cannot write the key", "%s Nothing was written.", sentence(err.Error()))
 		return exitError
 	}
-	newCustodyView(s).Keygen(opts.Out, verifier)
+	newCustodyView(s, opts.JSON).Keygen(opts.Out, verifier)
 	return exitOK
 }
 

@@ -111,6 +111,11 @@ func TestJSONDocuments(t *testing.T) {
 	if v := decodeDoc[verifyDoc](t, "verify", out); !v.OK || v.Custody == nil || !v.Custody.OK() || v.Custody.Included == 0 {
 		t.Errorf("verify: not ok, or no custody check: %s", out)
 	}
+	keyFile := filepath.Join(t.TempDir(), "custody.key")
+	_, out, _ = runIn(t, dir, "custody", "keygen", "-json", "-out="+keyFile)
+	if k := decodeDoc[keygenDoc](t, "custody keygen", out); k.KeyFile != keyFile || !strings.HasPrefix(k.Verifier, "collect/quickstart+") {
+		t.Errorf("custody keygen: %s", out)
+	}
 	_, out, _ = runIn(t, dir, "verify", "-custody", "-json")
 	if v := decodeDoc[verifyDoc](t, "verify -custody", out); !v.OK || !v.CustodyOnly || v.Custody == nil || v.Custody.Latest == nil {
 		t.Errorf("verify -custody: not ok, or not a custody check: %s", out)

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/collect-ediscovery/collect/custody"
+	"github.com/collect-ediscovery/collect/internal/jsondoc"
 )
 
 // custodyReport is the custody part of collect verify (-json "custody").
@@ -19,7 +20,28 @@ type custodyView interface {
 	Keygen(file, verifier string)
 }
 
-func newCustodyView(s *streams) custodyView { return custodyHuman{s} }
+func newCustodyView(s *streams, asJSON bool) custodyView {
+	if asJSON {
+		return &custodyJSON{s: s, diags: s.collectJSONDiags()}
+	}
+	return custodyHuman{s}
+}
+
+// keygenDoc is collect custody keygen -json.
+type keygenDoc struct {
+	KeyFile     string           `json:"key_file"`
+	Verifier    string           `json:"verifier"`
+	Diagnostics []jsonDiagnostic `json:"diagnostics"`
+}
+
+type custodyJSON struct {
+	s     *streams
+	diags *[]jsonDiagnostic
+}
+
+func (v *custodyJSON) Keygen(file, verifier string) {
+	jsondoc.Write(v.s.stdout, keygenDoc{KeyFile: file, Verifier: verifier, Diagnostics: *v.diags})
+}
 
 type custodyHuman struct{ s *streams }
 
