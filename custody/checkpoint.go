@@ -26,6 +26,18 @@ type Checkpoint struct {
 	File string
 	// Text is the file's bytes: the body and, when signed, its signatures.
 	Text []byte
+	// Held is set for a checkpoint kept outside the output folder; File
+	// is then its path.
+	Held bool
+}
+
+// Where names the checkpoint in a report: custody/<run-id>.checkpoint, or
+// the path of a checkpoint kept elsewhere.
+func (c Checkpoint) Where() string {
+	if c.Held {
+		return c.File
+	}
+	return Dir + "/" + c.File
 }
 
 // Body is the signed text: three lines, origin, tree size and the root
@@ -82,7 +94,7 @@ func splitSigned(msg []byte) (body string, sigs []string, err error) {
 }
 
 // ParseCheckpoint reads a checkpoint file's body, without checking any
-// signature.
+// signature. Its error says why the file "is not a checkpoint".
 func ParseCheckpoint(file string, msg []byte) (Checkpoint, error) {
 	body, _, err := splitSigned(msg)
 	if err == nil {
@@ -91,7 +103,7 @@ func ParseCheckpoint(file string, msg []byte) (Checkpoint, error) {
 			return c, nil
 		}
 	}
-	return Checkpoint{}, fmt.Errorf("%s/%s is not a checkpoint: %v", Dir, file, err)
+	return Checkpoint{}, fmt.Errorf("is not a checkpoint: %v", err)
 }
 
 // Signed reports whether the checkpoint carries any signature.
@@ -156,7 +168,7 @@ func ReadCheckpoints(dir string) ([]Checkpoint, []Problem, error) {
 		}
 		c, err := ParseCheckpoint(name, b)
 		if err != nil {
-			problems = append(problems, Problem{Where: where, What: strings.TrimPrefix(err.Error(), where+" ")})
+			problems = append(problems, Problem{Where: where, What: err.Error()})
 			continue
 		}
 		cps = append(cps, c)

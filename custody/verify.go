@@ -1,6 +1,7 @@
 package custody
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,9 @@ type VerifyOptions struct {
 	// Running says that an apply is writing the output folder: lines after
 	// the latest checkpoint are its work, not yet checkpointed.
 	Running bool
+	// Held names checkpoint files kept outside the output folder, which
+	// the log must extend as it extends its own.
+	Held []string
 }
 
 // Report is what Verify found.
@@ -133,6 +137,22 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 		return rep, err
 	}
 	rep.Problems = append(rep.Problems, problems...)
+	// Checkpoints kept elsewhere (handed to the other side after a run)
+	// join the chain: a folder cut back to an earlier state, with its
+	// later checkpoints deleted, does not extend them.
+	for _, path := range opts.Held {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return rep, fmt.Errorf("custody: reading the checkpoint %s: %w", path, err)
+		}
+		c, err := ParseCheckpoint(path, b)
+		if err != nil {
+			return rep, fmt.Errorf("custody: %s %v", path, err)
+		}
+		c.Held = true
+		cps = append(cps, c)
+	}
+	slices.SortStableFunc(cps, func(a, b Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
 	rep.Checkpoints = len(cps) + len(problems)
 	var verifier note.Verifier
 	if opts.Verifier != "" {
@@ -145,7 +165,7 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 	unsigned, early := 0, 0
 	firstSigned := slices.IndexFunc(cps, Checkpoint.Signed)
 	for i, c := range cps {
-		where := Dir + "/" + c.File
+		where := c.Where()
 		if origin == "" {
 			origin = c.Origin
 		}
@@ -191,7 +211,7 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 		return tree
 	}
 	for i, c := range cps {
-		where := Dir + "/" + c.File
+		where := c.Where()
 		if c.Size > rep.Lines {
 			add(where, "covers %d lines, but the manifest has %d: lines were removed from the manifest", c.Size, rep.Lines)
 			continue
@@ -205,7 +225,7 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 		prev := cps[i-1]
 		if prev.Size == c.Size {
 			if prev.Root != c.Root {
-				add(where, "has another root than %s/%s for the same %d lines: the log's history was rewritten", Dir, prev.File, c.Size)
+				add(where, "has another root than %s for the same %d lines: the log's history was rewritten", prev.Where(), c.Size)
 			} else {
 				rep.Consistent++
 			}
@@ -219,7 +239,7 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 			err = tlog.CheckTree(proof, c.Size, c.Root, prev.Size, prev.Root)
 		}
 		if err != nil {
-			add(where, "is not a consistent extension of %s/%s (%d lines): the log's history was rewritten between them", Dir, prev.File, prev.Size)
+			add(where, "is not a consistent extension of %s (%d lines): the log's history was rewritten between them", prev.Where(), prev.Size)
 			continue
 		}
 		rep.Consistent++
@@ -240,7 +260,7 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 			if first < 0 {
 				return
 			}
-			add(lineRange(first, last, lineName), "not included in the latest checkpoint %s/%s: not the lines it vouches for", Dir, latest.File)
+			add(lineRange(first, last, lineName), "not included in the latest checkpoint %s: not the lines it vouches for", latest.Where())
 			first, last = -1, -1
 		}
 		for i := int64(0); i < min(latest.Size, rep.Lines); i++ {
@@ -264,8 +284,8 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 		rep.Uncovered = rep.Lines - latest.Size
 		if !opts.Running {
 			add(lineRange(latest.Size, rep.Lines-1, lineName),
-				"not covered by any checkpoint (the latest, %s/%s, covers %d lines): added after the last apply, or collected by an apply that stopped before it wrote its checkpoint (collect apply checkpoints them)",
-				Dir, latest.File, latest.Size)
+				"not covered by any checkpoint (the latest, %s, covers %d lines): added after the last apply, or collected by an apply that stopped before it wrote its checkpoint (collect apply checkpoints them)",
+				latest.Where(), latest.Size)
 		}
 	}
 	return rep, nil

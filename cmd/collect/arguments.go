@@ -341,6 +341,9 @@ type Verify struct {
 	Custody  bool
 	Output   string
 	Verifier string
+	// Checkpoints are checkpoint files kept elsewhere that the log must
+	// extend (-checkpoint, repeatable).
+	Checkpoints []string
 }
 
 func ParseVerify(args []string) (Verify, hcl.Diagnostics) {
@@ -350,6 +353,7 @@ func ParseVerify(args []string) (Verify, hcl.Diagnostics) {
 	fs.BoolVar(&v.Custody, "custody", false, "")
 	fs.StringVar(&v.Output, "output", "", "")
 	fs.StringVar(&v.Verifier, "verifier", "", "")
+	fs.Func("checkpoint", "", func(f string) error { v.Checkpoints = append(v.Checkpoints, f); return nil })
 	addVarFlags(fs, &v.Vars)
 	fs.DurationVar(&v.LockTimeout, "lock-timeout", 0, "")
 	diags := parseFlags(fs, args)

@@ -209,11 +209,12 @@ func readKeyFile(path string) ([]byte, error) {
 type custodyCheck struct {
 	dir, verifier, origin string
 	running               bool
+	held                  []string // checkpoints kept elsewhere
 }
 
 // checkCustody runs the custody verification, as part of verify or alone.
 func checkCustody(c custodyCheck) (*custodyReport, error) {
-	rep, err := custody.Verify(c.dir, custody.VerifyOptions{Verifier: c.verifier, Origin: c.origin, Running: c.running})
+	rep, err := custody.Verify(c.dir, custody.VerifyOptions{Verifier: c.verifier, Origin: c.origin, Running: c.running, Held: c.held})
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +229,7 @@ func checkCustody(c custodyCheck) (*custodyReport, error) {
 // and the custody log, from the output folder alone (with -output) or the
 // matter's, without the state.
 func runVerifyCustody(s *streams, opts Verify, v verifyView) int {
-	c := custodyCheck{dir: opts.Output, verifier: opts.Verifier}
+	c := custodyCheck{dir: opts.Output, verifier: opts.Verifier, held: opts.Checkpoints}
 	if c.dir == "" {
 		m := loadMatterToRead(s, opts.Vars)
 		if m == nil {

@@ -28,6 +28,8 @@ Options:
                      matter (a verifier needs only the folder and the key).
   -verifier=KEY      The public key the checkpoints must be signed with
                      (default: the matter's custody block).
+  -checkpoint=FILE   A checkpoint kept outside the output folder (handed over
+                     after an earlier run) that the log must extend. Repeatable.
   -var 'name=value'  Set a variable. Repeatable.
   -var-file=FILE     Set variables from a file.
   -lock-timeout=D    Wait up to D for the state lock (default 0: fail at once).
@@ -116,7 +118,7 @@ func runVerify(s *streams, args []string) int {
 	if verifier == "" {
 		verifier = m.Custody.Verifier
 	}
-	out.Custody, err = checkCustody(custodyCheck{dir: m.Output.Path, verifier: verifier, origin: custody.Origin(m.Name), running: out.ApplyRunning})
+	out.Custody, err = checkCustody(custodyCheck{dir: m.Output.Path, verifier: verifier, origin: custody.Origin(m.Name), running: out.ApplyRunning, held: opts.Checkpoints})
 	if err != nil {
 		s.errorf("Cannot verify the custody log", "%s", sentence(err.Error()))
 		v.Failed()

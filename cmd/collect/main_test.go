@@ -233,6 +233,7 @@ func versionsOf(ts *testscript.TestScript, dir string) {
 //	tamper forge OUTPUT KEY         sign the latest checkpoint again with KEY instead
 //	tamper edit OUTPUT              change the root of the latest checkpoint, keeping its signature
 //	tamper save|restore OUTPUT      copy the checkpoints to custody.saved beside OUTPUT, and back
+//	tamper hold OUTPUT N FILE       copy checkpoint N to FILE, as one handed to the other side
 //
 // KEY is a private key file ("-" for no signature).
 func tamperCmd(ts *testscript.TestScript, neg bool, args []string) {
@@ -368,6 +369,11 @@ func tamperCustody(ts *testscript.TestScript, args []string) {
 		c.Root, err = tlog.TreeHash(size, tlogHashes(tree))
 		ts.Check(err)
 		write(c, signer(args[3]))
+	case "hold":
+		if len(args) != 4 {
+			ts.Fatalf("usage: tamper hold OUTPUT N FILE")
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[3]), pick(args[2]).Text, 0o600))
 	case "forge":
 		if len(args) != 3 {
 			ts.Fatalf("usage: tamper forge OUTPUT KEY")
