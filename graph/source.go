@@ -80,6 +80,9 @@ type Message struct {
 	Sent              time.Time
 	LastModified      time.Time
 	IsDraft           bool
+	// ConversationID is the server's conversationId: opaque, the same for
+	// every message of one thread; empty when the server gave none.
+	ConversationID string
 	// ItemClass is the Exchange item class (PidTagMessageClass), such as
 	// "IPM.Note" or "IPM.StickyNote"; empty when the server gave none.
 	ItemClass string

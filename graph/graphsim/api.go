@@ -215,6 +215,7 @@ type MessageRef struct {
 	Received          time.Time
 	LastModified      time.Time
 	IsDraft           bool
+	ConversationID    string // the conversationId served: one per thread
 	Size              int64  // exact length of the MIME bytes served by $value
 	ItemClass         string // "IPM.Note" unless delivered as another item
 	ChangeKey         string // changes with every change of the message

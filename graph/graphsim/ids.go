@@ -133,6 +133,23 @@ func guid(h1, h2 uint64) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// threadTopic is a subject without its reply or forward prefix: what the
+// Thread-Topic header carries and what ties a reply to its original.
+func threadTopic(subject string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(subject, "Re: "), "RE: "), "Fwd: ")
+}
+
+// conversationID is the conversationId served for a message: an opaque,
+// stable ID per thread (the messages of one thread topic), or per message
+// for one without a subject, which no reply can be told to belong to.
+func (t *Tenant) conversationID(mb *mailbox, serial uint32, subject string) string {
+	key := "topic:" + threadTopic(subject)
+	if threadTopic(subject) == "" {
+		key = "message:" + t.messageID(immutableID, mb.idx, serial, 0)
+	}
+	return base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte{0, 0, 0x51}, hashString(key)))
+}
+
 func hashString(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {

@@ -291,6 +291,7 @@ func (t *Tenant) refLocked(mb *mailbox, serial uint32) MessageRef {
 		Received:          time.Unix(m.received, 0).UTC(),
 		LastModified:      time.Unix(m.modified, 0).UTC(),
 		IsDraft:           m.flags&flagDraft != 0,
+		ConversationID:    t.conversationID(mb, serial, md.subject),
 		Size:              md.layout.size(),
 		ChangeKey:         changeKeyOf(m),
 		ItemClass:         t.classes[m.class],

@@ -266,7 +266,7 @@ func (sn msgSnap) meta(full bool) msgMeta {
 		fmt.Fprintf(&hdr, "CC: %s,\r\n\t%s\r\n", addrHeader(cc, personAddr(cc, h>>54)), addrHeader("Records", "records@"+domainOf(owner.Mail)))
 	}
 	fmt.Fprintf(&hdr, "Subject: %s\r\n", encodeHeader(md.subject))
-	fmt.Fprintf(&hdr, "Thread-Topic: %s\r\n", encodeHeader(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(md.subject, "Re: "), "RE: "), "Fwd: ")))
+	fmt.Fprintf(&hdr, "Thread-Topic: %s\r\n", encodeHeader(threadTopic(md.subject)))
 	fmt.Fprintf(&hdr, "Date: %s\r\n", md.sent.Format(time.RFC1123Z))
 	fmt.Fprintf(&hdr, "Message-ID: <%s>\r\n", md.msgID)
 	hdr.WriteString("Accept-Language: en-US\r\nContent-Language: en-US\r\n")

@@ -1,8 +1,6 @@
 package graphsim
 
 import (
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -478,7 +476,6 @@ func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, 
 	}
 	id := t.publicMessageID(mb, serial, m.gen, immutable)
 	received := time.Unix(m.received, 0).UTC().Format(time.RFC3339)
-	conv := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte{0, 0, 0x51}, hashString(strings.TrimPrefix(strings.TrimPrefix(md.subject, "RE: "), "Re: "))))
 	var sent any = md.sent.UTC().Format(time.RFC3339)
 	if md.sent.IsZero() {
 		sent = nil
@@ -492,7 +489,7 @@ func (t *Tenant) messageJSON(mb *mailbox, serial uint32, sel uint64, immutable, 
 		"changeKey": changeKey, "categories": categories, "receivedDateTime": received, "sentDateTime": sent,
 		"hasAttachments": md.hasAttachments, "internetMessageId": "<" + md.msgID + ">", "subject": md.subject,
 		"bodyPreview": md.preview, "importance": "normal", "parentFolderId": mb.folders[m.folder].id,
-		"conversationId": conv, "isDeliveryReceiptRequested": false, "isReadReceiptRequested": false,
+		"conversationId": t.conversationID(mb, serial, md.subject), "isDeliveryReceiptRequested": false, "isReadReceiptRequested": false,
 		"isRead": m.flags&flagRead != 0, "isDraft": m.flags&flagDraft != 0,
 		"webLink":                 "https://outlook.office365.com/owa/?ItemID=" + url.QueryEscape(id) + "&exvsurl=1&viewmodel=ReadMessageItem",
 		"inferenceClassification": "focused",

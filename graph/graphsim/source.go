@@ -321,6 +321,7 @@ func (t *Tenant) deltaMessageLocked(mb *mailbox, serial uint32) graph.Message {
 		Received:       time.Unix(m.received, 0).UTC(),
 		LastModified:   time.Unix(m.modified, 0).UTC(),
 		IsDraft:        m.flags&flagDraft != 0,
+		ConversationID: t.conversationID(mb, serial, md.subject),
 		ChangeKey:      changeKeyOf(m),
 	}
 	if md.msgID != "" {

@@ -484,6 +484,7 @@ func testDeltaRounds(t *testing.T, h Harness) {
 		}
 		if strings.Trim(m.InternetMessageID, "<>") != strings.Trim(r.InternetMessageID, "<>") || m.Subject != r.Subject || m.IsDraft != r.IsDraft ||
 			m.ParentFolderID != inbox.ID || !m.LastModified.Equal(r.LastModified) || m.ChangeKey == "" || m.ChangeKey != r.ChangeKey ||
+			m.ConversationID == "" || m.ConversationID != r.ConversationID ||
 			(!r.IsDraft && !m.Received.Equal(r.Received)) {
 			t.Errorf("message %s:\n got  %+v\n want %+v", r.ImmutableID, m, r)
 		}
@@ -498,6 +499,7 @@ func testDeltaRounds(t *testing.T, h Harness) {
 	// Between rounds: two new messages, one moved to Archive, one deleted.
 	n1 := must(w.tn.Deliver(addr("ann"), inbox.ID, graphsim.MessageSpec{Subject: "new one"}))
 	n2 := must(w.tn.Deliver(addr("ann"), inbox.ID, graphsim.MessageSpec{Subject: "new two"}))
+	reply := must(w.tn.Deliver(addr("ann"), inbox.ID, graphsim.MessageSpec{Subject: "RE: new one"}))
 	moved := must(w.tn.Move(addr("ann"), refs[10].ImmutableID, archive.ID))
 	if err := w.tn.Delete(addr("ann"), refs[20].ImmutableID); err != nil {
 		t.Fatal(err)
@@ -510,8 +512,12 @@ func testDeltaRounds(t *testing.T, h Harness) {
 		t.Error("second round returned no cursor")
 	}
 	added, removed := messagesOf(pages), removalsOf(pages)
-	if fmt.Sprint(keys(added)) != fmt.Sprint(sorted(n1.ImmutableID, n2.ImmutableID)) {
-		t.Errorf("second round added %v, want the two new messages %v", keys(added), sorted(n1.ImmutableID, n2.ImmutableID))
+	if fmt.Sprint(keys(added)) != fmt.Sprint(sorted(n1.ImmutableID, n2.ImmutableID, reply.ImmutableID)) {
+		t.Errorf("second round added %v, want the three new messages %v", keys(added), sorted(n1.ImmutableID, n2.ImmutableID, reply.ImmutableID))
+	}
+	// A reply is in its original's conversation, another thread is not.
+	if c1, c2, cr := added[n1.ImmutableID].ConversationID, added[n2.ImmutableID].ConversationID, added[reply.ImmutableID].ConversationID; c1 == "" || cr != c1 || c2 == c1 {
+		t.Errorf("conversation IDs: original %q, its reply %q, another thread %q; want the reply's the original's and the other different", c1, cr, c2)
 	}
 	if fmt.Sprint(keys(removed)) != fmt.Sprint(sorted(moved.ImmutableID, refs[20].ImmutableID)) {
 		t.Errorf("second round removed %v, want the moved and the deleted %v", removed, sorted(moved.ImmutableID, refs[20].ImmutableID))
@@ -627,8 +633,10 @@ func testQuota(t *testing.T, h Harness) {
 	// The plain listing still works, across pages, and reports every message.
 	inbox := w.folder(t, mb, "inbox")
 	want := map[string]bool{}
+	conversations := map[string]string{}
 	for _, r := range must(w.tn.Messages(addr("ann"), inbox.ID)) {
 		want[r.ImmutableID] = true
+		conversations[r.ImmutableID] = r.ConversationID
 	}
 	got := map[string]bool{}
 	pages := 0
@@ -637,6 +645,9 @@ func testQuota(t *testing.T, h Harness) {
 		for _, m := range p.Messages {
 			if m.ID == "" || m.Received.IsZero() {
 				t.Errorf("listed message without ID or received time: %+v", m)
+			}
+			if m.ConversationID == "" || m.ConversationID != conversations[m.ID] {
+				t.Errorf("listed message %s: conversation ID %q, want %q", m.ID, m.ConversationID, conversations[m.ID])
 			}
 			got[m.ID] = true
 		}

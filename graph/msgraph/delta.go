@@ -16,7 +16,7 @@ import (
 // needs to decide, never the body.
 var deltaFields = []string{
 	"id", "internetMessageId", "receivedDateTime", "sentDateTime", "lastModifiedDateTime",
-	"isDraft", "parentFolderId", "subject", "from", "changeKey",
+	"isDraft", "parentFolderId", "subject", "from", "changeKey", "conversationId",
 }
 
 // deltaExpand asks for each item's class (PidTagMessageClass) with the
@@ -101,6 +101,7 @@ func toDeltaPage(items []models.Messageable) (graph.DeltaPage, error) {
 			ParentFolderID:    deref(m.GetParentFolderId()),
 			Subject:           deref(m.GetSubject()),
 			IsDraft:           deref(m.GetIsDraft()),
+			ConversationID:    deref(m.GetConversationId()),
 			ItemClass:         itemClass(m),
 			ChangeKey:         deref(m.GetChangeKey()),
 		}
