@@ -548,3 +548,52 @@ func TestMailboxGoneBetweenPlanAndApplyFailsItsItems(t *testing.T) {
 		}
 	}
 }
+
+// A message's thread (Graph's conversationId) and whether it is a draft
+// reach the state from the plan, for export to read.
+func TestConversationAndDraftAreRecorded(t *testing.T) {
+	w := newWorld(t, graphsim.Config{})
+	ann := w.User("ann")
+	inbox, drafts := w.Folder(ann, "inbox"), w.Folder(ann, "drafts")
+	deliver := func(folder string, spec graphsim.MessageSpec) graphsim.MessageRef {
+		t.Helper()
+		ref, err := w.Tenant.Deliver(ann, folder, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	received := day("2024-02-05")
+	original := deliver(inbox, graphsim.MessageSpec{Subject: "Budget review", Received: received})
+	reply := deliver(inbox, graphsim.MessageSpec{Subject: "RE: Budget review", Received: received.Add(time.Hour)})
+	other := deliver(inbox, graphsim.MessageSpec{Subject: "Offsite dates", Received: received.Add(2 * time.Hour)})
+	draft := deliver(drafts, graphsim.MessageSpec{Subject: "Budget notes", Draft: true})
+	w.LoadMatterOf(ann)
+	p := w.ApplyablePlan()
+	res := w.Apply(p)
+	if res.Collected != 4 {
+		t.Fatalf("result %+v, want 4 collected", res)
+	}
+	byID := map[string]state.Item{}
+	for _, it := range w.Items() {
+		byID[it.ID] = it
+	}
+	for _, c := range []struct {
+		ref   graphsim.MessageRef
+		draft bool
+	}{{original, false}, {reply, false}, {other, false}, {draft, true}} {
+		it, ok := byID[c.ref.ImmutableID]
+		if !ok {
+			t.Fatalf("%q was not collected", c.ref.Subject)
+		}
+		if it.ConversationID == "" || it.ConversationID != c.ref.ConversationID {
+			t.Errorf("%q: conversation ID %q in the state, the server gave %q", c.ref.Subject, it.ConversationID, c.ref.ConversationID)
+		}
+		if it.IsDraft != c.draft {
+			t.Errorf("%q: IsDraft %v in the state, want %v", c.ref.Subject, it.IsDraft, c.draft)
+		}
+	}
+	if a, b, o := byID[original.ImmutableID].ConversationID, byID[reply.ImmutableID].ConversationID, byID[other.ImmutableID].ConversationID; a != b || a == o {
+		t.Errorf("conversation IDs: original %q, reply %q, other thread %q; want the reply in the original's thread only", a, b, o)
+	}
+}

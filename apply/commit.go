@@ -191,6 +191,7 @@ func (b *batch) collected(tx *state.Tx, o outcome, now time.Time, mailboxes map[
 		Size: o.native.Size, SHA256: o.native.SHA256, MD5: o.native.MD5, SHA1: o.native.SHA1,
 		Native: o.native.Path, RunID: b.res.RunID, CollectedAt: now, Custodians: o.mb.Custodians,
 		ChangeKey: o.item.ChangeKey, LastModified: o.item.LastModified,
+		ConversationID: o.item.ConversationID, IsDraft: o.item.Draft,
 	}
 	put := tx.PutItem
 	if o.item.Version > 0 {

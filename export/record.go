@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/collect-ediscovery/collect/state"
 )
 
 // fieldHash is the email field key peers deduplicate by when a message has
@@ -112,6 +114,8 @@ func (e *exporter) record(f *family, i int, all []string, first string) Record {
 	r.set("NATIVE_PATH", d.File.Path)
 	if i == 0 {
 		r.set("GRAPH_ID", f.item.ID)
+		r.set("CONVERSATION_ID", f.item.ConversationID)
+		r.set("IS_DRAFT", draftValue(f.item))
 	}
 	r.set("RUN_ID", f.item.RunID)
 	r["PARSE_ERRORS"] = d.Errors
@@ -138,4 +142,17 @@ func (e *exporter) custodianName(label string) string {
 		return n
 	}
 	return label
+}
+
+// draftValue is IS_DRAFT of a collected message: Yes or No, or empty for
+// one collected before collect recorded Graph's isDraft, which also left
+// its conversation ID unrecorded (Graph gives every message one).
+func draftValue(it state.Item) string {
+	switch {
+	case it.IsDraft:
+		return "Yes"
+	case it.ConversationID != "":
+		return "No"
+	}
+	return ""
 }

@@ -448,6 +448,7 @@ func (d *differ) page(pf *Folder, page graph.DeltaPage) error {
 				Received: msg.Received.UTC(), Sent: msg.Sent.UTC(),
 				Subject: msg.Subject, From: msg.From,
 				ChangeKey: msg.ChangeKey, LastModified: msg.LastModified.UTC(), Draft: msg.IsDraft,
+				ConversationID: msg.ConversationID,
 			}
 			if found && it.Collected() {
 				moved := false

@@ -109,6 +109,8 @@ type Item struct {
 	ChangeKey         string    `json:"change_key,omitempty"`
 	LastModified      time.Time `json:"last_modified,omitzero"`
 	Draft             bool      `json:"draft,omitempty"`
+	// ConversationID is the server's conversationId: one per thread.
+	ConversationID string `json:"conversation_id,omitempty"`
 	// Version is set for an item already collected that changed since:
 	// the number of the new version to collect (2 for the first change).
 	Version int `json:"version,omitempty"`

@@ -46,6 +46,8 @@ const (
 	fChangeKey         = 19
 	fLastModified      = 20
 	fPriorVersion      = 21 // an earlier version: a nested item record
+	fConversationID    = 22
+	fIsDraft           = 23 // 1 for a draft; absent otherwise
 )
 
 const (
@@ -167,6 +169,10 @@ func encodeItem(it *Item) ([]byte, error) {
 	e.varint(fVersion, uint64(it.Version))
 	e.str(fChangeKey, it.ChangeKey)
 	e.time(fLastModified, it.LastModified)
+	e.str(fConversationID, it.ConversationID)
+	if it.IsDraft {
+		e.varint(fIsDraft, 1)
+	}
 	for i := range it.Versions {
 		if len(it.Versions[i].Versions) > 0 {
 			return nil, errors.New("an earlier version holds versions of its own")
@@ -305,6 +311,10 @@ func decodeItem(mailbox, id string, v []byte) (Item, error) {
 			it.ChangeKey = string(p)
 		case fLastModified:
 			it.LastModified, err = decodeTime(p)
+		case fConversationID:
+			it.ConversationID = string(p)
+		case fIsDraft:
+			it.IsDraft = n != 0
 		case fPriorVersion:
 			var v Item
 			if v, err = decodeItem(mailbox, id, p); err == nil {

@@ -90,6 +90,11 @@ type Item struct {
 	ChangeKey string
 	// LastModified is the server's lastModifiedDateTime of the collected version.
 	LastModified time.Time
+	// ConversationID is the server's conversationId, the same for every
+	// message of a thread; IsDraft says the collected version was an unsent
+	// draft. Both are empty for items collected before collect recorded them.
+	ConversationID string
+	IsDraft        bool
 	// Versions are the earlier collected versions, oldest first, each with
 	// its own native, Seq and manifest line; the fields above are the
 	// latest. They hold no observations, versions or custodians of their own.

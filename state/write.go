@@ -364,6 +364,7 @@ func (t *Tx) putVersionAt(it Item, seq uint64) (Item, bool, error) {
 	rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
 	rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
 	rec.ChangeKey, rec.LastModified = it.ChangeKey, it.LastModified
+	rec.ConversationID, rec.IsDraft = it.ConversationID, it.IsDraft
 	if err := t.sequence(mb, &rec, seq); err != nil {
 		return Item{}, false, err
 	}
@@ -413,7 +414,9 @@ func merge(old, it Item) Item {
 		rec.Size, rec.SHA256, rec.MD5, rec.SHA1 = it.Size, it.SHA256, it.MD5, it.SHA1
 		rec.Native, rec.RunID, rec.CollectedAt = it.Native, it.RunID, it.CollectedAt
 		rec.ChangeKey, rec.LastModified = it.ChangeKey, it.LastModified
+		rec.IsDraft = it.IsDraft
 	}
+	set(&rec.ConversationID, it.ConversationID)
 	rec.Custodians = union(old.Custodians, it.Custodians)
 	for _, o := range it.Observations {
 		rec.Observations = appendObservation(rec.Observations, o)
