@@ -34,6 +34,8 @@ func Entry(mb state.Mailbox, it state.Item) store.ManifestEntry {
 		ChangeKey:         it.ChangeKey,
 		LastModified:      it.LastModified,
 		Version:           lineVersion(it),
+		ConversationID:    it.ConversationID,
+		Draft:             it.IsDraft,
 	}
 }
 

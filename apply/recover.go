@@ -228,6 +228,7 @@ func itemOf(e store.ManifestEntry) state.Item {
 		Size: e.Size, SHA256: e.SHA256, MD5: e.MD5, SHA1: e.SHA1, Native: e.Path,
 		RunID: e.RunID, CollectedAt: e.CollectedAt, Custodians: e.Custodians, Seq: e.Seq, Version: e.Version,
 		ChangeKey: e.ChangeKey, LastModified: e.LastModified,
+		ConversationID: e.ConversationID, IsDraft: e.Draft,
 	}
 }
 

@@ -51,6 +51,11 @@ type ManifestEntry struct {
 	// on; absent for the first. Each version is a line of its own with the
 	// same graph_id.
 	Version int `json:"version,omitempty"`
+	// ConversationID is the server's conversationId and Draft its isDraft
+	// for the version collected; absent in lines of collects that did not
+	// record them.
+	ConversationID string `json:"conversation_id,omitempty"`
+	Draft          bool   `json:"draft,omitempty"`
 }
 
 // normalized returns the entry as it is written: times in UTC, mailbox in
