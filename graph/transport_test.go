@@ -284,16 +284,12 @@ func TestThrottlePausesOnlyThatMailbox(t *testing.T) {
 		n := calls[mb]
 		mu.Unlock()
 		if mb == "a" && n == 1 {
-			return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"10"}}, Body: io.NopCloser(strings.NewReader(graphErr("ApplicationThrottled")))}, nil
+			return throttledAnswer("ApplicationThrottled"), nil
 		}
-		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+		return okAnswer(), nil
 	})
 	tr := NewTransport(TransportConfig{Next: next, Clock: clk})
-	first := make(chan error)
-	go func() {
-		_, err := get(t, context.Background(), tr, "https://g.example/v1.0/users/A/messages/1/$value")
-		first <- err
-	}()
+	first := getInBackground(t, tr, "https://g.example/v1.0/users/A/messages/1/$value")
 	if d := clk.NextWait(); d != 10*time.Second {
 		t.Fatalf("first request waits %v, want 10s", d)
 	}
@@ -322,6 +318,25 @@ func TestThrottlePausesOnlyThatMailbox(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// throttledAnswer is a 429 with Retry-After: 10 and Graph's error code.
+func throttledAnswer(code string) *http.Response {
+	return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"10"}}, Body: io.NopCloser(strings.NewReader(graphErr(code)))}
+}
+
+func okAnswer() *http.Response {
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader("{}"))}
+}
+
+// getInBackground sends a GET and gives its error when it is answered.
+func getInBackground(t *testing.T, tr http.RoundTripper, url string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := get(t, context.Background(), tr, url)
+		done <- err
+	}()
+	return done
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -540,16 +555,12 @@ func TestMailboxConcurrencyHoldsOnlyThatRequest(t *testing.T) {
 		n := len(paths)
 		mu.Unlock()
 		if n == 1 {
-			return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"10"}}, Body: io.NopCloser(strings.NewReader(graphErr("MailboxConcurrency")))}, nil
+			return throttledAnswer("MailboxConcurrency"), nil
 		}
-		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+		return okAnswer(), nil
 	})
 	tr := NewTransport(TransportConfig{Next: next, Clock: clk})
-	first := make(chan error)
-	go func() {
-		_, err := get(t, context.Background(), tr, "https://g.example/v1.0/users/A/messages/1/$value")
-		first <- err
-	}()
+	first := getInBackground(t, tr, "https://g.example/v1.0/users/A/messages/1/$value")
 	if d := clk.NextWait(); d != 10*time.Second {
 		t.Fatalf("the refused request waits %v, want its Retry-After of 10s", d)
 	}
