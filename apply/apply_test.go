@@ -295,16 +295,7 @@ func TestTransientFailureOfOneMessage(t *testing.T) {
 }
 
 func TestReconcileRestoresManifestLinesLostInACrash(t *testing.T) {
-	w := newWorld(t, graphsim.Config{})
-	ann := w.User("ann")
-	w.Populate(ann, "inbox", 20)
-	w.LoadMatterOf(ann)
-	w.Apply(w.ApplyablePlan())
-	path := filepath.Join(w.Matter.Output.Path, store.ManifestFile)
-	full, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path, full := collectedManifest(t, 20)
 	cut := func(n int) {
 		t.Helper()
 		lines := bytes.SplitAfter(full, []byte("\n"))

@@ -136,16 +136,7 @@ func TestRebuildGivesBackTheState(t *testing.T) {
 }
 
 func TestRebuildRefusesWhatItCannotRebuildFrom(t *testing.T) {
-	w := newWorld(t, graphsim.Config{})
-	ann := w.User("ann")
-	w.Populate(ann, "inbox", 3)
-	w.LoadMatterOf(ann)
-	w.Apply(w.ApplyablePlan())
-	path := filepath.Join(w.Matter.Output.Path, store.ManifestFile)
-	full, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path, full := collectedManifest(t, 3)
 	rewrite := func(edit func(e map[string]any, i int)) {
 		t.Helper()
 		var out []byte
