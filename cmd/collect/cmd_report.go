@@ -61,18 +61,11 @@ func runReport(s *streams, args []string) int {
 		s.writeDiags(diags, nil)
 		return exitError
 	}
-	m := loadMatterToRead(s, opts.Vars)
-	if m == nil {
-		return exitError
-	}
-	db, code := openStateToRead(s, m, opts.LockTimeout, "report")
+	m, db, code := readCollection(s, opts.Vars, opts.LockTimeout, "report")
 	if db == nil {
 		return code
 	}
 	defer db.Close()
-	if !stateMatchesOutput(s, m, db) {
-		return exitError
-	}
 	facts := custody.ReportFacts{
 		Matter: m.Name, Description: m.Description, TenantID: m.Tenant.TenantID, ClientID: m.Tenant.ClientID,
 		Auth: m.Tenant.Auth, Verifier: m.Custody.Verifier, ToolVersion: toolVersion(), Generated: time.Now().UTC(),

@@ -72,21 +72,12 @@ func runVerify(s *streams, args []string) int {
 	if opts.Custody {
 		return runVerifyCustody(s, opts, v)
 	}
-	m := loadMatterToRead(s, opts.Vars)
-	if m == nil {
-		v.Failed()
-		return exitError
-	}
-	db, code := openStateToRead(s, m, opts.LockTimeout, "verify")
+	m, db, code := readCollection(s, opts.Vars, opts.LockTimeout, "verify")
 	if db == nil {
 		v.Failed()
 		return code
 	}
 	defer db.Close()
-	if !stateMatchesOutput(s, m, db) {
-		v.Failed()
-		return exitError
-	}
 	var rep store.Report
 	err := db.View(func(r *state.ReadTx) error {
 		var iterErr error

@@ -79,6 +79,26 @@ func openStateToRead(s *streams, m *config.Matter, timeout time.Duration, op str
 	return db, exitOK
 }
 
+// readCollection loads the matter and opens its state to read, held to
+// the output folder it must describe: what verify and report read. A nil
+// state comes with the exit code, the reasons gone to the diagnostics;
+// the caller closes the state.
+func readCollection(s *streams, vars []config.VarOption, timeout time.Duration, op string) (*config.Matter, *state.DB, int) {
+	m := loadMatterToRead(s, vars)
+	if m == nil {
+		return nil, nil, exitError
+	}
+	db, code := openStateToRead(s, m, timeout, op)
+	if db == nil {
+		return m, nil, code
+	}
+	if !stateMatchesOutput(s, m, db) {
+		db.Close()
+		return m, nil, exitError
+	}
+	return m, db, exitOK
+}
+
 // writerNote says which apply holds the state and how far its run is.
 func writerNote(db *state.DB, w *state.Writer) string {
 	h := w.Holder
