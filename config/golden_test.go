@@ -148,7 +148,7 @@ func TestSecretsNeverRendered(t *testing.T) {
 
 // secretLiteral finds the values the secret-* cases write, such as
 // password = "hunter2", by the names the cases use.
-var secretLiteral = regexp.MustCompile(`(?m)^\s*(?:client_secret|password|access_token|default)\s*=\s*"([^"]+)"`)
+var secretLiteral = regexp.MustCompile(`(?m)^\s*(?:client_secret|password|access_token|default|access_key|connection_string)\s*=\s*"([^"]+)"`)
 
 // renderDiags writes diagnostics exactly as collect validate shows them,
 // followed by a line with the counts.
@@ -192,6 +192,7 @@ func count(n int, what string) string {
 //	-var name=value       a -var option, exactly as after the flag
 //	-var-file=FILE        a -var-file option; FILE is relative to the case folder
 //	env KEY=VALUE         an environment variable
+//	-backend-config=K=V   a -backend-config option
 func readArgs(t *testing.T, dir string) LoadOptions {
 	t.Helper()
 	var opts LoadOptions
@@ -212,6 +213,8 @@ func readArgs(t *testing.T, dir string) LoadOptions {
 			opts.Vars = append(opts.Vars, VarOption{Assignment: strings.TrimSpace(strings.TrimPrefix(text, "-var "))})
 		case strings.HasPrefix(text, "-var-file="):
 			opts.Vars = append(opts.Vars, VarOption{File: filepath.Join(dir, strings.TrimPrefix(text, "-var-file="))})
+		case strings.HasPrefix(text, "-backend-config="):
+			opts.BackendConfig = append(opts.BackendConfig, strings.TrimPrefix(text, "-backend-config="))
 		case strings.HasPrefix(text, "env "):
 			kv := strings.TrimSpace(strings.TrimPrefix(text, "env "))
 			if !strings.Contains(kv, "=") {
@@ -219,7 +222,7 @@ func readArgs(t *testing.T, dir string) LoadOptions {
 			}
 			opts.Env = append(opts.Env, kv)
 		default:
-			t.Fatalf("args.txt:%d: unknown line %q (want -var name=value, -var-file=FILE or env KEY=VALUE)", line, text)
+			t.Fatalf("args.txt:%d: unknown line %q (want -var name=value, -var-file=FILE, -backend-config=K=V or env KEY=VALUE)", line, text)
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -26,6 +26,10 @@ type LoadOptions struct {
 	Env []string
 	// Now is the current time, for warnings about open windows.
 	Now time.Time
+	// BackendConfig are the -backend-config=key=value options in the order
+	// given; a later one wins over an earlier one, and they win over the
+	// environment (COLLECT_BACKEND_*) and the backend block.
+	BackendConfig []string
 }
 
 // VarOption is one -var name=value or one -var-file=FILE.
@@ -185,7 +189,7 @@ func (l *loader) load(bodies []*hclsyntax.Body) *Matter {
 			byType[syn.Type] = append(byType[syn.Type], &block{syn: syn, attrs: attrs, inner: inner})
 		}
 	}
-	for _, t := range []string{"matter", "tenant", "output", "state", "export", "custody"} {
+	for _, t := range []string{"matter", "tenant", "output", "state", "export", "custody", "backend"} {
 		if bs := byType[t]; len(bs) > 1 {
 			for _, b := range bs[1:] {
 				l.errorf(b.def(), fmt.Sprintf("Duplicate %s block", t),
@@ -214,6 +218,7 @@ func (l *loader) load(bodies []*hclsyntax.Body) *Matter {
 	l.statePath(m, byType["state"])
 	l.export(m, byType["export"])
 	l.custody(m, byType["custody"])
+	l.backend(m, byType["backend"])
 	l.uniqueAddresses(m)
 	return m
 }

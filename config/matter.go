@@ -47,6 +47,9 @@ type Matter struct {
 	State     StatePath
 	Export    Export
 	Custody   Custody
+	// Backend is where the collection is kept when not in the local
+	// folder. It is outside the scope: Hash leaves it out.
+	Backend Backend
 
 	Dir string // the matter folder, absolute
 }

@@ -20,6 +20,11 @@ type blockSchema struct {
 	blocks    map[string]*blockSchema
 	anyAttrs  bool // locals: any argument name is a value
 	singleton bool // at most one of this block in its parent
+	// credentials are argument names refused as secrets besides the ones
+	// secretLike finds, and credentialHelp says where the block's
+	// credentials go instead.
+	credentials    []string
+	credentialHelp string
 }
 
 var folderSchema = &blockSchema{
@@ -79,6 +84,7 @@ var rootSchema = &blockSchema{blocks: map[string]*blockSchema{
 	},
 	"export":  exportSchema,
 	"custody": custodySchema,
+	"backend": backendSchema,
 }}
 
 // secretLike reports whether an argument name looks like it holds a
@@ -139,8 +145,14 @@ func checkBody(body *hclsyntax.Body, schema *blockSchema, where string, def hcl.
 	})
 	for _, name := range names {
 		attr := body.Attributes[name]
-		if secretLike(name) {
-			diags = append(diags, secretDiag("argument", name, attr.NameRange, attr.Expr.Range().Ptr()))
+		if secretLike(name) || contains(schema.credentials, name) {
+			d := secretDiag("argument", name, attr.NameRange, attr.Expr.Range().Ptr())
+			if schema.credentialHelp != "" {
+				d.Detail = fmt.Sprintf("The argument %q would hold a credential. A matter folder is evidence documentation "+
+					"and is usually kept in git, so collect never reads secrets from it: remove %q and set %s.",
+					name, name, schema.credentialHelp)
+			}
+			diags = append(diags, d)
 			continue
 		}
 		if _, ok := schema.attrs[name]; !ok && !schema.anyAttrs {
