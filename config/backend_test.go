@@ -181,6 +181,8 @@ func TestBackendRefused(t *testing.T) {
 			summary: "Invalid -backend-config option", detail: []string{"key=value"}},
 		{name: "-backend-config credential", block: good, opts: LoadOptions{BackendConfig: []string{"access_key=SECRETKEY"}},
 			summary: "Credential in a -backend-config option", detail: []string{"AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING"}, never: "SECRETKEY"},
+		{name: "credential in COLLECT_BACKEND_*", block: good, opts: LoadOptions{Env: []string{"COLLECT_BACKEND_ACCESS_KEY=SECRETKEY"}},
+			summary: "Credential in a backend setting", detail: []string{"COLLECT_BACKEND_ACCESS_KEY", "AZURE_STORAGE_KEY"}, never: "SECRETKEY"},
 		{name: "-backend-config with no backend", opts: LoadOptions{BackendConfig: []string{"container=box"}},
 			summary: "No backend to configure", detail: []string{"COLLECT_BACKEND=azurerm"}},
 		{name: "duplicate block", block: good + good, summary: "Duplicate backend block", line: 6},
