@@ -51,6 +51,10 @@ type Options struct {
 	Throttled func() time.Duration
 	// Custody says how the run's checkpoint of the custody log is signed.
 	Custody custody.Signing
+	// Guard, if set, is asked before every commit of collected items; an
+	// error stops the run before that commit (a remote backend whose lease
+	// on the state was lost).
+	Guard func() error
 }
 
 func (o *Options) defaults() {

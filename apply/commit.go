@@ -79,6 +79,11 @@ func (b *batch) flush() error {
 	if err := b.seal(); err != nil {
 		return err
 	}
+	if b.opts.Guard != nil {
+		if err := b.opts.Guard(); err != nil {
+			return fmt.Errorf("stopped before recording %d messages (their natives are stored; re-run apply): %w", len(b.outcomes), err)
+		}
+	}
 	t, err := b.commit(b.opts.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("record collected items in the state (their natives are on disk; re-run apply): %w", err)

@@ -55,6 +55,12 @@ type Options struct {
 	// keeps the lineage of the collection it rebuilds; empty means a new
 	// one from Rand.
 	Lineage string
+	// OnSnapshot, if set, is called after a write open has refreshed its
+	// snapshot, with the snapshot's path and the sequence number of the
+	// last item it holds: a remote backend checkpoints the state from it.
+	// It runs in the committing goroutine; it should open the file and
+	// return, as the next refresh renames another file over it.
+	OnSnapshot func(path string, lastSeq uint64)
 }
 
 // DB is an open state file.

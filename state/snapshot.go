@@ -65,8 +65,10 @@ func (db *DB) snapshotDue(now time.Time) bool {
 // for readers; nothing is lost if it is not written.
 func (db *DB) writeSnapshot() error {
 	start := time.Now()
+	var lastSeq uint64
 	err := durable.Write(SnapshotPath(db.path), 0o600, func(w io.Writer) error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
+			lastSeq = (&ReadTx{tx: tx}).LastSeq()
 			_, err := tx.WriteTo(w)
 			return err
 		})
@@ -77,6 +79,9 @@ func (db *DB) writeSnapshot() error {
 	db.snapshots++
 	db.snapshotAt = db.opts.now()
 	db.snapshotTook = time.Since(start)
+	if db.opts.OnSnapshot != nil {
+		db.opts.OnSnapshot(SnapshotPath(db.path), lastSeq)
+	}
 	return nil
 }
 

@@ -158,3 +158,40 @@ func countCollected(t *testing.T, path string, opts Options) int {
 	})
 	return n
 }
+
+// OnSnapshot hears of every snapshot with the last item it holds, and the
+// file it names is the snapshot just written.
+func TestOnSnapshotNamesEachSnapshotAndItsLastItem(t *testing.T) {
+	c := newClock()
+	path := statePath(t)
+	opts := testOptions(c)
+	opts.SnapshotEvery = -1
+	var seqs []uint64
+	opts.OnSnapshot = func(p string, lastSeq uint64) {
+		if p != SnapshotPath(path) {
+			t.Errorf("OnSnapshot named %s, want %s", p, SnapshotPath(path))
+		}
+		snap, err := Open(p, Options{ReadOnly: true})
+		if err != nil {
+			t.Errorf("open the snapshot: %v", err)
+			return
+		}
+		mustView(t, snap, func(r *ReadTx) error {
+			if r.LastSeq() != lastSeq {
+				t.Errorf("the snapshot's last item is %d, OnSnapshot said %d", r.LastSeq(), lastSeq)
+			}
+			return nil
+		})
+		snap.Close()
+		seqs = append(seqs, lastSeq)
+	}
+	w := mustOpen(t, path, opts)
+	putRunItems(t, w, c, "run-1", 0, 3)
+	putRunItems(t, w, c, "run-1", 3, 2)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) < 3 || seqs[0] != 0 || seqs[len(seqs)-1] != 5 {
+		t.Fatalf("OnSnapshot heard last items %v, want 0 first (the open) and 5 last", seqs)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Staged is a message written to a temp file and hashed, but not yet
@@ -111,6 +112,32 @@ func (s *Store) Seal(staged []*Staged) ([]Native, []error) {
 				errs[i], natives[i] = err, Native{}
 			}
 		}
+		return natives, errs
+	}
+	if s.publish != nil {
+		s.publishAll(natives, errs)
 	}
 	return natives, errs
+}
+
+// publishAll hands every sealed native to the Publish hook, a few at a
+// time; a native it fails is that native's error.
+func (s *Store) publishAll(natives []Native, errs []error) {
+	const inFlight = 8
+	sem := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	for i := range natives {
+		if errs[i] != nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.publish(natives[i], s.abs(natives[i].Path)); err != nil {
+				errs[i], natives[i] = err, Native{}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -107,5 +108,51 @@ func TestSealDiskFullRecordsNothing(t *testing.T) {
 	natives, errs := s.Seal([]*store.Staged{st})
 	if errs[0] != nil || natives[0].Size != 3 {
 		t.Fatalf("sealing what was staged before the disk filled: %+v %v", natives[0], errs[0])
+	}
+}
+
+func TestSealPublishesEachNativeAndAFailedPublishIsThatNativesError(t *testing.T) {
+	refused := errors.New("the backend refused it")
+	var published []string
+	var mu sync.Mutex
+	s, dir := openStore(t, store.Options{Publish: func(n store.Native, file string) error {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != n.SHA256 {
+			t.Errorf("published %s with bytes of another hash", file)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		published = append(published, string(b))
+		if string(b) == "refused\r\n" {
+			return refused
+		}
+		return nil
+	}})
+	ctx := context.Background()
+	var staged []*store.Staged
+	for _, b := range []string{"kept\r\n", "refused\r\n", "also kept\r\n"} {
+		st, err := s.Stage(ctx, int64(len(b)), streamOf([]byte(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		staged = append(staged, st)
+	}
+	natives, errs := s.Seal(staged)
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], refused) {
+		t.Fatalf("seal errors: %v", errs)
+	}
+	if natives[1] != (store.Native{}) || natives[0].Path == "" || natives[2].Path == "" {
+		t.Fatalf("natives: %+v", natives)
+	}
+	slices.Sort(published)
+	if want := []string{"also kept\r\n", "kept\r\n", "refused\r\n"}; !slices.Equal(published, want) {
+		t.Fatalf("published %q, want %q", published, want)
+	}
+	// The refused native stays on disk, as evidence does; a later run finds it.
+	if n := len(treeFiles(t, dir)); n < 3 {
+		t.Fatalf("%d files in the output folder", n)
 	}
 }

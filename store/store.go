@@ -48,6 +48,13 @@ type Options struct {
 	// CreateFile creates a new file exclusively for writing. Nil means the
 	// operating system. Tests inject it to simulate a full disk.
 	CreateFile func(name string, perm fs.FileMode) (File, error)
+
+	// Publish, if set, is called by Seal for every native it made durable,
+	// with the native and the absolute path of its file, before Seal
+	// returns it: a remote backend uploads it there, so that nothing is
+	// recorded that is not in the backend. An error from it is that
+	// native's error; the local file stays, as evidence does.
+	Publish func(n Native, file string) error
 }
 
 // Store is an open output folder. Its methods are safe for concurrent use.
@@ -59,6 +66,7 @@ type Store struct {
 	nativePrm fs.FileMode
 	create    func(name string, perm fs.FileMode) (File, error)
 	syncData  func(dir string, files []string) error // Seal's flush of staged bytes
+	publish   func(n Native, file string) error
 
 	// shards serialise the exists-check and rename of natives that share the
 	// first byte of their hash, so that two writers of identical bytes never
@@ -86,6 +94,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		nativePrm: 0o400,
 		create:    opts.CreateFile,
 		syncData:  syncData,
+		publish:   opts.Publish,
 		inFlight:  map[string]struct{}{},
 	}
 	if opts.GroupRead {
