@@ -303,6 +303,39 @@ func TestFetchMIMEWriterFailureIsNotTransient(t *testing.T) {
 	}
 }
 
+// A page that is not a whole page of messages is an error of the round,
+// never an empty round.
+func TestDeltaPageNotWhole(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		want graph.Kind
+	}{
+		{"empty body", "", graph.KindTransient},
+		{"cut short", `{"value":[{"id":"M1","subject":"on`, graph.KindTransient},
+		{"item without id", `{"value":[{"subject":"x"}],"@odata.deltaLink":"d"}`, graph.KindOther},
+		{"no link", `{"value":[]}`, graph.KindTransient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, tc.body)
+			})
+			pages := 0
+			cursor, err := c.Delta(context.Background(), graph.Mailbox{ID: "U1"}, graph.Folder{ID: "F"}, "", func(graph.DeltaPage) error {
+				pages++
+				return nil
+			})
+			if graph.KindOf(err) != tc.want || cursor != "" {
+				t.Errorf("cursor %q, error %v (kind %v), want kind %v", cursor, err, graph.KindOf(err), tc.want)
+			}
+			if tc.name != "no link" && pages != 0 {
+				t.Errorf("%d pages handed on from a malformed answer", pages)
+			}
+		})
+	}
+}
+
 func TestExpiredTokenIsRefreshed(t *testing.T) {
 	c, rec, toks := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "Bearer tok-1" {

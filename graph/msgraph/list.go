@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/collect-ediscovery/collect/graph"
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
@@ -14,27 +15,32 @@ func (c *Client) List(ctx context.Context, mb graph.Mailbox, f graph.Folder, pag
 	const op = "list messages"
 	top := int32(min(c.pageSize, 1000))
 	builder := c.users().ByUserId(mb.ID).MailFolders().ByMailFolderId(f.ID).Messages()
-	resp, err := builder.Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{
+	var wp wirePage
+	get := func(b *users.ItemMailFoldersItemMessagesRequestBuilder, rc *users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration) error {
+		wp, rc.Options = wirePage{}, []abs.RequestOption{wp.handler()}
+		_, err := b.Get(ctx, rc)
+		return err
+	}
+	err := get(builder, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemMailFoldersItemMessagesRequestBuilderGetQueryParameters{Select: deltaFields, Expand: deltaExpand, Top: &top},
 	})
 	for {
 		if err != nil {
 			return opError(op, err)
 		}
-		if resp == nil {
+		if !wp.read {
 			return &graph.Error{Op: op, Kind: graph.KindTransient, Message: "empty listing page"}
 		}
-		p, perr := toDeltaPage(resp.GetValue())
+		p, perr := wp.deltaPage()
 		if perr != nil {
 			return &graph.Error{Op: op, Kind: graph.KindOther, Err: perr}
 		}
 		if err := page(p); err != nil {
 			return err
 		}
-		next := deref(resp.GetOdataNextLink())
-		if next == "" {
+		if wp.NextLink == "" {
 			return nil
 		}
-		resp, err = builder.WithUrl(next).Get(ctx, nil)
+		err = get(builder.WithUrl(wp.NextLink), &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{})
 	}
 }
