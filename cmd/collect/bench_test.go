@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -825,4 +826,53 @@ func BenchmarkFirstApply(b *testing.B) {
 			ap.wall.Seconds(), ap.cpu.Seconds(), graphRequests(c), routeSummary(c), values, ideal.Seconds(), ratio, c.Throttled)
 		b.Logf("load average after: %s", loadAverage())
 	}
+}
+
+// BenchmarkFirstPlan is the first plan of BenchmarkPlan/100x1000 alone:
+// 100 mailboxes of 1,000 small messages against no state, at zero
+// latency. ns/op is one run of the collect binary's plan (the simulator
+// serves from this process); plan-cpu-s is collect's CPU time for it. To
+// see where collect spends it:
+//
+//	COLLECT_BENCH_CPUPROFILE=/tmp/cpu go test ./cmd/collect -run '^$' -bench FirstPlan -benchtime 1x
+//	go tool pprof -top /tmp/cpu.plan.*
+func BenchmarkFirstPlan(b *testing.B) {
+	w := newBenchWorld(b, graphsim.Config{Limits: graphsim.Limits{WindowRequests: -1}}, 100, verbatim(1000))
+	w.requestLimit = 1_000_000
+	dir, env := w.matter(b)
+	b.Logf("load average before: %s", loadAverage())
+	var cpu time.Duration
+	b.ResetTimer()
+	for range b.N {
+		r := runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false")
+		if !strings.Contains(r.stdout, "100,000 messages to collect") {
+			b.Fatalf("plan does not say 100,000 messages to collect:\n%s", tail(r.stdout))
+		}
+		cpu += r.cpu
+		b.ReportMetric(r.mb(), "plan-MB")
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "plan-cpu-s")
+	b.Logf("load average after: %s", loadAverage())
+}
+
+// runChild runs the collect command of the test binary. When the
+// environment names COLLECT_BENCH_CPUPROFILE, it writes a CPU profile of
+// that run of collect alone (no simulator in it) to the named path,
+// suffixed with the subcommand and the process ID:
+//
+//	COLLECT_BENCH_CPUPROFILE=/tmp/cpu go test ./cmd/collect -run '^$' -bench FirstPlan -benchtime 1x
+//	go tool pprof -top /tmp/cpu.plan.*
+func runChild() int {
+	if path := os.Getenv("COLLECT_BENCH_CPUPROFILE"); path != "" {
+		sub := "none"
+		if len(os.Args) > 1 {
+			sub = os.Args[1]
+		}
+		f, err := os.Create(fmt.Sprintf("%s.%s.%d", path, sub, os.Getpid()))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
+	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
 }
