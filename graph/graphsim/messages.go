@@ -541,9 +541,9 @@ func (t *Tenant) WriteMIME(mailbox, id string, w io.Writer) (int64, error) {
 		t.mu.Unlock()
 		return 0, err
 	}
-	sn := t.snapLocked(mb, s)
+	sn, prepared := t.snapLocked(mb, s), mb.preparedLocked(s)
 	t.mu.Unlock()
-	return sn.meta(true).layout.writeTo(w)
+	return sn.mimeLayout(prepared).writeTo(w)
 }
 
 // liveMessageLocked finds the live message a route names, with Graph's

@@ -29,10 +29,12 @@ type msgMeta struct {
 	layout         layout
 }
 
-// segment is a piece of a message: literal text, or a blob of seeded
-// bytes written as base64 lines that is generated while streaming.
+// segment is a piece of a message: literal text, prepared bytes, or a
+// blob of seeded bytes written as base64 lines that is generated while
+// streaming.
 type segment struct {
 	lit      string
+	data     []byte
 	blobSeed uint64
 	blobLen  int64 // raw bytes before base64; 0 for a literal
 }
@@ -51,7 +53,7 @@ func (l layout) size() int64 {
 		if s.blobLen > 0 {
 			n += b64Len(s.blobLen)
 		} else {
-			n += int64(len(s.lit))
+			n += int64(len(s.lit) + len(s.data))
 		}
 	}
 	return n
@@ -64,6 +66,10 @@ func (l layout) writeTo(w io.Writer) (int64, error) {
 		var err error
 		if s.blobLen > 0 {
 			n, err = writeBlob(w, s.blobSeed, s.blobLen)
+		} else if s.data != nil {
+			var k int
+			k, err = w.Write(s.data)
+			n = int64(k)
 		} else {
 			var k int
 			k, err = io.WriteString(w, s.lit)

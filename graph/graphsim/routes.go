@@ -634,9 +634,9 @@ func (t *Tenant) serveValue(q *request, id string, truncate bool) {
 		t.mu.Unlock()
 		return
 	}
-	sn := t.snapLocked(q.mb, s)
+	sn, prepared := t.snapLocked(q.mb, s), q.mb.preparedLocked(s)
 	t.mu.Unlock()
-	l := sn.meta(true).layout
+	l := sn.mimeLayout(prepared)
 	size := l.size()
 	h := q.w.Header()
 	h.Set("Content-Type", "text/plain")

@@ -49,6 +49,7 @@ type mailbox struct {
 	folders    []*folder
 	msgs       []message // by serial
 	specs      map[uint32]*MessageSpec
+	bodies     []preparedBody      // by serial, from PrepareBodies
 	categories map[uint32][]string // by serial: the categories set on a message
 	fullAccess map[*user]bool      // delegates with Full Access
 	seq        uint32              // change sequence, bumped by every mutation
