@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/graph"
@@ -40,6 +42,11 @@ type connection struct {
 	// authority is where collect signed in.
 	authority entra.Authority
 }
+
+// trustedRoots, when set, are the only certificate roots collect trusts
+// for sign-in and Graph. Nothing in the product sets it: tests do, in the
+// test binary, to reach the simulator served over TLS (graphsim.StartTLS).
+var trustedRoots *x509.CertPool
 
 // signInTarget is where and how a matter signs in.
 type signInTarget struct {
@@ -162,6 +169,11 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 	if err != nil {
 		return nil, err
 	}
+	var hc *http.Client // nil: msgraph's and entra's own, on graph.HTTPTransport
+	if trustedRoots != nil {
+		hc = &http.Client{Transport: graph.HTTPTransport(trustedRoots)}
+		target.authority.HTTPClient = &http.Client{Transport: hc.Transport, Timeout: time.Minute}
+	}
 	tokens, err := tokenSource(s, t, target.authority)
 	if err != nil {
 		return nil, err
@@ -170,7 +182,7 @@ func connect(s *streams, m *config.Matter, version string) (*connection, error) 
 	if err != nil {
 		return nil, fmt.Errorf("cannot sign in to tenant %s %s (auth = %q): %w", t.TenantID, signInSubject(t), t.Auth, err)
 	}
-	c, err := msgraph.New(msgraph.Config{BaseURL: target.graphURL, Tokens: tokens, Version: version, Limits: limits, Logger: logger})
+	c, err := msgraph.New(msgraph.Config{BaseURL: target.graphURL, Tokens: tokens, Version: version, Limits: limits, Logger: logger, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}

@@ -228,6 +228,8 @@ type Counters struct {
 	ByStatus  map[int]int64
 	Throttled int64                      // 429 responses sent
 	Mailboxes map[string]MailboxCounters // by the mailbox's primary address
+	// HTTP2 counts the requests that arrived over HTTP/2 (see StartTLS).
+	HTTP2 int64
 }
 
 // MailboxCounters are one mailbox's counters, all apps together except

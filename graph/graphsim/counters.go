@@ -12,6 +12,7 @@ type stats struct {
 	byRoute   map[Route]int64
 	byStatus  map[int]int64
 	throttled int64
+	http2     int64
 	mailboxes map[*mailbox]*MailboxCounters
 }
 
@@ -31,7 +32,14 @@ func (s *stats) mbLocked(mb *mailbox) *MailboxCounters {
 }
 
 // record counts an HTTP request.
-func (s *stats) record(q *request) { s.count(q.mb, q.route, q.w.status, q.w.bytes) }
+func (s *stats) record(q *request) {
+	s.count(q.mb, q.route, q.w.status, q.w.bytes)
+	if q.r.ProtoMajor == 2 {
+		s.mu.Lock()
+		s.http2++
+		s.mu.Unlock()
+	}
+}
 
 // count counts one request, over HTTP or through the in-process Source,
 // against the mailbox it was admitted to (if any). A reset connection is
@@ -84,7 +92,7 @@ func (t *Tenant) Counters() Counters {
 	s := &t.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := Counters{Requests: s.requests, Throttled: s.throttled, ByRoute: map[Route]int64{}, ByStatus: map[int]int64{}, Mailboxes: map[string]MailboxCounters{}}
+	c := Counters{Requests: s.requests, Throttled: s.throttled, HTTP2: s.http2, ByRoute: map[Route]int64{}, ByStatus: map[int]int64{}, Mailboxes: map[string]MailboxCounters{}}
 	for k, v := range s.byRoute {
 		c.ByRoute[k] = v
 	}
@@ -106,6 +114,6 @@ func (t *Tenant) Counters() Counters {
 func (t *Tenant) ResetCounters() {
 	t.stats.mu.Lock()
 	defer t.stats.mu.Unlock()
-	t.stats.requests, t.stats.throttled = 0, 0
+	t.stats.requests, t.stats.throttled, t.stats.http2 = 0, 0, 0
 	t.stats.init()
 }

@@ -52,8 +52,8 @@ type Config struct {
 	// after Graph rejects it, so Tokens should not cache on its own (a
 	// caching source defeats the refresh after a 401).
 	Tokens oauth2.TokenSource
-	// HTTPClient's Transport sends the requests (nil: a clone of
-	// http.DefaultTransport); its Timeout, if any, bounds each request,
+	// HTTPClient's Transport sends the requests (nil:
+	// graph.HTTPTransport(nil)); its Timeout, if any, bounds each request,
 	// which would cut long $value downloads: prefer contexts.
 	HTTPClient *http.Client
 	// Version is collect's version, sent as User-Agent "collect/{Version}".
@@ -130,7 +130,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		next = cfg.HTTPClient.Transport
 	} else {
-		next = http.DefaultTransport.(*http.Transport).Clone()
+		next = graph.HTTPTransport(nil)
 	}
 	transport := graph.NewTransport(graph.TransportConfig{
 		Next:        next,
