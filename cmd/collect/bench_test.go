@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,12 +37,26 @@ import (
 // Metrics are reported per run of the binary, not per b.N iteration:
 // use -benchtime 1x.
 
+// benchTLS serves the benchmarks' simulated tenant over TLS with HTTP/2,
+// as Graph is served, instead of plain HTTP/1.1:
+//
+//	go test ./cmd/collect -run '^$' -bench ApplyLatency -benchtime 1x -tls
+//
+// collect trusts the simulator's certificate only because the test binary
+// hands it the certificate (benchRootsEnv, read by runChild).
+var benchTLS = flag.Bool("tls", false, "benchmarks: serve the simulated tenant over TLS with HTTP/2")
+
+// benchRootsEnv names the PEM file of certificates the collect child of a
+// benchmark trusts. Only the test binary reads it.
+const benchRootsEnv = "COLLECT_BENCH_ROOTS"
+
 // benchWorld is a simulated tenant of mailboxes m000@, m001@, ..., served
 // on loopback.
 type benchWorld struct {
 	srv       *graphsim.Server
 	tn        *graphsim.Tenant
 	mailboxes []string
+	roots     string // with -tls, the PEM file of the server's certificate
 	// requestLimit, when set, is the matter's mailbox_request_limit: a
 	// mailbox of more than 10,000 messages needs more than Graph's 10,000
 	// requests per 10 minutes, which collect keeps to by default.
@@ -66,12 +83,25 @@ func newBenchWorld(tb testing.TB, cfg graphsim.Config, n int, fill func(tn *grap
 		}
 		w.mailboxes = append(w.mailboxes, upn)
 	}
-	srv, err := graphsim.Start(tn, "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	// Bodies made ahead: $value then costs the simulator a copy of bytes,
+	// not their generation, and the benchmark measures collect.
+	bodies, size := tn.PrepareBodies()
+	tb.Logf("the simulator serves %d bodies prepared ahead (%.1f MB)", bodies, float64(size)/(1<<20))
+	if *benchTLS {
+		w.srv = graphsim.StartTLS(tn)
+		w.roots = filepath.Join(tb.TempDir(), "roots.pem")
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.srv.Certificate().Raw})
+		if err := os.WriteFile(w.roots, pemBytes, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	} else {
+		srv, err := graphsim.Start(tn, "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w.srv = srv
 	}
-	tb.Cleanup(func() { srv.Close() })
-	w.srv = srv
+	tb.Cleanup(func() { w.srv.Close() })
 	return w
 }
 
@@ -164,13 +194,21 @@ output {
 		"COLLECT_GRAPH_ENDPOINT="+w.srv.URL, "COLLECT_LOGIN_ENDPOINT="+w.srv.URL,
 		"COLLECT_CLIENT_SECRET="+c.ClientSecret,
 		"COLLECT_VAR_tenant_id="+c.TenantID, "COLLECT_VAR_client_id="+c.ClientID, "NO_COLOR=1")
+	if w.roots != "" {
+		env = append(env, benchRootsEnv+"="+w.roots)
+	}
 	return dir, env
 }
 
 // childRun is one run of the collect binary.
 type childRun struct {
 	wall time.Duration
-	cpu  time.Duration // user + system
+	cpu  time.Duration // user + system, of collect alone
+	// simCPU is this process's CPU time while collect ran: the simulator
+	// serving it, and the benchmark's memory sampling.
+	simCPU time.Duration
+	// conns is how many connections collect opened to the simulator.
+	conns int64
 	// maxRSS is the child's peak RSS in KiB. getrusage's ru_maxrss alone
 	// is not it: os/exec starts the child with vfork semantics, and Linux
 	// carries the parent's (this test process's, simulator included)
@@ -203,6 +241,21 @@ func (r childRun) memString() string {
 		r.mb(), how, float64(r.peak.rss)/1024, float64(r.peak.anon)/1024, float64(r.peak.file)/1024)
 }
 
+// run runs collect against the world (see runCollect), counting the
+// connections it opened; with -tls it fails unless every request of the
+// run came over HTTP/2.
+func (w *benchWorld) run(tb testing.TB, dir string, env []string, ok []int, args ...string) childRun {
+	tb.Helper()
+	conns, before := w.srv.Connections(), w.tn.Counters()
+	r := runCollect(tb, dir, env, ok, args...)
+	after := w.tn.Counters()
+	r.conns = w.srv.Connections() - conns
+	if reqs, h2 := after.Requests-before.Requests, after.HTTP2-before.HTTP2; *benchTLS && (h2 != reqs || reqs == 0) {
+		tb.Fatalf("collect %s sent %d of its %d requests over HTTP/2, want all", args[0], h2, reqs)
+	}
+	return r
+}
+
 // runCollect runs collect in dir and fails unless it exits with one of
 // the codes in ok (0 when none is given).
 func runCollect(tb testing.TB, dir string, env []string, ok []int, args ...string) childRun {
@@ -216,6 +269,7 @@ func runCollect(tb testing.TB, dir string, env []string, ok []int, args ...strin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	self := readMem("/proc/self/status")
+	selfCPU := processCPU()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("collect %s did not start: %v", strings.Join(args, " "), err)
@@ -226,7 +280,7 @@ func runCollect(tb testing.TB, dir string, env []string, ok []int, args ...strin
 	err = cmd.Wait()
 	close(done)
 	s := <-sampled
-	r := childRun{wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String(), peak: s[0]}
+	r := childRun{wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String(), peak: s[0], simCPU: processCPU() - selfCPU}
 	r.code = cmd.ProcessState.ExitCode()
 	r.rusage = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
 	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
@@ -245,6 +299,28 @@ func runCollect(tb testing.TB, dir string, env []string, ok []int, args ...strin
 	}
 	tb.Fatalf("collect %s exited %d (want %v)\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, ok, tail(r.stdout), tail(r.stderr))
 	return r
+}
+
+// processCPU is this process's user and system time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports collect's CPU seconds per 1,000 messages of a run and
+// the simulator's CPU seconds beside them. collect runs as a child
+// process: its rusage holds none of the simulator's work.
+func reportCPU(b *testing.B, r childRun, messages int64) {
+	b.Helper()
+	if messages > 0 {
+		b.ReportMetric(r.cpu.Seconds()/float64(messages)*1000, "cpu-s/1k-msgs")
+	}
+	b.ReportMetric(r.cpu.Seconds(), "collect-cpu-s")
+	b.ReportMetric(r.simCPU.Seconds(), "sim-cpu-s")
+	b.ReportMetric(float64(r.conns), "conns")
 }
 
 func readMem(path string) memSample {
@@ -411,20 +487,20 @@ func BenchmarkPlan(b *testing.B) {
 				b.Logf("load average before: %s", loadAverage())
 
 				w.tn.ResetCounters()
-				first := runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false")
+				first := w.run(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false")
 				fc := w.tn.Counters()
 				if want := fmt.Sprintf("%s to collect", commas(int64(shape.messages))); !strings.Contains(first.stdout, want) {
 					b.Fatalf("first plan does not say %q:\n%s", want, tail(first.stdout))
 				}
 
-				ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
+				ap := w.run(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
 				rep := benchApplyResult(b, ap)
 				if !rep.Complete || rep.Collected != total {
 					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, total, rep.Complete)
 				}
 
 				w.tn.ResetCounters()
-				re := runCollect(b, dir, env, []int{exitOK}, "plan", "-detailed-exitcode", "-input=false", "-json")
+				re := w.run(b, dir, env, []int{exitOK}, "plan", "-detailed-exitcode", "-input=false", "-json")
 				rc := w.tn.Counters()
 				var doc benchPlanDoc
 				if err := json.Unmarshal([]byte(re.stdout), &doc); err != nil {
@@ -443,6 +519,7 @@ func BenchmarkPlan(b *testing.B) {
 				b.ReportMetric(float64(graphRequests(rc)), "replan-reqs")
 				b.ReportMetric(ap.wall.Seconds(), "apply-s")
 				b.ReportMetric(ap.mb(), "apply-MB")
+				reportCPU(b, ap, rep.Collected)
 				b.Logf("first plan: %.0f ms, %s; requests: %s", first.ms(), first.memString(), routeSummary(fc))
 				b.Logf("apply (-auto-approve, plans again): %.1f s, %s, %d messages, %.1f MB",
 					ap.wall.Seconds(), ap.memString(), rep.Collected, float64(rep.Bytes)/(1<<20))
@@ -518,10 +595,10 @@ func BenchmarkApplyThroughput(b *testing.B) {
 			w := newBenchWorld(b, graphsim.Config{}, mailboxes, shape.fill)
 			for range b.N {
 				dir, env := w.matter(b)
-				runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-out=bench.plan")
+				w.run(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-out=bench.plan")
 				b.Logf("load average before: %s", loadAverage())
 				w.tn.ResetCounters()
-				ap := runCollect(b, dir, env, nil, "apply", "-json", "-parallelism=10", "bench.plan")
+				ap := w.run(b, dir, env, nil, "apply", "-json", "-parallelism=10", "bench.plan")
 				c := w.tn.Counters()
 				rep := benchApplyResult(b, ap)
 				if !rep.Complete || rep.Collected != mailboxes*perMailbox {
@@ -552,21 +629,25 @@ func BenchmarkApplyThroughput(b *testing.B) {
 				b.ReportMetric(base.mbs, "baseline-MB/s")
 				b.ReportMetric(msgs/base.msgs, "ratio")
 				b.ReportMetric(ap.mb(), "apply-MB")
-				b.ReportMetric(ap.cpu.Seconds(), "apply-cpu-s")
+				reportCPU(b, ap, rep.Collected)
 				b.Logf("apply: %d messages, %.1f MB (mean %.1f KB) in %.2f s (child CPU %.2f s): %.0f msgs/s, %.1f MB/s, peak RSS %.1f MB; requests: %s",
 					rep.Collected, float64(rep.Bytes)/(1<<20), float64(rep.Bytes)/float64(rep.Collected)/1024, ap.wall.Seconds(),
 					ap.cpu.Seconds(), msgs, mbs, ap.mb(), routeSummary(c))
 				b.Logf("apply memory: %s", ap.memString())
-				b.Logf("baseline (write+sha256+syncfs/256): %.0f msgs/s, %.1f MB/s; apply/baseline %.2f; the simulator alone generates %.0f msgs/s",
-					base.msgs, base.mbs, msgs/base.msgs, base.simMsgs)
+				b.Logf("baseline (write+sha256+syncfs/256): %.0f msgs/s, %.1f MB/s, %.3f CPU s per 1,000; apply/baseline %.2f; apply used %.3f CPU s per 1,000, the simulator %.2f s; the simulator alone copies %.0f msgs/s",
+					base.msgs, base.mbs, base.cpuPer1k, msgs/base.msgs, ap.cpu.Seconds()/float64(rep.Collected)*1000, ap.simCPU.Seconds(), base.simMsgs)
 				b.ReportMetric(base.simMsgs, "sim-only-msgs/s")
+				b.ReportMetric(base.cpuPer1k, "baseline-cpu-s/1k-msgs")
 				b.Logf("load average after: %s", loadAverage())
 			}
 		})
 	}
 }
 
-type rate struct{ msgs, mbs, simMsgs float64 }
+type rate struct {
+	msgs, mbs, simMsgs float64
+	cpuPer1k           float64 // CPU seconds per 1,000 messages
+}
 
 // baselineRate writes every message of the world to files with SHA-256,
 // GOMAXPROCS writers at once, with one syncfs per 256 files.
@@ -595,7 +676,7 @@ func baselineRate(b *testing.B, w *benchWorld) rate {
 	defer d.Close()
 	workers := runtime.GOMAXPROCS(0)
 	var total int64
-	start := time.Now()
+	start, startCPU := time.Now(), processCPU()
 	for lo := 0; lo < len(jobs); lo += 256 {
 		batch := jobs[lo:min(lo+256, len(jobs))]
 		var mu sync.Mutex
@@ -629,8 +710,8 @@ func baselineRate(b *testing.B, w *benchWorld) rate {
 			b.Fatal(err)
 		}
 	}
-	el := time.Since(start).Seconds()
-	// What the simulator's generation of the bytes alone costs, on one core.
+	el, cpu := time.Since(start).Seconds(), (processCPU() - startCPU).Seconds()
+	// What the simulator's copy of the bytes alone costs, on one core.
 	simStart := time.Now()
 	for _, j := range jobs {
 		if _, err := w.tn.WriteMIME(j.upn, j.id, io.Discard); err != nil {
@@ -638,7 +719,8 @@ func baselineRate(b *testing.B, w *benchWorld) rate {
 		}
 	}
 	sim := time.Since(simStart).Seconds()
-	return rate{msgs: float64(len(jobs)) / el, mbs: float64(total) / (1 << 20) / el, simMsgs: float64(len(jobs)) / sim}
+	return rate{msgs: float64(len(jobs)) / el, mbs: float64(total) / (1 << 20) / el, simMsgs: float64(len(jobs)) / sim,
+		cpuPer1k: cpu / float64(len(jobs)) * 1000}
 }
 
 func writeHashed(path string, tn *graphsim.Tenant, upn, id string) (int64, error) {
@@ -676,10 +758,10 @@ func benchApplyLatency(b *testing.B, maxConcurrent int) {
 		mailboxes, populated(perMailbox, 0, 0))
 	for range b.N {
 		dir, env := w.matter(b)
-		runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-parallelism=20", "-out=bench.plan")
+		w.run(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-parallelism=20", "-out=bench.plan")
 		b.Logf("load average before: %s", loadAverage())
 		w.tn.ResetCounters()
-		ap := runCollect(b, dir, env, nil, "apply", "-json", "-parallelism=20", "bench.plan")
+		ap := w.run(b, dir, env, nil, "apply", "-json", "-parallelism=20", "bench.plan")
 		c := w.tn.Counters()
 		rep := benchApplyResult(b, ap)
 		if !rep.Complete || rep.Collected != mailboxes*perMailbox {
@@ -697,7 +779,7 @@ func benchApplyLatency(b *testing.B, maxConcurrent int) {
 		b.ReportMetric(ratio, "ratio")
 		b.ReportMetric(float64(reqs), "reqs")
 		b.ReportMetric(float64(c.Throttled), "throttled")
-		b.ReportMetric(ap.cpu.Seconds(), "apply-cpu-s")
+		reportCPU(b, ap, rep.Collected)
 		b.Logf("apply: %.2f s (child CPU %.2f s) for %d Graph requests (%s); ideal %.2f s; ratio %.3f (goal <= 1.15); %d throttled, max in flight per mailbox %d",
 			ap.wall.Seconds(), ap.cpu.Seconds(), reqs, routeSummary(c), ideal.Seconds(), ratio, c.Throttled, maxInFlight)
 		b.Logf("load average after: %s", loadAverage())
@@ -736,7 +818,7 @@ func BenchmarkApplyPeakRSS(b *testing.B) {
 			for range b.N {
 				dir, env := w.matter(b)
 				b.Logf("load average before: %s", loadAverage())
-				ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
+				ap := w.run(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
 				rep := benchApplyResult(b, ap)
 				if !rep.Complete || rep.Collected != tc.want {
 					b.Fatalf("apply collected %d of %d (complete %v)", rep.Collected, tc.want, rep.Complete)
@@ -746,6 +828,7 @@ func BenchmarkApplyPeakRSS(b *testing.B) {
 				b.ReportMetric(float64(ap.peak.file)/1024, "peak-file-MB")
 				b.ReportMetric(ap.wall.Seconds(), "apply-s")
 				b.ReportMetric(float64(rep.Bytes)/(1<<20), "collected-MB")
+				reportCPU(b, ap, rep.Collected)
 				b.Logf("apply -auto-approve: %d messages, %.1f MB in %.1f s; %s (goal < 150 MB; ru_maxrss said %.1f MB)",
 					rep.Collected, float64(rep.Bytes)/(1<<20), ap.wall.Seconds(), ap.memString(), float64(ap.rusage)/1024)
 				b.Logf("load average after: %s", loadAverage())
@@ -803,10 +886,10 @@ func BenchmarkFirstApply(b *testing.B) {
 		dir, env := w.matter(b)
 		b.Logf("load average before: %s", loadAverage())
 		w.tn.ResetCounters()
-		pl := runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-parallelism=20")
+		pl := w.run(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false", "-parallelism=20")
 		pc := w.tn.Counters()
 		w.tn.ResetCounters()
-		ap := runCollect(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
+		ap := w.run(b, dir, env, nil, "apply", "-auto-approve", "-input=false", "-json", "-parallelism=20")
 		c := w.tn.Counters()
 		rep := benchApplyResult(b, ap)
 		if !rep.Complete || rep.Collected != mailboxes*perMailbox {
@@ -820,7 +903,7 @@ func BenchmarkFirstApply(b *testing.B) {
 		b.ReportMetric(ap.wall.Seconds(), "apply-s")
 		b.ReportMetric(ideal.Seconds(), "ideal-s")
 		b.ReportMetric(ratio, "ratio")
-		b.ReportMetric(ap.cpu.Seconds(), "apply-cpu-s")
+		reportCPU(b, ap, rep.Collected)
 		b.Logf("plan alone: %.2f s, %d requests (%s)", pl.wall.Seconds(), graphRequests(pc), routeSummary(pc))
 		b.Logf("apply -auto-approve: %.2f s (child CPU %.2f s), %d requests (%s); ideal of its %d $value requests %.2f s; ratio %.3f (goal <= 1.3); %d throttled",
 			ap.wall.Seconds(), ap.cpu.Seconds(), graphRequests(c), routeSummary(c), values, ideal.Seconds(), ratio, c.Throttled)
@@ -831,7 +914,8 @@ func BenchmarkFirstApply(b *testing.B) {
 // BenchmarkFirstPlan is the first plan of BenchmarkPlan/100x1000 alone:
 // 100 mailboxes of 1,000 small messages against no state, at zero
 // latency. ns/op is one run of the collect binary's plan (the simulator
-// serves from this process); plan-cpu-s is collect's CPU time for it. To
+// serves from this process); collect-cpu-s is collect's CPU time for it
+// (the last run's, with -benchtime Nx), sim-cpu-s the simulator's. To
 // see where collect spends it:
 //
 //	COLLECT_BENCH_CPUPROFILE=/tmp/cpu go test ./cmd/collect -run '^$' -bench FirstPlan -benchtime 1x
@@ -841,17 +925,15 @@ func BenchmarkFirstPlan(b *testing.B) {
 	w.requestLimit = 1_000_000
 	dir, env := w.matter(b)
 	b.Logf("load average before: %s", loadAverage())
-	var cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
-		r := runCollect(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false")
+		r := w.run(b, dir, env, []int{exitChanges}, "plan", "-detailed-exitcode", "-input=false")
 		if !strings.Contains(r.stdout, "100,000 messages to collect") {
 			b.Fatalf("plan does not say 100,000 messages to collect:\n%s", tail(r.stdout))
 		}
-		cpu += r.cpu
 		b.ReportMetric(r.mb(), "plan-MB")
+		reportCPU(b, r, 100_000)
 	}
-	b.ReportMetric(cpu.Seconds()/float64(b.N), "plan-cpu-s")
 	b.Logf("load average after: %s", loadAverage())
 }
 
@@ -863,6 +945,15 @@ func BenchmarkFirstPlan(b *testing.B) {
 //	COLLECT_BENCH_CPUPROFILE=/tmp/cpu go test ./cmd/collect -run '^$' -bench FirstPlan -benchtime 1x
 //	go tool pprof -top /tmp/cpu.plan.*
 func runChild() int {
+	if path := os.Getenv(benchRootsEnv); path != "" {
+		pemBytes, err := os.ReadFile(path)
+		roots := x509.NewCertPool()
+		if err != nil || !roots.AppendCertsFromPEM(pemBytes) {
+			fmt.Fprintf(os.Stderr, "%s=%s: no certificate: %v\n", benchRootsEnv, path, err)
+			return exitError
+		}
+		trustedRoots = roots
+	}
 	if path := os.Getenv("COLLECT_BENCH_CPUPROFILE"); path != "" {
 		sub := "none"
 		if len(os.Args) > 1 {
