@@ -13,7 +13,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 
@@ -50,8 +49,8 @@ func (e *emulator) config(containerName, prefix string) Config {
 	return Config{ConnectionString: e.conn, Container: containerName, Prefix: prefix, LeaseDuration: MinLeaseDuration}
 }
 
-// store opens a store on a new container; adjust may change it before
-// it is used (smaller writes, a test transport).
+// store opens a store for cfg, sending its requests through transport
+// when that is not nil.
 func (e *emulator) store(t testing.TB, cfg Config, transport policy.Transporter) *Store {
 	t.Helper()
 	s, err := open(context.Background(), cfg, transport)
@@ -101,8 +100,6 @@ func put(t testing.TB, s *Store, name string, p []byte, meta map[string]string) 
 	t.Helper()
 	return s.PutOnce(context.Background(), name, bytes.NewReader(p), int64(len(p)), sum(p), meta)
 }
-
-func isCode(err error, code bloberror.Code) bool { return bloberror.HasCode(err, code) }
 
 // eventually is how long a test waits for the renewal goroutine to
 // report; it is a bound on a hang, not a sleep.

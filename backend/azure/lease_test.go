@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/collect-ediscovery/collect/backend"
 	"github.com/collect-ediscovery/collect/internal/clock"
 )
@@ -16,6 +18,25 @@ const stateName = "shards/0-of-2/state.db"
 
 func holderInfo(who string) backend.LockInfo {
 	return backend.LockInfo{Operation: "apply", Who: who, Version: "test", Created: time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)}
+}
+
+// clockedLock opens a store on a new container whose leases run on a
+// fake clock, and locks stateName once its renewals wait on that clock;
+// each renewal tried is sent on renews.
+func (e *emulator) clockedLock(t *testing.T, transport policy.Transporter) (s *Store, l backend.Lease, fc *clock.Fake, renews chan error) {
+	t.Helper()
+	fc = clock.NewFake(time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC))
+	cfg := e.config(e.container(), "")
+	cfg.Clock = fc
+	s = e.store(t, cfg, transport)
+	renews = make(chan error, 10)
+	s.onRenew = func(err error) { renews <- err }
+	l, err := s.Lock(context.Background(), stateName, holderInfo("ann@host1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.BlockUntil(1)
+	return s, l, fc, renews
 }
 
 func TestLease(t *testing.T) {
@@ -104,18 +125,9 @@ func TestLease(t *testing.T) {
 	})
 
 	t.Run("a broken lease is lost", func(t *testing.T) {
-		fc := clock.NewFake(time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC))
-		cfg := e.config(e.container(), "")
-		cfg.Clock = fc
-		s := e.store(t, cfg, nil)
-		renews := make(chan error, 10)
-		s.onRenew = func(err error) { renews <- err }
-		l, err := s.Lock(ctx, stateName, holderInfo("ann@host1"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, l, fc, renews := e.clockedLock(t, nil)
+		cfg := s.cfg
 		e.Break(t, s, stateName)
-		fc.BlockUntil(1)
 		fc.Advance(cfg.LeaseDuration / 3)
 		select {
 		case <-renews:
@@ -154,18 +166,9 @@ func TestLease(t *testing.T) {
 	})
 
 	t.Run("renewed by a fake clock past its duration", func(t *testing.T) {
-		fc := clock.NewFake(time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC))
-		cfg := e.config(e.container(), "")
-		cfg.Clock = fc
-		s := e.store(t, cfg, nil)
-		renews := make(chan error, 10)
-		s.onRenew = func(err error) { renews <- err }
-		l, err := s.Lock(ctx, stateName, holderInfo("ann@host1"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, l, fc, renews := e.clockedLock(t, nil)
+		cfg := s.cfg
 		defer l.Release(ctx)
-		fc.BlockUntil(1)
 		for i := range 6 { // two lease durations
 			fc.Advance(cfg.LeaseDuration / 3)
 			select {
@@ -183,24 +186,17 @@ func TestLease(t *testing.T) {
 	})
 
 	t.Run("unreachable for longer than the lease lasts", func(t *testing.T) {
-		fc := clock.NewFake(time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC))
-		cfg := e.config(e.container(), "")
-		cfg.Clock = fc
 		net := &switchable{}
-		s := e.store(t, cfg, net)
-		l, err := s.Lock(ctx, stateName, holderInfo("ann@host1"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, l, fc, _ := e.clockedLock(t, net)
+		cfg := s.cfg
 		defer l.Release(ctx)
-		fc.BlockUntil(1)
 		net.down.Store(true)
 		fc.Advance(cfg.LeaseDuration - time.Second)
 		if err := l.Err(); err != nil {
 			t.Fatalf("Err before the lease ran out: %v", err)
 		}
 		fc.Advance(time.Second)
-		err = l.Err()
+		err := l.Err()
 		if !errors.Is(err, backend.ErrLeaseLost) {
 			t.Fatalf("Err after %s without a renewal: %v, want ErrLeaseLost", cfg.LeaseDuration, err)
 		}
