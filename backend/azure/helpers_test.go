@@ -62,24 +62,29 @@ func (e *emulator) store(t testing.TB, cfg Config, transport policy.Transporter)
 
 // breakLease breaks the lease on name at once from a second client, as an
 // operator running `az storage blob lease break` would.
-func (e *emulator) breakLease(t testing.TB, s *Store, name string) {
-	t.Helper()
+func (e *emulator) breakLease(ctx context.Context, s *Store, name string) error {
 	c, err := container.NewClientFromConnectionString(e.conn, s.cfg.Container, nil)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	lc, err := lease.NewBlobClient(c.NewBlockBlobClient(s.cfg.Prefix+name), nil)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if _, err := lc.BreakLease(context.Background(), &lease.BlobBreakOptions{BreakPeriod: to.Ptr(int32(0))}); err != nil {
-		t.Fatalf("breaking the lease on %s: %v", name, err)
-	}
+	_, err = lc.BreakLease(ctx, &lease.BlobBreakOptions{BreakPeriod: to.Ptr(int32(0))})
+	return err
 }
 
-// Break makes the lease on name be lost from outside, for the
-// conformance suite.
-func (e *emulator) Break(t testing.TB, s *Store, name string) { e.breakLease(t, s, name) }
+// breakable is a store whose leases the conformance suite can break from
+// outside (backendtest.Breaker).
+type breakable struct {
+	*Store
+	e *emulator
+}
+
+func (b breakable) Break(ctx context.Context, name string) error {
+	return b.e.breakLease(ctx, b.Store, name)
+}
 
 // switchable is a transport that can be cut off, as a network that drops.
 type switchable struct{ down atomic.Bool }

@@ -127,7 +127,9 @@ func TestLease(t *testing.T) {
 	t.Run("a broken lease is lost", func(t *testing.T) {
 		s, l, fc, renews := e.clockedLock(t, nil)
 		cfg := s.cfg
-		e.Break(t, s, stateName)
+		if err := e.breakLease(ctx, s, stateName); err != nil {
+			t.Fatal(err)
+		}
 		fc.Advance(cfg.LeaseDuration / 3)
 		select {
 		case <-renews:
@@ -152,7 +154,9 @@ func TestLease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.Break(t, s, stateName)
+		if err := e.breakLease(ctx, s, stateName); err != nil {
+			t.Fatal(err)
+		}
 		state := []byte("state")
 		if err := l.Replace(ctx, bytes.NewReader(state), 5, sum(state)); !errors.Is(err, backend.ErrLeaseLost) {
 			t.Errorf("Replace on a broken lease: %v, want ErrLeaseLost", err)
