@@ -44,9 +44,33 @@ func (c *Client) ListFolders(ctx context.Context, mb graph.Mailbox) ([]graph.Fol
 // its counts come only from asking.
 func (c *Client) ListFoldersKnowing(ctx context.Context, mb graph.Mailbox, known graph.WellKnownFolders) ([]graph.Folder, graph.WellKnownFolders, error) {
 	const op = "list folders"
+	// The names asked whatever the tree holds (all of them on a first
+	// listing, and Deletions always) are asked while the tree is walked:
+	// the mailbox's 4 requests in flight are shared, not taken in turn.
+	var early []string
+	for _, name := range wellKnownFolders {
+		if _, ok := known.IDs[name]; name == "recoverableitemsdeletions" || !ok {
+			early = append(early, name)
+		}
+	}
+	earlyCtx, cancelEarly := context.WithCancel(ctx)
+	defer cancelEarly()
+	earlyDone := make(chan struct{})
+	var earlySet wellKnownSet
+	var earlyErr error
+	go func() {
+		defer close(earlyDone)
+		earlySet, earlyErr = c.wellKnownIDs(earlyCtx, mb, early)
+	}()
 	roots, children, err := c.folderTree(ctx, mb)
 	if err != nil {
+		cancelEarly()
+		<-earlyDone
 		return nil, graph.WellKnownFolders{}, opError(op, err)
+	}
+	<-earlyDone
+	if earlyErr != nil {
+		return nil, graph.WellKnownFolders{}, earlyErr
 	}
 	inTree := map[string]bool{}
 	var ids []string
@@ -69,7 +93,7 @@ func (c *Client) ListFoldersKnowing(ctx context.Context, mb graph.Mailbox, known
 		id, ok := known.IDs[name]
 		switch {
 		case name == "recoverableitemsdeletions" || !ok:
-			ask = append(ask, name)
+			// asked already
 		case id == "" && known.Tree == tree:
 			learned.IDs[name] = "" // still absent: the tree is the same
 		case id != "" && (inTree[id] || (name == "msgfolderroot" && id == rootID)):
@@ -78,11 +102,12 @@ func (c *Client) ListFoldersKnowing(ctx context.Context, mb graph.Mailbox, known
 			ask = append(ask, name)
 		}
 	}
-	wellKnown, err := c.wellKnownIDs(ctx, mb, ask)
+	late, err := c.wellKnownIDs(ctx, mb, ask)
 	if err != nil {
 		return nil, graph.WellKnownFolders{}, err
 	}
-	for _, name := range ask {
+	wellKnown := mergeWellKnown(earlySet, late)
+	for _, name := range append(early, ask...) {
 		learned.IDs[name] = wellKnown.byName[name]
 	}
 	for name, id := range learned.IDs {
@@ -222,6 +247,27 @@ func collectFolders(page models.MailFolderCollectionResponseable, next func(stri
 		}
 	}
 	return all, nil
+}
+
+// mergeWellKnown joins the answers of two sets of names asked. A folder
+// ID that answers to several names takes the first of wellKnownFolders,
+// as one set asked in that order does.
+func mergeWellKnown(a, b wellKnownSet) wellKnownSet {
+	set := wellKnownSet{byName: map[string]string{}, byID: map[string]string{}, folders: map[string]models.MailFolderable{}}
+	for _, name := range wellKnownFolders {
+		for _, from := range []wellKnownSet{a, b} {
+			id, ok := from.byName[name]
+			if !ok {
+				continue
+			}
+			set.byName[name] = id
+			if _, dup := set.byID[id]; !dup {
+				set.byID[id] = name
+			}
+			set.folders[id] = from.folders[id]
+		}
+	}
+	return set
 }
 
 type wellKnownSet struct {
