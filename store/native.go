@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Native describes a message stored in the output folder.
@@ -64,7 +65,12 @@ func (s *Store) writeFile(ctx context.Context, tmp string, expectedSize int64, p
 	// The file sees bytes after the buffer, the hashes see them as they arrive;
 	// a failed flush fails the whole write, so the two never disagree in a result.
 	fw := &fileWriter{f: f}
-	buf := bufio.NewWriterSize(fw, 128<<10)
+	buf := writeBuffers.Get().(*bufio.Writer)
+	buf.Reset(fw)
+	defer func() {
+		buf.Reset(nil)
+		writeBuffers.Put(buf)
+	}()
 	sink := &countingWriter{ctx: ctx, w: io.MultiWriter(append([]io.Writer{buf}, hashers...)...), limit: expectedSize}
 
 	produced, perr := produce(sink)
@@ -146,6 +152,10 @@ func hexByte(h string) byte {
 
 // fileWriter remembers the first error of the file so that a disk error is
 // reported as such even when produce wraps or replaces it.
+// writeBuffers are the 128 KB write buffers of natives being written,
+// reused: a new one per message was most of what apply allocated.
+var writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 128<<10) }}
+
 type fileWriter struct {
 	f   File
 	err error
