@@ -102,16 +102,36 @@ func (a *authProvider) AuthenticateRequest(ctx context.Context, req *abs.Request
 	if err != nil {
 		return err
 	}
+	bearer, err := a.bearer(ctx, u)
+	if err != nil {
+		return err
+	}
+	req.Headers.TryAdd("Authorization", bearer)
+	return nil
+}
+
+// authorize puts the bearer token on a request collect builds itself.
+func (a *authProvider) authorize(ctx context.Context, req *http.Request) error {
+	bearer, err := a.bearer(ctx, req.URL)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", bearer)
+	return nil
+}
+
+// bearer is the Authorization value for a request to u, which must be on
+// the configured Graph endpoint.
+func (a *authProvider) bearer(ctx context.Context, u *url.URL) (string, error) {
 	if !strings.EqualFold(u.Scheme, a.base.Scheme) || !strings.EqualFold(u.Host, a.base.Host) {
-		return &graph.Error{Op: "authorize request", Kind: graph.KindOther,
+		return "", &graph.Error{Op: "authorize request", Kind: graph.KindOther,
 			Message: fmt.Sprintf("refusing to send credentials to %s://%s: it is not the configured Graph endpoint %s", u.Scheme, u.Host, a.base.String())}
 	}
 	tok, err := a.tokens.token(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	req.Headers.TryAdd("Authorization", "Bearer "+tok.AccessToken)
-	return nil
+	return "Bearer " + tok.AccessToken, nil
 }
 
 // reauthorize is the transport's hook after a 401: a copy of req with a

@@ -80,6 +80,10 @@ type Client struct {
 	root      string // base + "/v1.0"
 	transport *graph.Transport
 	log       *slog.Logger
+	// http and auth send the requests collect builds without kiota
+	// (FetchMIME): the same middleware, transport and token.
+	http *http.Client
+	auth *authProvider
 }
 
 var (
@@ -171,6 +175,8 @@ func New(cfg Config) (*Client, error) {
 		root:      root,
 		transport: transport,
 		log:       cfg.Logger,
+		http:      httpClient,
+		auth:      auth,
 	}, nil
 }
 
