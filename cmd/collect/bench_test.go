@@ -204,6 +204,7 @@ output {
 type childRun struct {
 	wall time.Duration
 	cpu  time.Duration // user + system, of collect alone
+	sys  time.Duration // the system part of cpu: the kernel's work for collect
 	// simCPU is this process's CPU time while collect ran: the simulator
 	// serving it, and the benchmark's memory sampling.
 	simCPU time.Duration
@@ -283,7 +284,7 @@ func runCollect(tb testing.TB, dir string, env []string, ok []int, args ...strin
 	r := childRun{wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String(), peak: s[0], simCPU: processCPU() - selfCPU}
 	r.code = cmd.ProcessState.ExitCode()
 	r.rusage = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	r.cpu, r.sys = cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime(), cmd.ProcessState.SystemTime()
 	if r.rusage > self.hwm {
 		r.maxRSS, r.exact = r.rusage, true
 	} else {
@@ -310,13 +311,14 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// reportCPU reports collect's CPU seconds per 1,000 messages of a run and
-// the simulator's CPU seconds beside them. collect runs as a child
+// reportCPU reports collect's CPU seconds per 1,000 messages of a run (and
+// the kernel's part of them) and the simulator's CPU seconds beside them. collect runs as a child
 // process: its rusage holds none of the simulator's work.
 func reportCPU(b *testing.B, r childRun, messages int64) {
 	b.Helper()
 	if messages > 0 {
 		b.ReportMetric(r.cpu.Seconds()/float64(messages)*1000, "cpu-s/1k-msgs")
+		b.ReportMetric(r.sys.Seconds()/float64(messages)*1000, "sys-s/1k-msgs")
 	}
 	b.ReportMetric(r.cpu.Seconds(), "collect-cpu-s")
 	b.ReportMetric(r.simCPU.Seconds(), "sim-cpu-s")
