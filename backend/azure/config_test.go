@@ -77,6 +77,7 @@ func TestConfigFromEnv(t *testing.T) {
 // secret, nor does a printed Config; and it opens only a container that
 // exists.
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	e := newEmulator(t)
 	c := e.container()
 	endpoint := strings.Split(strings.Split(e.conn, "BlobEndpoint=")[1], ";")[0]

@@ -12,6 +12,7 @@ import (
 // container as a second process, and the same with every object over
 // 64 KiB staged in blocks.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	e := newEmulator(t)
 	for _, tc := range []struct {
 		name             string
@@ -23,6 +24,7 @@ func TestConformance(t *testing.T) {
 		{"two clients, staged blocks", 64 << 10, 16 << 10, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			open := func(t *testing.T, cfg Config) *Store {
 				s := e.store(t, cfg, nil)
 				s.putLimit, s.blockSize = tc.putLimit, tc.blocks

@@ -40,6 +40,7 @@ func (e *emulator) clockedLock(t *testing.T, transport policy.Transporter) (s *S
 }
 
 func TestLease(t *testing.T) {
+	t.Parallel()
 	e := newEmulator(t)
 	ctx := context.Background()
 
@@ -219,6 +220,7 @@ func TestLease(t *testing.T) {
 // duration on the real clock for longer than it lasts: the renewals keep
 // it, and another process is still refused.
 func TestLeaseRenewedPastItsDuration(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("holds a lease for 20 s")
 	}

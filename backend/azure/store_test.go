@@ -25,6 +25,7 @@ var writePaths = []struct {
 }
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	e := newEmulator(t)
 	ctx := context.Background()
 
