@@ -76,7 +76,17 @@ type DB struct {
 	snapshots    int
 	snapshotAt   time.Time
 	snapshotTook time.Duration
+	// updates counts commits since the mapped pages were last released.
+	updates int
 }
+
+// releaseEvery and releaseAbove say when a writer releases the mapped
+// pages of its state file (releaseMapped): every releaseEvery commits once
+// the file is larger than releaseAbove bytes.
+var (
+	releaseEvery       = 4
+	releaseAbove int64 = 8 << 20
+)
 
 // Bucket names. Per mailbox, the mailboxes bucket holds a bucket keyed by
 // the mailbox ID with the identity record and the folders, items,
@@ -437,6 +447,20 @@ func (db *DB) View(fn func(*ReadTx) error) error {
 	})
 }
 
+// releaseDue releases the mapped pages of a large state file every few
+// commits: the pages a batch of commits touched are then all the file
+// holds in collect's resident memory.
+func (db *DB) releaseDue() {
+	db.updates++
+	if db.updates < releaseEvery {
+		return
+	}
+	db.updates = 0
+	if fi, err := os.Stat(db.path); err == nil && fi.Size() > releaseAbove {
+		releaseMapped(db.bolt)
+	}
+}
+
 // Update runs fn in a write transaction: everything fn writes is committed
 // together, durably, when fn returns nil, and nothing is when it returns an
 // error. The version of collect is recorded as the last writer. Put many
@@ -459,6 +483,9 @@ func (db *DB) Update(fn func(*Tx) error) error {
 		}
 		return nil
 	})
+	if err == nil {
+		db.releaseDue()
+	}
 	if err == nil && db.snapshotDue(db.opts.now()) {
 		// A reader then sees the commit; if the snapshot cannot be
 		// written, it sees the last one, which says when it was taken.
