@@ -80,10 +80,12 @@ func (s *Store) Lock(ctx context.Context, name string, info backend.LockInfo) (b
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	l.quit, l.cancel = context.WithCancel(context.Background())
 	if _, err := b.SetMetadata(ctx, l.meta, &blob.SetMetadataOptions{AccessConditions: l.cond()}); err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		_, _ = lc.ReleaseLease(rctx, nil)
+		l.cancel()
 		return nil, s.fail("record the holder of", name, err)
 	}
 	go l.keep()
@@ -154,6 +156,8 @@ type blobLease struct {
 	released bool
 
 	stop     chan struct{}
+	quit     context.Context // ends a renewal in flight when Release stops them
+	cancel   context.CancelFunc
 	done     chan struct{}
 	stopOnce sync.Once
 }
@@ -195,7 +199,7 @@ func (l *blobLease) keep() {
 // renew renews the lease once and says whether to go on.
 func (l *blobLease) renew() (more bool, err error) {
 	sent := l.clock.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), l.d/3)
+	ctx, cancel := context.WithTimeout(l.quit, l.d/3)
 	defer cancel()
 	_, err = l.lc.RenewLease(ctx, nil)
 	switch {
@@ -262,7 +266,10 @@ func (l *blobLease) Replace(ctx context.Context, r io.ReadSeeker, size int64, md
 // Release stops the renewals, clears the holder's record and gives the
 // lease up. The blob stays.
 func (l *blobLease) Release(ctx context.Context) error {
-	l.stopOnce.Do(func() { close(l.stop) })
+	l.stopOnce.Do(func() {
+		close(l.stop)
+		l.cancel()
+	})
 	<-l.done
 	l.mu.Lock()
 	released := l.released
