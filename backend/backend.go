@@ -7,6 +7,8 @@
 //	shards/<i>-of-<n>/manifest/<from>-<to>.jsonl
 //	                                     the shard's manifest lines, in immutable segments
 //	shards/<i>-of-<n>/runs/<run-id>.json the shard's run records, written once
+//	shards/<i>-of-<n>/custody/<run-id>.checkpoint
+//	                                     the shard's custody checkpoints, written once
 //	layout.json                          how many shards the collection has, written once
 //
 // The names are relative to the backend's prefix. Every implementation is

@@ -36,6 +36,11 @@ type LoadOptions struct {
 type VarOption struct {
 	Assignment string // name=value, from -var
 	File       string // path, from -var-file
+	// The options that say where the collection lives, given with the
+	// variables to every command that reads the matter: a -backend-config
+	// key=value, or a -shard I/N. Load ignores them; see LoadOptions.
+	BackendConfig string
+	Shard         string
 }
 
 // Files is the parsed source of a matter and of its -var-file files, keyed

@@ -248,8 +248,12 @@ func lockWaiting(ctx context.Context, opts Options) (backend.Lease, error) {
 		info.Created = opts.Now().UTC()
 		lease, err := opts.Store.Lock(ctx, StateName(opts.Shard), info)
 		var held *backend.HeldError
-		if err == nil || !errors.As(err, &held) || !opts.Now().Before(deadline) {
+		if err == nil || !errors.As(err, &held) {
 			return lease, err
+		}
+		if !opts.Now().Before(deadline) {
+			return nil, fmt.Errorf("the state of shard %s is locked: %w. If that process still runs, let it finish; "+
+				"if it was killed, its lease lapses within a minute: run again with -lock-timeout=90s to wait for it", opts.Shard, err)
 		}
 		wait := min(2*time.Second, deadline.Sub(opts.Now()))
 		select {

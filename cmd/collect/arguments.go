@@ -62,6 +62,22 @@ func addVarFlags(fs *flag.FlagSet, into *[]config.VarOption) {
 		*into = append(*into, config.VarOption{File: s})
 		return nil
 	})
+	// Where the collection lives goes with the variables: every command
+	// that reads the matter reads its backend too.
+	fs.Func("backend-config", "", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return fmt.Errorf("the -backend-config option %q is not key=value; write it as -backend-config=container=evidence", s)
+		}
+		*into = append(*into, config.VarOption{BackendConfig: s})
+		return nil
+	})
+	fs.Func("shard", "", func(s string) error {
+		if _, err := config.ParseShard(s); err != nil {
+			return err
+		}
+		*into = append(*into, config.VarOption{Shard: s})
+		return nil
+	})
 }
 
 // Validate holds the options of collect validate.

@@ -38,6 +38,9 @@ Options:
   -target=ADDR         Only collect this address (not with PLANFILE). Repeatable.
   -var 'name=value'    Set a variable. Repeatable.
   -var-file=FILE       Set variables from a file.
+  -shard=I/N           With a backend: work on shard I of N only (default:
+                       COLLECT_SHARD, or JOB_COMPLETION_INDEX and COLLECT_SHARDS).
+  -backend-config=K=V  Override a backend block argument. Repeatable.
   -lock-timeout=D      Wait up to D for the state lock (default 0: fail at once).
   -parallelism=N       Collect N mailboxes at once (default 10).
   -no-color            Do not color the output.
@@ -55,6 +58,19 @@ func runApply(s *streams, args []string) int {
 		s.color = false
 	}
 	res, out, err, code := applyCommand(s, v, opts, diags)
+	if r := s.remote; r != nil {
+		out = r.describe()
+		s.pushedTo = out
+		if cerr := s.closeRemote(); cerr != nil {
+			s.errorf("Cannot push the collection to the backend", "%s", sentence(cerr.Error()))
+			if err == nil {
+				err = cerr
+			}
+			if code == exitOK || code == exitItemsFailed {
+				code = exitError
+			}
+		}
+	}
 	v.Result(res, out, err)
 	return code
 }
@@ -100,6 +116,8 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 		return nil, "", errApplyRefused, code
 	}
 	defer db.Close()
+	// A shard of a backend's collection signs its own log.
+	signing.Origin = s.custodyOrigin(m)
 	if !stateMatchesOutput(s, m, db) {
 		return nil, "", errApplyRefused, exitError
 	}
@@ -159,7 +177,9 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 		}
 	}
 
-	st, err := store.Open(m.Output.Path, store.Options{Hashes: m.Output.Hashes})
+	storeOpts := store.Options{Hashes: m.Output.Hashes}
+	s.storeHook(&storeOpts)
+	st, err := store.Open(m.Output.Path, storeOpts)
 	if err != nil {
 		s.errorf("Cannot open the output folder", "%s", sentence(err.Error()))
 		return nil, "", errApplyRefused, exitError
@@ -186,6 +206,7 @@ func applyCommand(s *streams, v applyView, opts Apply, diags hcl.Diagnostics) (*
 			MatterHash: m.Hash(), MatterGitCommit: gitCommit, PlanHash: planHash},
 		Throttled: func() time.Duration { return throttledTime(conn.stats()) },
 		Custody:   signing,
+		Guard:     s.guard(),
 	})
 	stopProgress()
 	v.Skipped(p.FailedScope())

@@ -144,7 +144,7 @@ func keyFileAllowed(path, matterDir string) error {
 // must match the matter's verifier key when the matter names one. With
 // neither key nor verifier, checkpoints are unsigned.
 func custodySigning(s *streams, m *config.Matter) (custody.Signing, error) {
-	sign := custody.Signing{Origin: custody.Origin(m.Name)}
+	sign := custody.Signing{Origin: s.custodyOrigin(m)}
 	key, file := s.getenv("COLLECT_CUSTODY_KEY"), s.getenv("COLLECT_CUSTODY_KEY_FILE")
 	if key != "" && file != "" {
 		return sign, errors.New("both COLLECT_CUSTODY_KEY and COLLECT_CUSTODY_KEY_FILE are set: set only one")
@@ -236,7 +236,13 @@ func runVerifyCustody(s *streams, opts Verify, v verifyView) int {
 			v.Failed()
 			return exitError
 		}
-		c.dir, c.origin = m.Output.Path, custody.Origin(m.Name)
+		if m.Backend.Type != "" {
+			s.errorf("verify -custody reads an output folder", "The collection is kept in a %s backend, not in an output folder. "+
+				"Run collect verify: it checks the custody log of every shard with the natives and the state.", m.Backend.Type)
+			v.Failed()
+			return exitError
+		}
+		c.dir, c.origin = m.Output.Path, s.custodyOrigin(m)
 		if c.verifier == "" {
 			c.verifier = m.Custody.Verifier
 		}

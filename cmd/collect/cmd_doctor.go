@@ -41,6 +41,10 @@ Options:
   -parallelism=N     Check N mailboxes at once (default 4).
   -var 'name=value'  Set a variable. Repeatable.
   -var-file=FILE     Set variables from a file.
+  -shard=I/N         With a backend: work on shard I of N only (default:
+                     COLLECT_SHARD, or JOB_COMPLETION_INDEX and COLLECT_SHARDS).
+  -backend-config=K=V
+                     Override a backend block argument. Repeatable.
 
 Exit status: 0 when every check passes (warnings included), 1 otherwise.
 `

@@ -28,6 +28,9 @@ Options:
   -json                   Print the result as JSON.
   -var 'name=value'       Set a variable. Repeatable.
   -var-file=FILE          Set variables from a file.
+  -shard=I/N              With a backend: work on shard I of N only (default:
+                          COLLECT_SHARD, or JOB_COMPLETION_INDEX and COLLECT_SHARDS).
+  -backend-config=K=V     Override a backend block argument. Repeatable.
   -lock-timeout=D         Wait up to D for the state lock (default 0: fail at once).
 
 Exit status: 0 when a volume was written or there was nothing to export,
@@ -57,6 +60,20 @@ func runExport(s *streams, args []string) int {
 	if out != "" {
 		if abs, err := filepath.Abs(out); err == nil {
 			out = abs
+		}
+	}
+	if s.remote != nil {
+		// The working folder is scratch: a production goes where it is asked.
+		if out == "" {
+			s.errorf("Export needs -out", "The collection is kept in %s; its working folder is made anew by every command. "+
+				"Name the folder the production goes to with -out=DIR.", s.remote.describe())
+			v.Failed()
+			return exitError
+		}
+		if err := pullNatives(s, db); err != nil {
+			s.errorf("Cannot read the natives", "%s", sentence(err.Error()))
+			v.Failed()
+			return exitError
 		}
 	}
 	ctx, stop := interruptible(s, "Stopping: the volume being written is discarded; its control numbers are kept.")

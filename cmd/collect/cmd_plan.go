@@ -24,6 +24,9 @@ Options:
                        Repeatable.
   -var 'name=value'    Set a variable. Repeatable.
   -var-file=FILE       Set variables from a file.
+  -shard=I/N           With a backend: work on shard I of N only (default:
+                       COLLECT_SHARD, or JOB_COMPLETION_INDEX and COLLECT_SHARDS).
+  -backend-config=K=V  Override a backend block argument. Repeatable.
   -lock-timeout=D      Wait up to D for the state lock (default 0: fail at once).
   -input=false         Never ask questions (for CI).
   -parallelism=N       Read N mailboxes at once (default 10).

@@ -28,6 +28,10 @@ Options:
   -format=html|md    HTML (default; no external requests) or Markdown.
   -var 'name=value'  Set a variable. Repeatable.
   -var-file=FILE     Set variables from a file.
+  -shard=I/N         With a backend: work on shard I of N only (default:
+                     COLLECT_SHARD, or JOB_COMPLETION_INDEX and COLLECT_SHARDS).
+  -backend-config=K=V
+                     Override a backend block argument. Repeatable.
   -lock-timeout=D    Wait up to D for the state lock (default 0: fail at once).
 `
 
@@ -66,6 +70,11 @@ func runReport(s *streams, args []string) int {
 		return code
 	}
 	defer db.Close()
+	if s.remote != nil && opts.Out == "" {
+		s.errorf("Report needs -out", "The collection is kept in %s; its working folder is made anew by every command. "+
+			"Name the file the report goes to with -out=FILE.", s.remote.describe())
+		return exitError
+	}
 	facts := custody.ReportFacts{
 		Matter: m.Name, Description: m.Description, TenantID: m.Tenant.TenantID, ClientID: m.Tenant.ClientID,
 		Auth: m.Tenant.Auth, Verifier: m.Custody.Verifier, ToolVersion: toolVersion(), Generated: time.Now().UTC(),
@@ -87,6 +96,9 @@ func runReport(s *streams, args []string) int {
 	}
 	var buf bytes.Buffer
 	view := reportView{output: m.Output.Path}
+	if s.remote != nil {
+		view.verifyCmd = "collect verify -shard=" + s.remote.shard.String()
+	}
 	if opts.Format == "md" {
 		err = view.Markdown(&buf, data)
 	} else {

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"sort"
+
+	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
@@ -13,7 +17,9 @@ const showHelp = `Usage: collect [global options] show [options] [PLANFILE]
   and the last runs.
 
 Options:
-  -json   Print it as JSON.
+  -json                Print it as JSON.
+  -shard=I/N           With a backend: only shard I of N (default: every shard).
+  -backend-config=K=V  Override a backend block argument. Repeatable.
 `
 
 type stateSummary struct {
@@ -27,6 +33,16 @@ type stateSummary struct {
 	Counts        map[string]uint64 `json:"counts"`
 	// FailedScope lists the mailboxes the last apply could not read.
 	FailedScope []record.Failure `json:"failed_scope"`
+	// Shards are the states of a backend's collection kept in more than
+	// one shard; the figures above are their sum.
+	Shards []shardSummary `json:"shards,omitempty"`
+}
+
+type shardSummary struct {
+	Shard   string `json:"shard"`
+	Exists  bool   `json:"exists"`
+	Lineage string `json:"lineage,omitempty"`
+	Serial  uint64 `json:"serial"`
 }
 
 type mailboxSummary struct {
@@ -61,20 +77,84 @@ func runShow(s *streams, args []string) int {
 		v.Failed()
 		return exitError
 	}
-	db, code := openStateToRead(s, m, opts.LockTimeout, "show")
-	if db == nil {
+	shards, code := shardsToRead(s, m)
+	if code != exitOK {
 		v.Failed()
 		return code
+	}
+	var sum stateSummary
+	where := rel(m.State.Path)
+	for i, sh := range shards {
+		s.shard = sh
+		one := *m
+		part, code := showCollection(s, &one, opts)
+		if err := s.closeRemote(); err != nil && code == exitOK {
+			s.errorf("Cannot read the state", "%s", sentence(err.Error()))
+			code = exitError
+		}
+		if code != exitOK {
+			v.Failed()
+			return code
+		}
+		if m.Backend.Type != "" {
+			where = fmt.Sprintf("%s (%d shards)", part.where, len(shards))
+			if len(shards) == 1 {
+				where = part.where
+			}
+		}
+		if i == 0 {
+			sum = part.stateSummary
+		} else {
+			sum.merge(part.stateSummary)
+		}
+		if len(shards) > 1 {
+			sum.Shards = append(sum.Shards, shardSummary{Shard: sh.String(), Exists: part.Exists, Lineage: part.Lineage, Serial: part.Serial})
+		}
+	}
+	if len(shards) > 1 {
+		sum.Lineage, sum.Serial = "", 0
+	}
+	v.State(where, sum)
+	return exitOK
+}
+
+// shownState is what show read of one collection, and where from.
+type shownState struct {
+	stateSummary
+	where string
+}
+
+// showCollection reads one collection: the matter's, or one shard of its
+// backend.
+func showCollection(s *streams, m *config.Matter, opts Show) (shownState, int) {
+	db, code := openStateToRead(s, m, opts.LockTimeout, "show")
+	if db == nil {
+		return shownState{}, code
 	}
 	defer db.Close()
 	sum, err := summarizeState(db)
 	if err != nil {
 		s.errorf("Cannot read the state", "%s", sentence(err.Error()))
-		v.Failed()
-		return exitError
+		return shownState{}, exitError
 	}
-	v.State(rel(m.State.Path), sum)
-	return exitOK
+	where := rel(m.State.Path)
+	if s.remote != nil {
+		where = s.remote.ws.Store().String()
+	}
+	return shownState{stateSummary: sum, where: where}, exitOK
+}
+
+// merge adds the summary of another shard to sum: shards hold distinct
+// mailboxes.
+func (sum *stateSummary) merge(o stateSummary) {
+	sum.Exists = sum.Exists || o.Exists
+	sum.Mailboxes = append(sum.Mailboxes, o.Mailboxes...)
+	sum.Runs = append(sum.Runs, o.Runs...)
+	sort.SliceStable(sum.Runs, func(i, j int) bool { return sum.Runs[i].Started.Before(sum.Runs[j].Started) })
+	for k, n := range o.Counts {
+		sum.Counts[k] += n
+	}
+	sum.FailedScope = append(sum.FailedScope, o.FailedScope...)
 }
 
 // summarizeState reads what show reports of the state.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/collect-ediscovery/collect/apply"
+	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
@@ -32,6 +33,9 @@ Options:
                      after an earlier run) that the log must extend. Repeatable.
   -var 'name=value'  Set a variable. Repeatable.
   -var-file=FILE     Set variables from a file.
+  -shard=I/N         With a backend: only shard I of N (default: every shard).
+  -backend-config=K=V
+                     Override a backend block argument. Repeatable.
   -lock-timeout=D    Wait up to D for the state lock (default 0: fail at once).
 
 Exit status: 0 when everything verifies, 7 when something does not, 1 on error.
@@ -59,6 +63,9 @@ type verifyReport struct {
 	// natives were checked against the manifest alone (verify -custody).
 	Custody     *custodyReport `json:"custody,omitempty"`
 	CustodyOnly bool           `json:"custody_only,omitempty"`
+	// Shards names the shards of a backend's collection that were
+	// verified, when it has more than one.
+	Shards []string `json:"shards,omitempty"`
 }
 
 func runVerify(s *streams, args []string) int {
@@ -72,12 +79,59 @@ func runVerify(s *streams, args []string) int {
 	if opts.Custody {
 		return runVerifyCustody(s, opts, v)
 	}
-	m, db, code := readCollection(s, opts.Vars, opts.LockTimeout, "verify")
-	if db == nil {
+	m := loadMatterToRead(s, opts.Vars)
+	if m == nil {
+		v.Failed()
+		return exitError
+	}
+	shards, code := shardsToRead(s, m)
+	if code != exitOK {
 		v.Failed()
 		return code
 	}
+	var out verifyReport
+	for i, sh := range shards {
+		s.shard = sh
+		one := *m
+		rep, code := verifyCollection(s, &one, opts)
+		if err := s.closeRemote(); err != nil && code == exitOK {
+			s.errorf("Cannot verify", "%s", sentence(err.Error()))
+			code = exitError
+		}
+		if code != exitOK {
+			v.Failed()
+			return code
+		}
+		if len(shards) == 1 {
+			out = rep
+			break
+		}
+		if i == 0 {
+			out = verifyReport{OK: true, Missing: []string{}, Changed: []string{}, Unexpected: []string{},
+				LeftoverTemps: []string{}, Manifest: []string{}, State: []string{}}
+		}
+		rep.Shards = []string{sh.String()}
+		out.merge(rep, sh)
+	}
+	v.Report(out)
+	if !out.OK {
+		return exitVerify
+	}
+	return exitOK
+}
+
+// verifyCollection verifies one collection: the matter's, or one shard of
+// its backend.
+func verifyCollection(s *streams, m *config.Matter, opts Verify) (verifyReport, int) {
+	db, code := readCollectionOf(s, m, opts.LockTimeout, "verify")
+	if db == nil {
+		return verifyReport{}, code
+	}
 	defer db.Close()
+	if err := pullNatives(s, db); err != nil {
+		s.errorf("Cannot read the natives", "%s", sentence(err.Error()))
+		return verifyReport{}, exitError
+	}
 	var rep store.Report
 	err := db.View(func(r *state.ReadTx) error {
 		var iterErr error
@@ -90,8 +144,7 @@ func runVerify(s *streams, args []string) int {
 	})
 	if err != nil {
 		s.errorf("Cannot verify", "%s", sentence(err.Error()))
-		v.Failed()
-		return exitError
+		return verifyReport{}, exitError
 	}
 	out := verifyReport{
 		OK: rep.OK(), Items: rep.Items, Natives: rep.Natives, Verified: rep.Verified, Bytes: rep.Bytes,
@@ -109,18 +162,13 @@ func runVerify(s *streams, args []string) int {
 	if verifier == "" {
 		verifier = m.Custody.Verifier
 	}
-	out.Custody, err = checkCustody(custodyCheck{dir: m.Output.Path, verifier: verifier, origin: custody.Origin(m.Name), running: out.ApplyRunning, held: opts.Checkpoints})
+	out.Custody, err = checkCustody(custodyCheck{dir: m.Output.Path, verifier: verifier, origin: s.custodyOrigin(m), running: out.ApplyRunning, held: opts.Checkpoints})
 	if err != nil {
 		s.errorf("Cannot verify the custody log", "%s", sentence(err.Error()))
-		v.Failed()
-		return exitError
+		return verifyReport{}, exitError
 	}
 	out.OK = out.OK && out.Custody.OK()
-	v.Report(out)
-	if !out.OK {
-		return exitVerify
-	}
-	return exitOK
+	return out, exitOK
 }
 
 func nonNil(ss []string) []string {
@@ -128,4 +176,52 @@ func nonNil(ss []string) []string {
 		return []string{}
 	}
 	return ss
+}
+
+// merge adds the report of shard sh to r, its findings named by the shard.
+func (r *verifyReport) merge(o verifyReport, sh config.Shard) {
+	r.OK = r.OK && o.OK
+	r.Items += o.Items
+	r.Natives += o.Natives
+	r.Verified += o.Verified
+	r.Bytes += o.Bytes
+	r.NewerLines += o.NewerLines
+	r.PendingLines += o.PendingLines
+	r.InFlight += o.InFlight
+	r.ApplyRunning = r.ApplyRunning || o.ApplyRunning
+	r.Shards = append(r.Shards, o.Shards...)
+	in := func(list []string) []string {
+		out := make([]string, len(list))
+		for i, l := range list {
+			out[i] = "shard " + sh.String() + ": " + l
+		}
+		return out
+	}
+	r.Missing = append(r.Missing, in(o.Missing)...)
+	r.Changed = append(r.Changed, in(o.Changed)...)
+	r.Unexpected = append(r.Unexpected, in(o.Unexpected)...)
+	r.LeftoverTemps = append(r.LeftoverTemps, in(o.LeftoverTemps)...)
+	r.Manifest = append(r.Manifest, in(o.Manifest)...)
+	r.State = append(r.State, in(o.State)...)
+	r.Unrecorded = append(r.Unrecorded, in(o.Unrecorded)...)
+	if o.Custody == nil {
+		return
+	}
+	if r.Custody == nil {
+		r.Custody = &custodyReport{Problems: []string{}}
+		r.Custody.Verifier = o.Custody.Verifier
+		r.Custody.Report.Problems, r.Custody.NotChecked = []custody.Problem{}, []string{}
+	}
+	c, oc := &r.Custody.Report, o.Custody.Report
+	c.Lines += oc.Lines
+	c.Records += oc.Records
+	c.Checkpoints += oc.Checkpoints
+	c.Signed += oc.Signed
+	c.Included += oc.Included
+	c.Consistent += oc.Consistent
+	c.Uncovered += oc.Uncovered
+	c.Latest = nil // each shard's log has its own latest checkpoint
+	c.Problems = append(c.Problems, oc.Problems...)
+	c.NotChecked = append(c.NotChecked, in(oc.NotChecked)...)
+	r.Custody.Problems = append(r.Custody.Problems, in(o.Custody.Problems)...)
 }

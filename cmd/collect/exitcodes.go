@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/collect-ediscovery/collect/backend"
 	"github.com/collect-ediscovery/collect/plan"
 	"github.com/collect-ediscovery/collect/state"
 )
@@ -26,7 +27,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, new(*state.LockedError)):
+	case errors.As(err, new(*state.LockedError)), errors.As(err, new(*backend.HeldError)):
 		return exitLocked
 	case errors.Is(err, plan.ErrStale), errors.As(err, new(*plan.MatterError)):
 		return exitStalePlan

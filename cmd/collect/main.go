@@ -109,7 +109,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 			return exitOK
 		}
 	}
-	return cmd.run(s, g.Args)
+	code := cmd.run(s, g.Args)
+	// A command that wrote to a backend's working folder pushes it now
+	// that its state is closed (apply does it itself, for its result).
+	if err := s.closeRemote(); err != nil {
+		s.errorf("Cannot push the collection to the backend", "%s", sentence(err.Error()))
+		if code == exitOK {
+			code = exitError
+		}
+	}
+	return code
 }
 
 func keysOf[V any](m map[string]V) []string {

@@ -58,39 +58,44 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			return setupSim(env)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sim":         simCmd,
-			"simauth":     simAuthCmd,
-			"tamper":      tamperCmd,
-			"lines":       linesCmd,
-			"damage":      damageCmd,
-			"tree":        treeCmd,
-			"lastrun":     lastRunCmd,
-			"exportcheck": exportCheckCmd,
-			// exitcode N cmd args... runs cmd and checks its exit status is
-			// exactly N: the exit codes are a documented contract.
-			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg || len(args) < 2 {
-					ts.Fatalf("usage: exitcode N command [args...]")
-				}
-				want, err := strconv.Atoi(args[0])
-				if err != nil {
-					ts.Fatalf("exitcode: %v", err)
-				}
-				err = ts.Exec(args[1], args[2:]...)
-				got := 0
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					got = ee.ExitCode()
-				} else if err != nil {
-					ts.Fatalf("exitcode: %v", err)
-				}
-				if got != want {
-					ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
-				}
-			},
-		},
+		Cmds: scriptCommands(),
 	})
+}
+
+// scriptCommands are the commands the scripts have besides testscript's.
+func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"sim":         simCmd,
+		"simauth":     simAuthCmd,
+		"tamper":      tamperCmd,
+		"lines":       linesCmd,
+		"damage":      damageCmd,
+		"tree":        treeCmd,
+		"lastrun":     lastRunCmd,
+		"exportcheck": exportCheckCmd,
+		// exitcode N cmd args... runs cmd and checks its exit status is
+		// exactly N: the exit codes are a documented contract.
+		"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) < 2 {
+				ts.Fatalf("usage: exitcode N command [args...]")
+			}
+			want, err := strconv.Atoi(args[0])
+			if err != nil {
+				ts.Fatalf("exitcode: %v", err)
+			}
+			err = ts.Exec(args[1], args[2:]...)
+			got := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				got = ee.ExitCode()
+			} else if err != nil {
+				ts.Fatalf("exitcode: %v", err)
+			}
+			if got != want {
+				ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+			}
+		},
+	}
 }
 
 // linesCmd edits a manifest the way a careless tool might:

@@ -30,7 +30,23 @@ func loadMatterToRead(s *streams, vars []config.VarOption) *config.Matter {
 }
 
 func readMatter(s *streams, vars []config.VarOption, warnings bool) *config.Matter {
-	m, files, diags := config.Load(".", config.LoadOptions{Vars: vars, Env: s.env})
+	opts := config.LoadOptions{Env: s.env}
+	shard, shardSet := "", false
+	for _, v := range vars {
+		switch {
+		case v.BackendConfig != "":
+			opts.BackendConfig = append(opts.BackendConfig, v.BackendConfig)
+		case v.Shard != "":
+			shard, shardSet = v.Shard, true
+		default:
+			opts.Vars = append(opts.Vars, v)
+		}
+	}
+	if err := s.chooseShard(shard, shardSet); err != nil {
+		s.errorf("Invalid shard", "%s", sentence(err.Error()))
+		return nil
+	}
+	m, files, diags := config.Load(".", opts)
 	if m != nil && !diags.HasErrors() {
 		s.advice = tenantFacts(s, m.Tenant)
 	}
@@ -53,6 +69,17 @@ func openState(s *streams, m *config.Matter, readOnly bool, timeout time.Duratio
 }
 
 func openStateWith(s *streams, m *config.Matter, opts state.Options) (*state.DB, int) {
+	if m.Backend.Type != "" && s.remote == nil {
+		if code := attachRemote(s, m, !opts.ReadOnly, opts.LockTimeout, opts.Operation); code != exitOK {
+			return nil, code
+		}
+	} else if s.shard.Sharded() && m.Backend.Type == "" {
+		s.errorf("Sharding needs a backend", "-shard=%s splits a matter between processes that keep their states in a "+
+			"shared backend; this matter keeps its collection in the local output folder %s. Add a backend block "+
+			"(docs/scale-out.md), or run without -shard.", s.shard, m.Output.Path)
+		return nil, exitError
+	}
+	s.stateHook(&opts)
 	db, err := state.Open(m.State.Path, opts)
 	if err == nil {
 		return db, exitOK
@@ -88,15 +115,21 @@ func readCollection(s *streams, vars []config.VarOption, timeout time.Duration, 
 	if m == nil {
 		return nil, nil, exitError
 	}
+	db, code := readCollectionOf(s, m, timeout, op)
+	return m, db, code
+}
+
+// readCollectionOf is readCollection for a matter already loaded.
+func readCollectionOf(s *streams, m *config.Matter, timeout time.Duration, op string) (*state.DB, int) {
 	db, code := openStateToRead(s, m, timeout, op)
 	if db == nil {
-		return m, nil, code
+		return nil, code
 	}
 	if !stateMatchesOutput(s, m, db) {
 		db.Close()
-		return m, nil, exitError
+		return nil, exitError
 	}
-	return m, db, exitOK
+	return db, exitOK
 }
 
 // writerNote says which apply holds the state and how far its run is.

@@ -26,6 +26,12 @@ type streams struct {
 	// advice holds the facts of the matter's sign-in once known (the
 	// tenant block, then who signed in), for the advice on errors.
 	advice adviceFacts
+	// shard is the shard a command works on (-shard, or the environment);
+	// remote its working folder once a command opened its backend.
+	shard  config.Shard
+	remote *remoteShard
+	// pushedTo names the backend and shard an apply collected into.
+	pushedTo string
 }
 
 func (s *streams) getenv(key string) string {

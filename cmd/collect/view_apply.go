@@ -162,7 +162,9 @@ func (v *applyHuman) Result(res *apply.Result, outputDir string, err error) {
 			"fix what is said above, then run collect apply again.\n", plural(n, "mailbox", "mailboxes"),
 			map[bool]string{true: "it", false: "them"}[n == 1])
 	}
-	if outputDir != "" {
+	if s.pushedTo != "" {
+		fmt.Fprintf(s.stdout, "Natives, manifest lines and run record %s are in %s.\n", res.RunID, s.pushedTo)
+	} else if outputDir != "" {
 		out := rel(outputDir)
 		fmt.Fprintf(s.stdout, "Natives in %s, manifest %s, run record %s.\n",
 			filepath.Join(out, "natives"), filepath.Join(out, "manifest.jsonl"), filepath.Join(out, "runs", res.RunID+".json"))

@@ -14,6 +14,9 @@ import (
 // file (inline style and SVG, no request to anywhere) or as Markdown.
 type reportView struct {
 	output string // the output folder, as the verify command names it
+	// verifyCmd, when set, is the command that verifies the collection
+	// instead (a backend's shard has no output folder to hand over).
+	verifyCmd string
 }
 
 // chartBar is one bar of the messages-per-month chart.
@@ -84,6 +87,9 @@ type reportPage struct {
 func (v reportView) page(d custody.ReportData) reportPage {
 	p := reportPage{ReportData: d, Chart: chart(d)}
 	p.VerifyCmd = "collect verify -custody -output=" + v.output
+	if v.verifyCmd != "" {
+		p.VerifyCmd = v.verifyCmd
+	}
 	if d.Verifier != "" {
 		p.VerifyCmd += " -verifier=" + d.Verifier
 	}
