@@ -124,8 +124,12 @@ func runDoctor(s *streams, args []string) int {
 	if !opts.NoCounts {
 		rep.CountMethod = "delta enumeration of every in-scope folder, as a first plan makes"
 	}
-	for _, c := range storageChecks(m) {
-		rep.add(c)
+	if m.Backend.Type != "" {
+		rep.add(backendCheck(s, m))
+	} else {
+		for _, c := range storageChecks(m) {
+			rep.add(c)
+		}
 	}
 	conn, err := connect(s, m, toolVersion())
 	if err != nil {

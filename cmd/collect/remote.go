@@ -254,3 +254,33 @@ func (s *streams) custodyOrigin(m *config.Matter) string {
 	}
 	return o
 }
+
+// backendCheck is doctor's check of a backend: it signs in to it and
+// reads its layout, writing nothing.
+func backendCheck(s *streams, m *config.Matter) doctorCheck {
+	ctx := context.Background()
+	c := doctorCheck{Check: "backend", Status: statusFail}
+	st, err := openBackend(ctx, s, m)
+	if err != nil {
+		c.Message = sentence(err.Error())
+		return c
+	}
+	l, found, err := workspace.ReadLayout(ctx, st)
+	if err != nil {
+		c.Message = sentence(err.Error())
+		return c
+	}
+	shards, err := workspace.Shards(ctx, st)
+	if err != nil {
+		c.Message = sentence(err.Error())
+		return c
+	}
+	c.Status = statusOK
+	switch {
+	case !found:
+		c.Message = fmt.Sprintf("%s is reachable and holds no collection yet.", st)
+	default:
+		c.Message = fmt.Sprintf("%s is reachable and holds a collection in %s, %d of them with a state.", st, plural(l.Shards, "shard", "shards"), len(shards))
+	}
+	return c
+}
