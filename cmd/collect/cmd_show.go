@@ -77,42 +77,29 @@ func runShow(s *streams, args []string) int {
 		v.Failed()
 		return exitError
 	}
-	shards, code := shardsToRead(s, m)
+	var sum stateSummary
+	where := rel(m.State.Path)
+	code := eachShard(s, m, func(sh config.Shard, count int, one *config.Matter) int {
+		part, code := showCollection(s, one, opts)
+		switch {
+		case code != exitOK:
+		case count == 1:
+			sum, where = part.stateSummary, part.where
+		default:
+			if sh.Index == 1 {
+				sum = part.stateSummary
+				sum.Lineage, sum.Serial = "", 0
+				where = fmt.Sprintf("%s (%d shards)", part.where, count)
+			} else {
+				sum.merge(part.stateSummary)
+			}
+			sum.Shards = append(sum.Shards, shardSummary{Shard: sh.String(), Exists: part.Exists, Lineage: part.Lineage, Serial: part.Serial})
+		}
+		return code
+	})
 	if code != exitOK {
 		v.Failed()
 		return code
-	}
-	var sum stateSummary
-	where := rel(m.State.Path)
-	for i, sh := range shards {
-		s.shard = sh
-		one := *m
-		part, code := showCollection(s, &one, opts)
-		if err := s.closeRemote(); err != nil && code == exitOK {
-			s.errorf("Cannot read the state", "%s", sentence(err.Error()))
-			code = exitError
-		}
-		if code != exitOK {
-			v.Failed()
-			return code
-		}
-		if m.Backend.Type != "" {
-			where = fmt.Sprintf("%s (%d shards)", part.where, len(shards))
-			if len(shards) == 1 {
-				where = part.where
-			}
-		}
-		if i == 0 {
-			sum = part.stateSummary
-		} else {
-			sum.merge(part.stateSummary)
-		}
-		if len(shards) > 1 {
-			sum.Shards = append(sum.Shards, shardSummary{Shard: sh.String(), Exists: part.Exists, Lineage: part.Lineage, Serial: part.Serial})
-		}
-	}
-	if len(shards) > 1 {
-		sum.Lineage, sum.Serial = "", 0
 	}
 	v.State(where, sum)
 	return exitOK

@@ -84,34 +84,26 @@ func runVerify(s *streams, args []string) int {
 		v.Failed()
 		return exitError
 	}
-	shards, code := shardsToRead(s, m)
+	var out verifyReport
+	code := eachShard(s, m, func(sh config.Shard, count int, one *config.Matter) int {
+		rep, code := verifyCollection(s, one, opts)
+		switch {
+		case code != exitOK:
+		case count == 1:
+			out = rep
+		default:
+			if sh.Index == 1 {
+				out = verifyReport{OK: true, Missing: []string{}, Changed: []string{}, Unexpected: []string{},
+					LeftoverTemps: []string{}, Manifest: []string{}, State: []string{}}
+			}
+			rep.Shards = []string{sh.String()}
+			out.merge(rep, sh)
+		}
+		return code
+	})
 	if code != exitOK {
 		v.Failed()
 		return code
-	}
-	var out verifyReport
-	for i, sh := range shards {
-		s.shard = sh
-		one := *m
-		rep, code := verifyCollection(s, &one, opts)
-		if err := s.closeRemote(); err != nil && code == exitOK {
-			s.errorf("Cannot verify", "%s", sentence(err.Error()))
-			code = exitError
-		}
-		if code != exitOK {
-			v.Failed()
-			return code
-		}
-		if len(shards) == 1 {
-			out = rep
-			break
-		}
-		if i == 0 {
-			out = verifyReport{OK: true, Missing: []string{}, Changed: []string{}, Unexpected: []string{},
-				LeftoverTemps: []string{}, Manifest: []string{}, State: []string{}}
-		}
-		rep.Shards = []string{sh.String()}
-		out.merge(rep, sh)
 	}
 	v.Report(out)
 	if !out.OK {

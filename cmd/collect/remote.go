@@ -216,6 +216,31 @@ func (s *streams) chooseShard(flag string, set bool) error {
 	return err
 }
 
+// eachShard is how a command that reads the whole collection (verify,
+// show) goes through it: read is called for the shard named, or for every
+// shard of the backend in turn, with the count of shards it is called for
+// and a copy of the matter that its shard's working folder replaces. It
+// stops at the first exit code that is not exitOK.
+func eachShard(s *streams, m *config.Matter, read func(sh config.Shard, count int, one *config.Matter) int) int {
+	shards, code := shardsToRead(s, m)
+	if code != exitOK {
+		return code
+	}
+	for _, sh := range shards {
+		s.shard = sh
+		one := *m
+		code := read(sh, len(shards), &one)
+		if err := s.closeRemote(); err != nil && code == exitOK {
+			s.errorf("Cannot read the backend", "%s", sentence(err.Error()))
+			code = exitError
+		}
+		if code != exitOK {
+			return code
+		}
+	}
+	return exitOK
+}
+
 // shardsToRead is what a command that reads the whole collection (verify,
 // show) goes through: the shard named, or every shard of the backend.
 func shardsToRead(s *streams, m *config.Matter) ([]config.Shard, int) {
