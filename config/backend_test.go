@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,10 +93,9 @@ func TestBackendRange(t *testing.T) {
 // of its scope: the same matter in a backend, in another one, or in the
 // local folder hashes the same.
 func TestBackendNotInHash(t *testing.T) {
-	local := mustLoad(t, backendMatter(t, ""), LoadOptions{}).Hash()
 	remote := backendMatter(t, "backend \"azurerm\" {\n  storage_account = \"acct\"\n  container = \"box\"\n  prefix = \"a/b\"\n}\n")
+	want := mustLoad(t, remote, LoadOptions{}).Hash()
 	for _, opts := range []LoadOptions{
-		{},
 		{Env: []string{"COLLECT_BACKEND_CONTAINER=elsewhere", "COLLECT_BACKEND_ENDPOINT=https://acct.blob.core.usgovcloudapi.net/"}},
 		{BackendConfig: []string{"storage_account=another", "prefix="}},
 	} {
@@ -103,14 +103,27 @@ func TestBackendNotInHash(t *testing.T) {
 		if !m.Backend.Remote() {
 			t.Fatalf("%+v: the backend did not load", opts)
 		}
-		if h := m.Hash(); h != local {
-			t.Errorf("%+v: hash %s, want %s, as in the local folder", opts, h, local)
+		if h := m.Hash(); h != want {
+			t.Errorf("%+v: hash %s, want %s: where the backend keeps the collection is not scope", opts, h, want)
 		}
 	}
+	// With a backend, the output and state paths name only the working
+	// folder a command works in (it is made anew for each): not scope.
+	m := mustLoad(t, remote, LoadOptions{})
+	m.Output.Path, m.State.Path = "/tmp/work/out", "/tmp/work/state.db"
+	if h := m.Hash(); h != want {
+		t.Errorf("the working folder's paths changed the hash: %s, want %s", h, want)
+	}
 	// The check can fail: the same comparison sees a change of scope.
-	other := backendMatter(t, "backend \"azurerm\" {\n  storage_account = \"acct\"\n  container = \"box\"\n}\noutput {\n  path = \"elsewhere\"\n}\n")
-	if mustLoad(t, other, LoadOptions{}).Hash() == local {
-		t.Error("a matter with another output folder must hash differently")
+	other := backendMatter(t, "backend \"azurerm\" {\n  storage_account = \"acct\"\n  container = \"box\"\n}\noutput {\n  hashes = [\"sha256\", \"md5\"]\n}\n")
+	if mustLoad(t, other, LoadOptions{}).Hash() == want {
+		t.Error("a matter with other hashes must hash differently")
+	}
+	local := mustLoad(t, backendMatter(t, ""), LoadOptions{})
+	lh := local.Hash()
+	local.Output.Path = filepath.Join(local.Dir, "elsewhere")
+	if local.Hash() == lh {
+		t.Error("a local matter with another output folder must hash differently")
 	}
 }
 

@@ -284,6 +284,12 @@ func (m *Matter) Hash() string {
 		Output: []string{rel(m.Dir, m.Output.Path), rel(m.Dir, m.State.Path)},
 		Hashes: m.Output.Hashes, Recollect: m.RecollectChanged,
 	}
+	if m.Backend.Remote() {
+		// The collection is the backend's, wherever it is: the output and
+		// state paths are only the working folder's, and where the
+		// backend keeps it is not scope either.
+		doc.Output = nil
+	}
 	for _, mb := range m.Mailboxes {
 		doc.Mailboxes = append(doc.Mailboxes, mailbox{
 			mb.Addr, string(mb.Kind), mb.Email, mb.Custodians, conv(mb.Windows),

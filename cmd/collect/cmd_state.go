@@ -359,6 +359,12 @@ func runStateRebuild(s *streams, args []string) int {
 	if m == nil {
 		return exitError
 	}
+	if m.Backend.Type != "" {
+		s.errorf("state rebuild works on an output folder", "The collection is kept in a %s backend, whose states are "+
+			"checkpointed there with their manifests; a shard's state is never rebuilt from its manifest. If a shard's state "+
+			"blob was lost or damaged, restore it from the container's blob versions or soft delete, then run collect verify.", m.Backend.Type)
+		return exitError
+	}
 	tail, _, err := store.ManifestTail(m.Output.Path)
 	if err != nil {
 		s.errorf("Cannot read the output folder", "%s Nothing was changed.", sentence(err.Error()))
