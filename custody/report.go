@@ -33,6 +33,10 @@ type ReportFacts struct {
 	Verifier            string
 	ToolVersion         string
 	Generated           time.Time
+	// Origin is the origin the custody log's checkpoints name; "" means
+	// the matter's (Origin(Matter)). Each shard of a backend's collection
+	// keeps a log of its own.
+	Origin string
 }
 
 // MailboxSummary is what was collected from one mailbox.
@@ -178,7 +182,11 @@ func BuildReport(dir string, db *state.DB, facts ReportFacts) (ReportData, error
 	}
 	sort.Strings(d.Custodians)
 
-	d.Custody, err = Verify(dir, VerifyOptions{Verifier: facts.Verifier, Origin: Origin(facts.Matter), Running: db.Writer() != nil})
+	origin := facts.Origin
+	if origin == "" {
+		origin = Origin(facts.Matter)
+	}
+	d.Custody, err = Verify(dir, VerifyOptions{Verifier: facts.Verifier, Origin: origin, Running: db.Writer() != nil})
 	if err != nil {
 		return d, err
 	}
@@ -190,4 +198,81 @@ func BuildReport(dir string, db *state.DB, facts ReportFacts) (ReportData, error
 		d.Checkpoint = string(cps[len(cps)-1].Text)
 	}
 	return d, nil
+}
+
+// MergeReports makes one report of the reports of a collection's shards,
+// each of its own mailboxes, named by names (in the same order): the
+// mailboxes, runs, months and exceptions of all of them, their totals,
+// and their custody logs, each checked on its own, with every problem
+// named by its shard.
+func MergeReports(parts []ReportData, names []string) ReportData {
+	if len(parts) == 0 {
+		return ReportData{}
+	}
+	d := ReportData{ReportFacts: parts[0].ReportFacts, PerMonth: map[string]map[string]int{}}
+	d.Totals.PerWindow = make([]int, len(d.Windows))
+	months, custodians := map[string]bool{}, map[string]bool{}
+	var checkpoints []string
+	d.Custody.Problems, d.Custody.NotChecked = []Problem{}, []string{}
+	for i, p := range parts {
+		d.Runs = append(d.Runs, p.Runs...)
+		d.Mailboxes = append(d.Mailboxes, p.Mailboxes...)
+		d.Exceptions = append(d.Exceptions, p.Exceptions...)
+		for _, m := range p.Months {
+			months[m] = true
+		}
+		for _, c := range p.Custodians {
+			custodians[c] = true
+		}
+		for c, byMonth := range p.PerMonth {
+			if d.PerMonth[c] == nil {
+				d.PerMonth[c] = map[string]int{}
+			}
+			for m, n := range byMonth {
+				d.PerMonth[c][m] += n
+			}
+		}
+		t := p.Totals
+		d.Totals.Messages += t.Messages
+		d.Totals.Bytes += t.Bytes
+		d.Totals.Outside += t.Outside
+		d.Totals.Tombstones += t.Tombstones
+		d.Totals.Moves += t.Moves
+		d.Totals.Failures += t.Failures
+		for w, n := range t.PerWindow {
+			d.Totals.PerWindow[w] += n
+		}
+		c := p.Custody
+		d.Custody.Lines += c.Lines
+		d.Custody.Records += c.Records
+		d.Custody.Checkpoints += c.Checkpoints
+		d.Custody.Signed += c.Signed
+		d.Custody.Included += c.Included
+		d.Custody.Consistent += c.Consistent
+		d.Custody.Uncovered += c.Uncovered
+		d.Custody.Verifier = c.Verifier
+		for _, pr := range c.Problems {
+			d.Custody.Problems = append(d.Custody.Problems, Problem{Where: "shard " + names[i] + ": " + pr.Where, What: pr.What})
+		}
+		for _, n := range c.NotChecked {
+			d.Custody.NotChecked = append(d.Custody.NotChecked, "shard "+names[i]+": "+n)
+		}
+		if p.Checkpoint != "" {
+			checkpoints = append(checkpoints, p.Checkpoint)
+		}
+	}
+	// Each shard's log has its own latest checkpoint: the report shows
+	// them all, one after another.
+	d.Checkpoint = strings.Join(checkpoints, "\n")
+	sort.SliceStable(d.Runs, func(i, j int) bool { return d.Runs[i].Started.Before(d.Runs[j].Started) })
+	sort.Slice(d.Mailboxes, func(i, j int) bool { return d.Mailboxes[i].Address < d.Mailboxes[j].Address })
+	for m := range months {
+		d.Months = append(d.Months, m)
+	}
+	sort.Strings(d.Months)
+	for c := range custodians {
+		d.Custodians = append(d.Custodians, c)
+	}
+	sort.Strings(d.Custodians)
+	return d
 }

@@ -65,14 +65,13 @@ func runReport(s *streams, args []string) int {
 		s.writeDiags(diags, nil)
 		return exitError
 	}
-	m, db, code := readCollection(s, opts.Vars, opts.LockTimeout, "report")
-	if db == nil {
-		return code
+	m := loadMatterToRead(s, opts.Vars)
+	if m == nil {
+		return exitError
 	}
-	defer db.Close()
-	if s.remote != nil && opts.Out == "" {
-		s.errorf("Report needs -out", "The collection is kept in %s; its working folder is made anew by every command. "+
-			"Name the file the report goes to with -out=FILE.", s.remote.describe())
+	if m.Backend.Type != "" && opts.Out == "" {
+		s.errorf("Report needs -out", "The collection is kept in a %s backend; a command's working folder is made anew "+
+			"each time. Name the file the report goes to with -out=FILE.", m.Backend.Type)
 		return exitError
 	}
 	facts := custody.ReportFacts{
@@ -85,20 +84,45 @@ func runReport(s *streams, args []string) int {
 	for _, w := range m.Windows {
 		facts.Windows = append(facts.Windows, custody.Window{Name: w.Name, Start: w.Start, End: w.End})
 	}
-	data, err := custody.BuildReport(m.Output.Path, db, facts)
-	if err != nil {
-		s.errorf("Cannot make the report", "%s", sentence(err.Error()))
-		return exitError
+	view := reportView{output: m.Output.Path}
+	var parts []custody.ReportData
+	var names []string
+	code := eachShard(s, m, func(sh config.Shard, count int, one *config.Matter) int {
+		db, code := readCollectionOf(s, one, opts.LockTimeout, "report")
+		if db == nil {
+			return code
+		}
+		defer db.Close()
+		f := facts
+		f.Origin = s.custodyOrigin(one)
+		d, err := custody.BuildReport(one.Output.Path, db, f)
+		if err != nil {
+			s.errorf("Cannot make the report", "%s", sentence(err.Error()))
+			return exitError
+		}
+		parts, names = append(parts, d), append(names, sh.String())
+		view.output = one.Output.Path
+		if s.remote != nil {
+			view.verifyCmd = "collect verify"
+			if count == 1 && sh.Count > 1 {
+				view.verifyCmd += " -shard=" + sh.String()
+			}
+		}
+		return exitOK
+	})
+	if code != exitOK {
+		return code
 	}
+	data := parts[0]
+	if len(parts) > 1 {
+		data = custody.MergeReports(parts, names)
+	}
+	var err error
 	out := opts.Out
 	if out == "" {
 		out = filepath.Join(m.Output.Path, "report."+opts.Format)
 	}
 	var buf bytes.Buffer
-	view := reportView{output: m.Output.Path}
-	if s.remote != nil {
-		view.verifyCmd = "collect verify -shard=" + s.remote.shard.String()
-	}
 	if opts.Format == "md" {
 		err = view.Markdown(&buf, data)
 	} else {
@@ -115,8 +139,12 @@ func runReport(s *streams, args []string) int {
 		plural(data.Totals.Messages, "message", "messages"), plural(len(data.Mailboxes), "mailbox", "mailboxes"),
 		plural(len(data.Runs), "run", "runs"))
 	if !data.Custody.OK() {
-		fmt.Fprintf(s.stdout, "The custody log does not verify (%s); the report says so. Run collect verify -custody.\n",
-			strings.ToLower(plural(len(data.Custody.Problems), "problem", "problems")))
+		run := "collect verify -custody"
+		if view.verifyCmd != "" {
+			run = view.verifyCmd
+		}
+		fmt.Fprintf(s.stdout, "The custody log does not verify (%s); the report says so. Run %s.\n",
+			strings.ToLower(plural(len(data.Custody.Problems), "problem", "problems")), run)
 	}
 	return exitOK
 }
