@@ -45,6 +45,7 @@ import (
 	"github.com/collect-ediscovery/collect/backend"
 	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/internal/durable"
+	"github.com/collect-ediscovery/collect/internal/record"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -285,11 +286,30 @@ func (w *Workspace) pull(ctx context.Context) error {
 	if err := w.pullManifest(ctx, prefix+manifestDir+"/"); err != nil {
 		return err
 	}
-	// Run records and custody checkpoints.
+	// Run records and custody checkpoints. A reader takes only those of
+	// the state it pulled: a run that ended after it was read pushed its
+	// record and its checkpoint after that state.
+	var known func(sub string, b []byte) bool
+	if !w.opts.Write {
+		if known, err = w.ofState(); err != nil {
+			return err
+		}
+	}
 	for _, sub := range []string{runsDir, custodyDir} {
 		err := w.store.List(ctx, prefix+sub+"/", func(in backend.Info) error {
 			name := strings.TrimPrefix(in.Name, prefix)
-			if err := download(ctx, w.store, in.Name, filepath.Join(w.OutputDir(), filepath.FromSlash(name))); err != nil {
+			b, err := readAll(ctx, w.store, in.Name)
+			if err != nil {
+				return err
+			}
+			if known != nil && !known(sub, b) {
+				return nil
+			}
+			dst := filepath.Join(w.OutputDir(), filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+				return err
+			}
+			if err := durable.WriteFile(dst, b, 0o600); err != nil {
 				return err
 			}
 			w.pushed[name] = true
@@ -300,6 +320,41 @@ func (w *Workspace) pull(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ofState says whether a run record or a custody checkpoint belongs to
+// the pulled state: a run the state knows, a checkpoint of no more lines
+// than the state holds.
+func (w *Workspace) ofState() (func(sub string, b []byte) bool, error) {
+	db, err := state.Open(w.StatePath(), state.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	runs := map[string]bool{}
+	var last uint64
+	err = db.View(func(r *state.ReadTx) error {
+		last = r.LastSeq()
+		return r.Runs(func(run record.Run) error { runs[run.RunID] = true; return nil })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(sub string, b []byte) bool {
+		if sub == runsDir {
+			var run struct {
+				RunID string `json:"run_id"`
+			}
+			return json.Unmarshal(b, &run) == nil && runs[run.RunID]
+		}
+		// A checkpoint's text: its origin, then the tree's size.
+		lines := strings.SplitN(string(b), "\n", 3)
+		if len(lines) < 2 {
+			return false
+		}
+		size, err := strconv.ParseUint(lines[1], 10, 64)
+		return err == nil && size <= last
+	}, nil
 }
 
 // reset empties the working folder, or makes it; a folder that is not
@@ -372,26 +427,72 @@ func (w *Workspace) pullManifest(ctx context.Context, prefix string) error {
 		return err
 	}
 	defer out.Close()
+	// A reader takes the manifest only as far as the state it pulled: an
+	// apply that runs meanwhile may have pushed a newer state and the
+	// lines it records after the state was read.
+	upTo := uint64(0)
+	if !w.opts.Write {
+		if upTo, err = lastSeqOf(w.StatePath()); err != nil {
+			return err
+		}
+	}
 	next := uint64(1)
 	var off int64
 	for _, s := range segs {
 		if s.from != next {
 			return fmt.Errorf("the manifest of shard %s in %s is damaged: segment %s follows line %d", w.opts.Shard, w.store, s.name, next-1)
 		}
-		r, err := w.store.Open(ctx, s.name)
+		if !w.opts.Write && s.from > upTo {
+			break
+		}
+		b, err := readAll(ctx, w.store, s.name)
 		if err != nil {
 			return fmt.Errorf("pull %s: %w", s.name, err)
 		}
-		n, err := io.Copy(out, r)
-		r.Close()
+		if !w.opts.Write && s.to > upTo {
+			b = linesUpTo(b, upTo)
+		}
+		n, err := out.Write(b)
 		if err != nil {
 			return fmt.Errorf("pull %s: %w", s.name, err)
 		}
-		off += n
+		off += int64(n)
 		next = s.to + 1
 	}
 	w.uploadedSeq, w.uploadedOff = next-1, off
 	return out.Sync()
+}
+
+// lastSeqOf is the sequence number of the last item of the state file at
+// path, 0 when there is none.
+func lastSeqOf(path string) (uint64, error) {
+	db, err := state.Open(path, state.Options{ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var last uint64
+	err = db.View(func(r *state.ReadTx) error { last = r.LastSeq(); return nil })
+	return last, err
+}
+
+// linesUpTo keeps the manifest lines of b up to line seq upTo.
+func linesUpTo(b []byte, upTo uint64) []byte {
+	end := 0
+	for end < len(b) {
+		nl := bytes.IndexByte(b[end:], '\n')
+		if nl < 0 {
+			break
+		}
+		var l struct {
+			Seq uint64 `json:"seq"`
+		}
+		if json.Unmarshal(b[end:end+nl+1], &l) != nil || l.Seq > upTo {
+			break
+		}
+		end += nl + 1
+	}
+	return b[:end]
 }
 
 // Checkpoint is the state's OnSnapshot hook: it opens the snapshot, which

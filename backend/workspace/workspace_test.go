@@ -3,7 +3,9 @@ package workspace_test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -27,6 +29,7 @@ import (
 type shardWorld struct {
 	*testworld.World
 	backend backend.Store
+	runs    int
 }
 
 func newShardWorld(t *testing.T, users, messages int) *shardWorld {
@@ -78,7 +81,8 @@ func (w *shardWorld) apply(t *testing.T, ws *workspace.Workspace, batch int, gua
 	if guard == nil {
 		guard = ws.Guard
 	}
-	res, err := apply.Apply(context.Background(), p, db, st, w.Src, apply.Options{RunID: "run-1", BatchSize: batch, Guard: guard})
+	w.runs++
+	res, err := apply.Apply(context.Background(), p, db, st, w.Src, apply.Options{RunID: fmt.Sprintf("run-%d", w.runs), BatchSize: batch, Guard: guard})
 	if cerr := db.Close(); cerr != nil {
 		t.Fatal(cerr)
 	}
@@ -334,5 +338,62 @@ func TestAFolderThatIsNotAWorkingFolderIsNeverEmptied(t *testing.T) {
 	}
 	if _, err := os.Stat(keep); err != nil {
 		t.Fatalf("the foreign folder's file is gone: %v", err)
+	}
+}
+
+// A reader that pulls a state and then finds manifest segments pushed
+// after it (an apply ran meanwhile) takes the manifest only as far as its
+// state, and reads a collection that verifies.
+func TestAReaderTakesTheManifestOnlyAsFarAsItsState(t *testing.T) {
+	w := newShardWorld(t, 1, 20)
+	ctx := context.Background()
+	ws := w.open(t, w.backend, true)
+	if res, err := w.apply(t, ws, 5, nil); err != nil || !res.Complete {
+		t.Fatalf("apply: %v %+v", err, res)
+	}
+	if err := ws.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	older := readObject(t, w.backend, workspace.StateName("1-of-1"))
+
+	w.Populate(w.Matter.Mailboxes[0].Email, "inbox", 7)
+	ws = w.open(t, w.backend, true)
+	if res, err := w.apply(t, ws, 5, nil); err != nil || !res.Complete || res.Collected != 7 {
+		t.Fatalf("second apply: %v %+v", err, res)
+	}
+	if err := ws.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The state as a reader read it before the second apply's last push.
+	lease, err := w.backend.Lock(ctx, workspace.StateName("1-of-1"), backend.LockInfo{Operation: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(older)
+	if err := lease.Replace(ctx, bytes.NewReader(older), int64(len(older)), sum[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := lease.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r := w.open(t, w.backend, false)
+	defer r.Close(ctx)
+	items := w.Items()
+	if len(items) != 20 {
+		t.Fatalf("the older state holds %d items", len(items))
+	}
+	if got := len(w.Manifest()); got != 20 {
+		t.Fatalf("the reader's manifest holds %d lines, want the older state's 20", got)
+	}
+	var names []string
+	for _, it := range items {
+		names = append(names, it.Native)
+	}
+	if err := r.PullNatives(ctx, names); err != nil {
+		t.Fatal(err)
+	}
+	if rep := w.Verify(); !rep.OK() || rep.Verified != 20 {
+		t.Fatalf("verify: %+v", rep)
 	}
 }
