@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,24 +20,65 @@ type jkv struct {
 	v any
 }
 
-func (o jobj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, kv := range o {
-		if i > 0 {
-			b.WriteByte(',')
+func (o jobj) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
+
+// appendJSON appends the JSON of v to b. Objects and arrays of the
+// simulator's own are written here, each value once: encoding/json would
+// validate and compact what every nested MarshalJSON returned again at
+// each level, which was most of the simulator's time serving a delta page.
+// Any other value is encoded by encoding/json, so the bytes are the same.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case jobj:
+		b = append(b, '{')
+		for i, kv := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSON(b, kv.k); err != nil {
+				return nil, err
+			}
+			b = append(b, ':')
+			if b, err = appendJSON(b, kv.v); err != nil {
+				return nil, err
+			}
 		}
-		k, _ := json.Marshal(kv.k)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(kv.v)
-		if err != nil {
-			return nil, err
+		return append(b, '}'), nil
+	case []jobj:
+		if x == nil {
+			return append(b, "null"...), nil
 		}
-		b.Write(v)
+		b = append(b, '[')
+		for i, o := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSON(b, o); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case []any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, enc...), nil
 }
 
 // statusWriter remembers the status sent, for the counters.
@@ -91,7 +131,7 @@ func (q *request) base() string {
 func (q *request) graphBase() string { return q.base() + "/v1.0" }
 
 func (q *request) writeJSON(status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := appendJSON(nil, v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"generalException","message":"the simulator could not encode its answer"}}`)
