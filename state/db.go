@@ -76,8 +76,8 @@ type DB struct {
 	snapshots    int
 	snapshotAt   time.Time
 	snapshotTook time.Duration
-	// updates counts commits since the mapped pages were last released.
-	updates int
+	// updates counts commits, to release the mapped pages every few.
+	updates atomic.Int64
 }
 
 // releaseEvery and releaseAbove say when a writer releases the mapped
@@ -451,11 +451,9 @@ func (db *DB) View(fn func(*ReadTx) error) error {
 // commits: the pages a batch of commits touched are then all the file
 // holds in collect's resident memory.
 func (db *DB) releaseDue() {
-	db.updates++
-	if db.updates < releaseEvery {
+	if db.updates.Add(1)%int64(releaseEvery) != 0 {
 		return
 	}
-	db.updates = 0
 	if fi, err := os.Stat(db.path); err == nil && fi.Size() > releaseAbove {
 		releaseMapped(db.bolt)
 	}
