@@ -55,23 +55,23 @@ func openBackend(ctx context.Context, s *streams, m *config.Matter) (backend.Sto
 // shardOf is the shard a command names (-shard, or the environment of a
 // Kubernetes Indexed Job or a CI matrix), checked against the backend's
 // layout; a collection of one shard needs no -shard.
-func shardOf(ctx context.Context, s *streams, st backend.Store) (config.Shard, int, error) {
+func shardOf(ctx context.Context, s *streams, st backend.Store) (config.Shard, error) {
 	l, found, err := workspace.ReadLayout(ctx, st)
 	if err != nil {
-		return config.Shard{}, 0, err
+		return config.Shard{}, err
 	}
 	sh := s.shard
 	if !sh.Sharded() {
 		if found && l.Shards > 1 {
-			return sh, l.Shards, fmt.Errorf("the collection in %s is kept in %d shards: name the shard with -shard=I/%d, "+
+			return sh, fmt.Errorf("the collection in %s is kept in %d shards: name the shard with -shard=I/%d, "+
 				"or COLLECT_SHARD=I/%d", st, l.Shards, l.Shards, l.Shards)
 		}
 		sh = config.Shard{Index: 1, Count: 1}
 	}
 	if found && l.Shards != sh.Count {
-		return sh, l.Shards, &workspace.ReshardError{Store: st.String(), Have: l.Shards, Want: sh.Count}
+		return sh, &workspace.ReshardError{Store: st.String(), Have: l.Shards, Want: sh.Count}
 	}
-	return sh, l.Shards, nil
+	return sh, nil
 }
 
 // attachRemote makes the working folder of the matter's shard and points
@@ -89,7 +89,7 @@ func attachRemote(s *streams, m *config.Matter, write bool, timeout time.Duratio
 	if err != nil {
 		return fail("Cannot open the backend", err)
 	}
-	sh, _, err := shardOf(ctx, s, st)
+	sh, err := shardOf(ctx, s, st)
 	if err != nil {
 		return fail("Cannot choose the shard", err)
 	}
@@ -127,11 +127,14 @@ func attachRemote(s *streams, m *config.Matter, write bool, timeout time.Duratio
 	return exitOK
 }
 
-// workDir is the working folder of a shard that a command writes:
-// COLLECT_WORKDIR, or one per backend and shard in the user's cache.
+// workDir is the working folder of a shard that a command writes: one
+// per shard in COLLECT_WORKDIR, or one per backend and shard in the
+// user's cache. Each shard has its own, so that shards run on one machine
+// never share one.
 func workDir(s *streams, st backend.Store, sh config.Shard) (string, error) {
 	if d := s.getenv("COLLECT_WORKDIR"); d != "" {
-		return filepath.Abs(d)
+		abs, err := filepath.Abs(d)
+		return filepath.Join(abs, sh.Name()), err
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
