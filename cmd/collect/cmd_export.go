@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 
+	"github.com/collect-ediscovery/collect/config"
 	"github.com/collect-ediscovery/collect/export"
 )
 
@@ -75,6 +77,7 @@ func runExport(s *streams, args []string) int {
 			v.Failed()
 			return exitError
 		}
+		m.Export.Prefix = shardPrefix(m.Export.Prefix, s.remote.shard)
 	}
 	ctx, stop := interruptible(s, "Stopping: the volume being written is discarded; its control numbers are kept.")
 	defer stop()
@@ -118,4 +121,16 @@ func reportOfExport(res *export.Result) exportReport {
 		Messages: v.Messages, Records: v.Records, Attachments: res.Attachments, Duplicates: res.Duplicates,
 		WithErrors: res.WithErrors, FirstDOCID: v.FirstDOCID, LastDOCID: v.LastDOCID, Runs: nonNil(v.Runs)}
 	return rep
+}
+
+// shardPrefix is the control number prefix of a shard's production. Each
+// shard numbers its documents in its own state, so shards of one
+// collection would give the same numbers: the shard's number after the
+// matter's prefix keeps every DOCID of the matter unique (ACME-S2-00000001
+// for shard 2 of 4). A collection of one shard keeps the prefix as it is.
+func shardPrefix(prefix string, sh config.Shard) string {
+	if sh.Count <= 1 {
+		return prefix
+	}
+	return fmt.Sprintf("%s-S%0*d-", prefix, len(fmt.Sprint(sh.Count)), sh.Index)
 }
