@@ -121,21 +121,37 @@ func (s *Store) Seal(staged []*Staged) ([]Native, []error) {
 }
 
 // publishAll hands every sealed native to the Publish hook, a few at a
-// time; a native it fails is that native's error.
+// time and each file once (identical bytes in one batch share a file); a
+// native it fails is that native's error.
 func (s *Store) publishAll(natives []Native, errs []error) {
 	const inFlight = 8
-	sem := make(chan struct{}, inFlight)
-	var wg sync.WaitGroup
+	byPath := map[string][]int{}
+	var paths []string
 	for i := range natives {
 		if errs[i] != nil {
 			continue
 		}
+		p := natives[i].Path
+		if byPath[p] == nil {
+			paths = append(paths, p)
+		}
+		byPath[p] = append(byPath[p], i)
+	}
+	sem := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		idx := byPath[p]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.publish(natives[i], s.abs(natives[i].Path)); err != nil {
-				errs[i], natives[i] = err, Native{}
+			already, err := s.publish(natives[idx[0]], s.abs(p))
+			for _, i := range idx {
+				if err != nil {
+					errs[i], natives[i] = err, Native{}
+				} else if already {
+					natives[i].Deduplicated = true
+				}
 			}
 		}()
 	}

@@ -115,10 +115,10 @@ func TestSealPublishesEachNativeAndAFailedPublishIsThatNativesError(t *testing.T
 	refused := errors.New("the backend refused it")
 	var published []string
 	var mu sync.Mutex
-	s, dir := openStore(t, store.Options{Publish: func(n store.Native, file string) error {
+	s, dir := openStore(t, store.Options{Publish: func(n store.Native, file string) (bool, error) {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != n.SHA256 {
 			t.Errorf("published %s with bytes of another hash", file)
@@ -127,13 +127,13 @@ func TestSealPublishesEachNativeAndAFailedPublishIsThatNativesError(t *testing.T
 		defer mu.Unlock()
 		published = append(published, string(b))
 		if string(b) == "refused\r\n" {
-			return refused
+			return false, refused
 		}
-		return nil
+		return string(b) == "also kept\r\n", nil
 	}})
 	ctx := context.Background()
 	var staged []*store.Staged
-	for _, b := range []string{"kept\r\n", "refused\r\n", "also kept\r\n"} {
+	for _, b := range []string{"kept\r\n", "refused\r\n", "also kept\r\n", "kept\r\n"} {
 		st, err := s.Stage(ctx, int64(len(b)), streamOf([]byte(b)))
 		if err != nil {
 			t.Fatal(err)
@@ -141,11 +141,16 @@ func TestSealPublishesEachNativeAndAFailedPublishIsThatNativesError(t *testing.T
 		staged = append(staged, st)
 	}
 	natives, errs := s.Seal(staged)
-	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], refused) {
+	if errs[0] != nil || errs[2] != nil || errs[3] != nil || !errors.Is(errs[1], refused) {
 		t.Fatalf("seal errors: %v", errs)
 	}
-	if natives[1] != (store.Native{}) || natives[0].Path == "" || natives[2].Path == "" {
+	if natives[1] != (store.Native{}) || natives[0].Path == "" || natives[2].Path == "" || natives[3].Path != natives[0].Path {
 		t.Fatalf("natives: %+v", natives)
+	}
+	// Bytes the backend held before are deduplicated; so is the second
+	// copy of bytes in one batch, published once with the first.
+	if natives[0].Deduplicated || !natives[2].Deduplicated || !natives[3].Deduplicated {
+		t.Fatalf("deduplicated: %v %v %v", natives[0].Deduplicated, natives[2].Deduplicated, natives[3].Deduplicated)
 	}
 	slices.Sort(published)
 	if want := []string{"also kept\r\n", "kept\r\n", "refused\r\n"}; !slices.Equal(published, want) {

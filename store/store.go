@@ -50,11 +50,14 @@ type Options struct {
 	CreateFile func(name string, perm fs.FileMode) (File, error)
 
 	// Publish, if set, is called by Seal for every native it made durable,
-	// with the native and the absolute path of its file, before Seal
-	// returns it: a remote backend uploads it there, so that nothing is
-	// recorded that is not in the backend. An error from it is that
-	// native's error; the local file stays, as evidence does.
-	Publish func(n Native, file string) error
+	// once for each file, with the native and the absolute path of its
+	// file, before Seal returns it: a remote backend uploads it there, so
+	// that nothing is recorded that is not in the backend. An error from it
+	// is that native's error. already says the backend held those bytes
+	// before (the native is then Deduplicated). The hook may remove the
+	// file once the backend holds it: the local folder is then only where
+	// natives pass through.
+	Publish func(n Native, file string) (already bool, err error)
 }
 
 // Store is an open output folder. Its methods are safe for concurrent use.
@@ -66,7 +69,7 @@ type Store struct {
 	nativePrm fs.FileMode
 	create    func(name string, perm fs.FileMode) (File, error)
 	syncData  func(dir string, files []string) error // Seal's flush of staged bytes
-	publish   func(n Native, file string) error
+	publish   func(n Native, file string) (bool, error)
 
 	// shards serialise the exists-check and rename of natives that share the
 	// first byte of their hash, so that two writers of identical bytes never

@@ -632,34 +632,42 @@ func (w *Workspace) Guard() error {
 
 // PublishNative is the store's Publish hook: it uploads a sealed native
 // to the backend under the same name, or finds it there already with the
-// same size and hash.
-func (w *Workspace) PublishNative(n store.Native, file string) error {
+// same size and hash, and then removes the local copy: the working folder
+// only passes natives through, so it needs room for a batch of them, not
+// for a run's.
+func (w *Workspace) PublishNative(n store.Native, file string) (already bool, err error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	sum, err := md5Of(f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	ctx := context.Background()
 	err = w.store.PutOnce(ctx, n.Path, f, n.Size, sum, map[string]string{"sha256": n.SHA256})
-	if err == nil || !errors.Is(err, backend.ErrExists) {
+	switch {
+	case err == nil:
+	case errors.Is(err, backend.ErrExists):
+		in, err := w.store.Stat(ctx, n.Path)
 		if err != nil {
-			return fmt.Errorf("upload %s to %s: %w", n.Path, w.store, err)
+			return false, fmt.Errorf("check %s in %s: %w", n.Path, w.store, err)
 		}
-		return nil
+		if in.Size != n.Size || (in.MD5 != nil && !bytes.Equal(in.MD5, sum)) || (in.Metadata["sha256"] != "" && in.Metadata["sha256"] != n.SHA256) {
+			return false, fmt.Errorf("%s in %s is not the message its name says (size %d, want %d): the backend's copy was changed; "+
+				"nothing was recorded for this message, run collect verify", n.Path, w.store, in.Size, n.Size)
+		}
+		already = true
+	default:
+		return false, fmt.Errorf("upload %s to %s: %w", n.Path, w.store, err)
 	}
-	in, err := w.store.Stat(ctx, n.Path)
-	if err != nil {
-		return fmt.Errorf("check %s in %s: %w", n.Path, w.store, err)
+	// The backend holds it: the local copy is not needed by this run.
+	f.Close()
+	if err := os.Remove(file); err != nil {
+		return false, fmt.Errorf("remove %s from the working folder once uploaded: %w", file, err)
 	}
-	if in.Size != n.Size || (in.MD5 != nil && !bytes.Equal(in.MD5, sum)) || (in.Metadata["sha256"] != "" && in.Metadata["sha256"] != n.SHA256) {
-		return fmt.Errorf("%s in %s is not the message its name says (size %d, want %d): the backend's copy was changed; "+
-			"nothing was recorded for this message, run collect verify", n.Path, w.store, in.Size, n.Size)
-	}
-	return nil
+	return already, nil
 }
 
 // Close ends the workspace of an apply: stops the uploader, pushes the

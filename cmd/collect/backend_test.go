@@ -7,11 +7,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
+	"github.com/collect-ediscovery/collect/graph/graphsim"
 	"github.com/collect-ediscovery/collect/internal/azurite"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -60,6 +63,36 @@ func TestBackendScripts(t *testing.T) {
 func backendCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	cmds := scriptCommands()
 	cmds["disjoint"] = disjointCmd
+	// sleep D lets a background collect get on with the mailboxes that are
+	// not held (the scripts' clock is the real one).
+	cmds["sleep"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: sleep DURATION")
+		}
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		time.Sleep(d)
+	}
+	// served MAILBOX ROUTE N waits until the script's tenant has answered N
+	// requests of that route for the mailbox (a local part), at most a minute.
+	cmds["served"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: served MAILBOX ROUTE N")
+		}
+		n, err := strconv.ParseInt(args[2], 10, 64)
+		ts.Check(err)
+		tn := ts.Value("sim").(*graphsim.Tenant)
+		addr := args[0] + "@" + simDomain
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			got := tn.Counters().Mailboxes[addr].ByRoute[graphsim.Route(args[1])]
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s got %d %s requests in a minute, not %d", addr, got, args[1], n)
+			}
+		}
+	}
 	return cmds
 }
 
