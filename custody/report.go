@@ -162,25 +162,9 @@ func BuildReport(dir string, db *state.DB, facts ReportFacts) (ReportData, error
 	d.Totals.PerWindow = make([]int, len(facts.Windows))
 	for _, mb := range byMailbox {
 		d.Mailboxes = append(d.Mailboxes, *mb)
-		d.Totals.Messages += mb.Messages
-		d.Totals.Bytes += mb.Bytes
-		d.Totals.Outside += mb.Outside
-		d.Totals.Tombstones += mb.Tombstones
-		d.Totals.Moves += mb.Moves
-		d.Totals.Failures += mb.Failures
-		for i, n := range mb.PerWindow {
-			d.Totals.PerWindow[i] += n
-		}
+		d.Totals.add(*mb)
 	}
-	sort.Slice(d.Mailboxes, func(i, j int) bool { return d.Mailboxes[i].Address < d.Mailboxes[j].Address })
-	for m := range months {
-		d.Months = append(d.Months, m)
-	}
-	sort.Strings(d.Months)
-	for c := range custodians {
-		d.Custodians = append(d.Custodians, c)
-	}
-	sort.Strings(d.Custodians)
+	d.order(months, custodians)
 
 	origin := facts.Origin
 	if origin == "" {
@@ -232,16 +216,7 @@ func MergeReports(parts []ReportData, names []string) ReportData {
 				d.PerMonth[c][m] += n
 			}
 		}
-		t := p.Totals
-		d.Totals.Messages += t.Messages
-		d.Totals.Bytes += t.Bytes
-		d.Totals.Outside += t.Outside
-		d.Totals.Tombstones += t.Tombstones
-		d.Totals.Moves += t.Moves
-		d.Totals.Failures += t.Failures
-		for w, n := range t.PerWindow {
-			d.Totals.PerWindow[w] += n
-		}
+		d.Totals.add(p.Totals)
 		c := p.Custody
 		d.Custody.Lines += c.Lines
 		d.Custody.Records += c.Records
@@ -265,6 +240,27 @@ func MergeReports(parts []ReportData, names []string) ReportData {
 	// them all, one after another.
 	d.Checkpoint = strings.Join(checkpoints, "\n")
 	sort.SliceStable(d.Runs, func(i, j int) bool { return d.Runs[i].Started.Before(d.Runs[j].Started) })
+	d.order(months, custodians)
+	return d
+}
+
+// add counts what mb counts into t, whose PerWindow has room for its
+// windows.
+func (t *MailboxSummary) add(mb MailboxSummary) {
+	t.Messages += mb.Messages
+	t.Bytes += mb.Bytes
+	t.Outside += mb.Outside
+	t.Tombstones += mb.Tombstones
+	t.Moves += mb.Moves
+	t.Failures += mb.Failures
+	for i, n := range mb.PerWindow {
+		t.PerWindow[i] += n
+	}
+}
+
+// order sorts the report's mailboxes by address and sets its months and
+// custodians, sorted, from the sets of them.
+func (d *ReportData) order(months, custodians map[string]bool) {
 	sort.Slice(d.Mailboxes, func(i, j int) bool { return d.Mailboxes[i].Address < d.Mailboxes[j].Address })
 	for m := range months {
 		d.Months = append(d.Months, m)
@@ -274,5 +270,4 @@ func MergeReports(parts []ReportData, names []string) ReportData {
 		d.Custodians = append(d.Custodians, c)
 	}
 	sort.Strings(d.Custodians)
-	return d
 }
