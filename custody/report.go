@@ -197,7 +197,6 @@ func MergeReports(parts []ReportData, names []string) ReportData {
 	d.Totals.PerWindow = make([]int, len(d.Windows))
 	months, custodians := map[string]bool{}, map[string]bool{}
 	var checkpoints []string
-	d.Custody.Problems, d.Custody.NotChecked = []Problem{}, []string{}
 	for i, p := range parts {
 		d.Runs = append(d.Runs, p.Runs...)
 		d.Mailboxes = append(d.Mailboxes, p.Mailboxes...)
@@ -217,21 +216,7 @@ func MergeReports(parts []ReportData, names []string) ReportData {
 			}
 		}
 		d.Totals.add(p.Totals)
-		c := p.Custody
-		d.Custody.Lines += c.Lines
-		d.Custody.Records += c.Records
-		d.Custody.Checkpoints += c.Checkpoints
-		d.Custody.Signed += c.Signed
-		d.Custody.Included += c.Included
-		d.Custody.Consistent += c.Consistent
-		d.Custody.Uncovered += c.Uncovered
-		d.Custody.Verifier = c.Verifier
-		for _, pr := range c.Problems {
-			d.Custody.Problems = append(d.Custody.Problems, Problem{Where: "shard " + names[i] + ": " + pr.Where, What: pr.What})
-		}
-		for _, n := range c.NotChecked {
-			d.Custody.NotChecked = append(d.Custody.NotChecked, "shard "+names[i]+": "+n)
-		}
+		d.Custody.Add(p.Custody, names[i])
 		if p.Checkpoint != "" {
 			checkpoints = append(checkpoints, p.Checkpoint)
 		}

@@ -69,6 +69,35 @@ type Head struct {
 // OK is true when nothing failed to verify.
 func (r Report) OK() bool { return len(r.Problems) == 0 }
 
+// Add counts into r the report of another log, the one of shard, which
+// names its problems and what it could not check. The logs have no
+// latest checkpoint in common, so r has none.
+func (r *Report) Add(o Report, shard string) {
+	r.Lines += o.Lines
+	r.Records += o.Records
+	r.Checkpoints += o.Checkpoints
+	r.Signed += o.Signed
+	r.Included += o.Included
+	r.Consistent += o.Consistent
+	r.Uncovered += o.Uncovered
+	r.Latest = nil
+	if o.Verifier != "" {
+		r.Verifier = o.Verifier
+	}
+	if r.Problems == nil {
+		r.Problems = []Problem{}
+	}
+	if r.NotChecked == nil {
+		r.NotChecked = []string{}
+	}
+	for _, p := range o.Problems {
+		r.Problems = append(r.Problems, Problem{Where: "shard " + shard + ": " + p.Where, What: p.What})
+	}
+	for _, n := range o.NotChecked {
+		r.NotChecked = append(r.NotChecked, "shard "+shard+": "+n)
+	}
+}
+
 // memHashes is a HashReader over stored hashes held in memory.
 type memHashes []tlog.Hash
 

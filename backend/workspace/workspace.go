@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -282,19 +283,21 @@ func (w *Workspace) pull(ctx context.Context) error {
 		// The empty object a first lease made: no state yet.
 		os.Remove(w.StatePath())
 	}
-	// The manifest, from its segments in order.
-	if err := w.pullManifest(ctx, prefix+manifestDir+"/"); err != nil {
-		return err
-	}
-	// Run records and custody checkpoints. A reader takes only those of
-	// the state it pulled: a run that ended after it was read pushed its
-	// record and its checkpoint after that state.
-	var known func(sub string, b []byte) bool
+	// A reader takes the rest only as far as the state it pulled: an
+	// apply that runs meanwhile may have pushed a newer state, then the
+	// manifest lines, the run record and the checkpoint that go with it.
+	// (Under the lease nothing is newer than the state.)
+	var pulled *pulledState
 	if !w.opts.Write {
-		if known, err = w.ofState(); err != nil {
+		if pulled, err = readPulled(w.StatePath()); err != nil {
 			return err
 		}
 	}
+	// The manifest, from its segments in order.
+	if err := w.pullManifest(ctx, prefix+manifestDir+"/", pulled); err != nil {
+		return err
+	}
+	// Run records and custody checkpoints.
 	for _, sub := range []string{runsDir, custodyDir} {
 		err := w.store.List(ctx, prefix+sub+"/", func(in backend.Info) error {
 			name := strings.TrimPrefix(in.Name, prefix)
@@ -302,7 +305,7 @@ func (w *Workspace) pull(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if known != nil && !known(sub, b) {
+			if pulled != nil && !pulled.holds(sub, b) {
 				return nil
 			}
 			dst := filepath.Join(w.OutputDir(), filepath.FromSlash(name))
@@ -322,39 +325,44 @@ func (w *Workspace) pull(ctx context.Context) error {
 	return nil
 }
 
-// ofState says whether a run record or a custody checkpoint belongs to
-// the pulled state: a run the state knows, a checkpoint of no more lines
-// than the state holds.
-func (w *Workspace) ofState() (func(sub string, b []byte) bool, error) {
-	db, err := state.Open(w.StatePath(), state.Options{ReadOnly: true})
+// pulledState is what a reader's pulled state holds: its last item and
+// its runs.
+type pulledState struct {
+	lastSeq uint64
+	runs    map[string]bool
+}
+
+func readPulled(path string) (*pulledState, error) {
+	db, err := state.Open(path, state.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	runs := map[string]bool{}
-	var last uint64
+	p := &pulledState{runs: map[string]bool{}}
 	err = db.View(func(r *state.ReadTx) error {
-		last = r.LastSeq()
-		return r.Runs(func(run record.Run) error { runs[run.RunID] = true; return nil })
+		p.lastSeq = r.LastSeq()
+		return r.Runs(func(run record.Run) error { p.runs[run.RunID] = true; return nil })
 	})
-	if err != nil {
-		return nil, err
+	return p, err
+}
+
+// holds says whether a run record or a custody checkpoint belongs to the
+// pulled state: a run the state knows, a checkpoint of no more lines than
+// the state holds.
+func (p *pulledState) holds(sub string, b []byte) bool {
+	if sub == runsDir {
+		var run struct {
+			RunID string `json:"run_id"`
+		}
+		return json.Unmarshal(b, &run) == nil && p.runs[run.RunID]
 	}
-	return func(sub string, b []byte) bool {
-		if sub == runsDir {
-			var run struct {
-				RunID string `json:"run_id"`
-			}
-			return json.Unmarshal(b, &run) == nil && runs[run.RunID]
-		}
-		// A checkpoint's text: its origin, then the tree's size.
-		lines := strings.SplitN(string(b), "\n", 3)
-		if len(lines) < 2 {
-			return false
-		}
-		size, err := strconv.ParseUint(lines[1], 10, 64)
-		return err == nil && size <= last
-	}, nil
+	// A checkpoint's text: its origin, then the tree's size.
+	lines := strings.SplitN(string(b), "\n", 3)
+	if len(lines) < 2 {
+		return false
+	}
+	size, err := strconv.ParseUint(lines[1], 10, 64)
+	return err == nil && size <= p.lastSeq
 }
 
 // reset empties the working folder, or makes it; a folder that is not
@@ -405,7 +413,7 @@ func segmentName(prefix string, from, to uint64) string {
 	return fmt.Sprintf("%s%0*d-%0*d%s", prefix, seqDigits, from, seqDigits, to, segmentExt)
 }
 
-func (w *Workspace) pullManifest(ctx context.Context, prefix string) error {
+func (w *Workspace) pullManifest(ctx context.Context, prefix string, pulled *pulledState) error {
 	var segs []segment
 	err := w.store.List(ctx, prefix, func(in backend.Info) error {
 		s, ok := parseSegment(in.Name)
@@ -427,30 +435,21 @@ func (w *Workspace) pullManifest(ctx context.Context, prefix string) error {
 		return err
 	}
 	defer out.Close()
-	// A reader takes the manifest only as far as the state it pulled: an
-	// apply that runs meanwhile may have pushed a newer state and the
-	// lines it records after the state was read.
-	upTo := uint64(0)
-	if !w.opts.Write {
-		if upTo, err = lastSeqOf(w.StatePath()); err != nil {
-			return err
-		}
-	}
 	next := uint64(1)
 	var off int64
 	for _, s := range segs {
 		if s.from != next {
 			return fmt.Errorf("the manifest of shard %s in %s is damaged: segment %s follows line %d", w.opts.Shard, w.store, s.name, next-1)
 		}
-		if !w.opts.Write && s.from > upTo {
+		if pulled != nil && s.from > pulled.lastSeq {
 			break
 		}
 		b, err := readAll(ctx, w.store, s.name)
 		if err != nil {
 			return fmt.Errorf("pull %s: %w", s.name, err)
 		}
-		if !w.opts.Write && s.to > upTo {
-			b = linesUpTo(b, upTo)
+		if pulled != nil && s.to > pulled.lastSeq {
+			b = linesUpTo(b, pulled.lastSeq)
 		}
 		n, err := out.Write(b)
 		if err != nil {
@@ -461,19 +460,6 @@ func (w *Workspace) pullManifest(ctx context.Context, prefix string) error {
 	}
 	w.uploadedSeq, w.uploadedOff = next-1, off
 	return out.Sync()
-}
-
-// lastSeqOf is the sequence number of the last item of the state file at
-// path, 0 when there is none.
-func lastSeqOf(path string) (uint64, error) {
-	db, err := state.Open(path, state.Options{ReadOnly: true})
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	var last uint64
-	err = db.View(func(r *state.ReadTx) error { last = r.LastSeq(); return nil })
-	return last, err
 }
 
 // linesUpTo keeps the manifest lines of b up to line seq upTo.
@@ -641,9 +627,13 @@ func (w *Workspace) PublishNative(n store.Native, file string) (already bool, er
 		return false, err
 	}
 	defer f.Close()
-	sum, err := md5Of(f)
-	if err != nil {
-		return false, err
+	// The MD5 the store computed while the bytes streamed, when the matter
+	// asks for it; otherwise one more read of a file just written.
+	sum, err := hex.DecodeString(n.MD5)
+	if err != nil || len(sum) != md5.Size {
+		if sum, err = md5Of(f); err != nil {
+			return false, err
+		}
 	}
 	ctx := context.Background()
 	err = w.store.PutOnce(ctx, n.Path, f, n.Size, sum, map[string]string{"sha256": n.SHA256})
@@ -696,8 +686,8 @@ func (w *Workspace) Close(ctx context.Context) error {
 }
 
 func (w *Workspace) final(ctx context.Context) error {
-	if err := w.lease.Err(); err != nil {
-		return w.Guard()
+	if err := w.Guard(); err != nil {
+		return err
 	}
 	f, err := os.Open(w.StatePath())
 	if err == nil {

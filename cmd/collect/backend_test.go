@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +27,6 @@ func TestBackendScripts(t *testing.T) {
 		t.Skip("the backend scripts start the Azure Storage emulator; they are not short")
 	}
 	conn := azurite.Start(t)
-	endpoint := blobEndpoint(t, conn)
 	examples, err := filepath.Abs("../../examples")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +42,6 @@ func TestBackendScripts(t *testing.T) {
 			var b [6]byte
 			rand.Read(b[:])
 			env.Setenv("AZURE_STORAGE_CONNECTION_STRING", conn)
-			env.Setenv("COLLECT_BACKEND_ENDPOINT", endpoint)
 			container := "script-" + hex.EncodeToString(b[:])
 			if err := createContainer(conn, container); err != nil {
 				return err
@@ -105,17 +102,6 @@ func createContainer(conn, name string) error {
 	}
 	_, err = c.CreateContainer(context.Background(), name, nil)
 	return err
-}
-
-// blobEndpoint is the BlobEndpoint of a connection string.
-func blobEndpoint(t *testing.T, conn string) string {
-	for _, kv := range strings.Split(conn, ";") {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "BlobEndpoint") {
-			return v
-		}
-	}
-	t.Fatalf("the emulator's connection string names no BlobEndpoint")
-	return ""
 }
 
 // disjointCmd checks that the shards' show -json documents name no mailbox

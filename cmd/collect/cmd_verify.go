@@ -5,7 +5,6 @@ import (
 
 	"github.com/collect-ediscovery/collect/apply"
 	"github.com/collect-ediscovery/collect/config"
-	"github.com/collect-ediscovery/collect/custody"
 	"github.com/collect-ediscovery/collect/state"
 	"github.com/collect-ediscovery/collect/store"
 )
@@ -201,19 +200,7 @@ func (r *verifyReport) merge(o verifyReport, sh config.Shard) {
 	}
 	if r.Custody == nil {
 		r.Custody = &custodyReport{Problems: []string{}}
-		r.Custody.Verifier = o.Custody.Verifier
-		r.Custody.Report.Problems, r.Custody.NotChecked = []custody.Problem{}, []string{}
 	}
-	c, oc := &r.Custody.Report, o.Custody.Report
-	c.Lines += oc.Lines
-	c.Records += oc.Records
-	c.Checkpoints += oc.Checkpoints
-	c.Signed += oc.Signed
-	c.Included += oc.Included
-	c.Consistent += oc.Consistent
-	c.Uncovered += oc.Uncovered
-	c.Latest = nil // each shard's log has its own latest checkpoint
-	c.Problems = append(c.Problems, oc.Problems...)
-	c.NotChecked = append(c.NotChecked, in(oc.NotChecked)...)
+	r.Custody.Add(o.Custody.Report, sh.String())
 	r.Custody.Problems = append(r.Custody.Problems, in(o.Custody.Problems)...)
 }
