@@ -644,7 +644,11 @@ func (w *Workspace) PublishNative(n store.Native, file string) (already bool, er
 		if err != nil {
 			return false, fmt.Errorf("check %s in %s: %w", n.Path, w.store, err)
 		}
-		if in.Size != n.Size || (in.MD5 != nil && !bytes.Equal(in.MD5, sum)) || (in.Metadata["sha256"] != "" && in.Metadata["sha256"] != n.SHA256) {
+		md5Same, shaSame := in.MD5 != nil && bytes.Equal(in.MD5, sum), in.Metadata["sha256"] == n.SHA256
+		md5Differs, shaDiffers := in.MD5 != nil && !md5Same, in.Metadata["sha256"] != "" && !shaSame
+		// The bytes there count as these only when a hash says so: a size
+		// alone could be another message's.
+		if in.Size != n.Size || md5Differs || shaDiffers || !(md5Same || shaSame) {
 			return false, fmt.Errorf("%s in %s is not the message its name says (size %d, want %d): the backend's copy was changed; "+
 				"nothing was recorded for this message, run collect verify", n.Path, w.store, in.Size, n.Size)
 		}

@@ -401,3 +401,42 @@ func TestAReaderTakesTheManifestOnlyAsFarAsItsState(t *testing.T) {
 		t.Fatalf("verify: %+v", rep)
 	}
 }
+
+// hashlessStore describes its objects by size alone, as a store that
+// kept no hash of them would.
+type hashlessStore struct{ backend.Store }
+
+func (s hashlessStore) Stat(ctx context.Context, name string) (backend.Info, error) {
+	in, err := s.Store.Stat(ctx, name)
+	in.MD5, in.Metadata = nil, nil
+	return in, err
+}
+
+// A native found already in the backend is taken for these bytes only
+// when a hash says so: the same size is not enough, and nothing is
+// recorded for it.
+func TestANativeAlreadyThereNeedsAHashThatMatches(t *testing.T) {
+	w := newShardWorld(t, 1, 3)
+	ctx := context.Background()
+	ws := w.open(t, hashlessStore{w.backend}, true)
+	defer ws.Close(ctx)
+	file := filepath.Join(t.TempDir(), "native.eml")
+	body := []byte("Subject: the message\r\n\r\nbody\r\n")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	n := store.Native{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body)), Path: store.NativePath(hex.EncodeToString(sum[:]))}
+	// Other bytes of the same size under its name.
+	other := bytes.Repeat([]byte("x"), len(body))
+	osum := md5.Sum(other)
+	if err := w.backend.PutOnce(ctx, n.Path, bytes.NewReader(other), int64(len(other)), osum[:], nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.PublishNative(n, file); err == nil {
+		t.Fatal("a native of the same size but unknown bytes was taken as already there")
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("the local native was removed although the backend does not hold it: %v", err)
+	}
+}
